@@ -1,0 +1,50 @@
+//! Subcommands, one module each.
+
+mod parse;
+mod space;
+mod strategy;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use nasbox::strategy::{CachePolicy, Engine};
+
+/// Neural architecture search with sandboxed, pluggable search strategies.
+#[derive(Parser, Debug)]
+#[command(name = "nasbox", version, about, long_about = None)]
+pub struct Args {
+    /// Where compiled strategies are cached (default: $NASBOX_CACHE_DIR, else ~/.cache/nasbox/strategies).
+    #[arg(long, global = true, value_name = "DIR", conflicts_with = "no_cache")]
+    cache_dir: Option<PathBuf>,
+    /// Compile strategies every time instead of caching the machine code.
+    #[arg(long, global = true)]
+    no_cache: bool,
+    /// Show debug messages, strategies' included.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Inspect and check strategy components.
+    #[command(subcommand)]
+    Strategy(strategy::Command),
+    /// The built-in search spaces.
+    #[command(subcommand)]
+    Space(space::Command),
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let cache = match (args.no_cache, args.cache_dir) {
+        (true, _) => CachePolicy::Off,
+        (false, Some(dir)) => CachePolicy::Dir(dir),
+        (false, None) => CachePolicy::Default,
+    };
+    match args.command {
+        Command::Strategy(c) => strategy::run(c, &Engine::new(cache)?),
+        Command::Space(c) => space::run(c),
+    }
+}

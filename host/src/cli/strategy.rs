@@ -1,0 +1,175 @@
+//! `nasbox strategy`: what a strategy author runs before publishing.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use nasbox::space;
+use nasbox::strategy::{check, Engine, Limits, Plugin, CONTRACT};
+
+use super::parse;
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print a strategy's name, version, description, config keys and contract.
+    Inspect {
+        /// The strategy component (.wasm).
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Run the conformance check and list every violation (exit status 1 if any).
+    Check {
+        /// The strategy component (.wasm).
+        file: PathBuf,
+        /// Space to check on (see `nasbox space list`).
+        #[arg(long, default_value = "toy")]
+        space: String,
+        /// Seed of the strategy's random stream.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// A strategy config value, KEY=VALUE (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse::setting)]
+        settings: Vec<(String, String)>,
+        /// Rounds of ask/tell (the snapshot is taken half way).
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(2..=10_000))]
+        rounds: u64,
+        /// Write every call and answer as JSON lines to this file.
+        #[arg(long, value_name = "FILE")]
+        transcript: Option<PathBuf>,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+}
+
+/// The sandbox limits, as flags.
+#[derive(Args, Debug)]
+pub struct LimitArgs {
+    /// Fuel (≈ WebAssembly instructions) per call.
+    #[arg(long, value_name = "UNITS")]
+    fuel: Option<u64>,
+    /// Wall-clock limit per call, e.g. 10s or 500ms.
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    timeout: Option<Duration>,
+    /// Memory cap, e.g. 256MiB.
+    #[arg(long, value_name = "SIZE", value_parser = parse::size)]
+    memory: Option<usize>,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        let mut l = Limits::default();
+        if let Some(f) = self.fuel {
+            l.fuel = f;
+        }
+        if let Some(t) = self.timeout {
+            l.timeout = t;
+        }
+        if let Some(m) = self.memory {
+            l.memory = m;
+        }
+        l
+    }
+}
+
+pub fn run(command: Command, engine: &Engine) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Inspect { file, json, limits } => inspect(engine, file, json, limits.limits()),
+        Command::Check { file, space, seed, settings, rounds, transcript, limits } => {
+            let Some(space) = space::builtin(&space) else {
+                bail!("unknown space `{space}` (available: {})", space::builtin_names().join(", "));
+            };
+            let mut opts = check::Options::new(space);
+            opts.seed = seed;
+            opts.settings = settings;
+            opts.rounds = rounds as usize;
+            opts.limits = limits.limits();
+            check(engine, file, opts, transcript)
+        }
+    }
+}
+
+fn inspect(engine: &Engine, file: PathBuf, json: bool, limits: Limits) -> anyhow::Result<ExitCode> {
+    let loaded = engine.load(&file)?;
+    let plugin = Plugin::instantiate(engine, &loaded, 0, limits)?;
+    let info = plugin.info();
+    let compiled = if loaded.from_cache { "loaded from cache" } else { "compiled" };
+    if json {
+        let v = serde_json::json!({
+            "file": file,
+            "sha256": loaded.sha256,
+            "contract": CONTRACT,
+            "info": info,
+            "imports": loaded.imports,
+            "from_cache": loaded.from_cache,
+            "load_ms": loaded.load_time.as_secs_f64() * 1e3,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{} {}", info.name, info.version);
+    println!("  {}", info.description);
+    println!("  contract:  {CONTRACT}");
+    println!("  file:      {} (sha256 {})", file.display(), &loaded.sha256[..16]);
+    println!("  code:      {compiled} in {:.1} ms", loaded.load_time.as_secs_f64() * 1e3);
+    println!("  snapshot:  {}", if info.supports_snapshot { "supported" } else { "not supported (resume replays)" });
+    if info.config.is_empty() {
+        println!("  config:    none");
+    } else {
+        println!("  config:");
+        for k in &info.config {
+            println!("    {} = {:<10} {}", k.name, k.default, k.description);
+        }
+    }
+    println!("  imports:   {}", loaded.imports.join(", "));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(engine: &Engine, file: PathBuf, opts: check::Options, transcript: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let loaded = engine.load(&file)?;
+    // A key the strategy does not take is the user's mistake, not a violation.
+    let info = Plugin::instantiate(engine, &loaded, opts.seed, opts.limits.clone())?.info().clone();
+    if let Some((key, _)) = opts.settings.iter().find(|(k, _)| !info.config.iter().any(|c| &c.name == k)) {
+        let known: Vec<&str> = info.config.iter().map(|c| c.name.as_str()).collect();
+        bail!(
+            "strategy `{}` has no config key `{key}` (its keys: {})",
+            info.name,
+            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        );
+    }
+    println!(
+        "checking {} on space `{}` ({} decisions), seed {}, contract {CONTRACT}",
+        file.display(),
+        opts.space.name,
+        opts.space.decisions.len(),
+        opts.seed
+    );
+    let report = check::run(engine, &loaded, &opts);
+    for o in &report.outcomes {
+        match &o.result {
+            Ok(detail) if detail.is_empty() => println!("  ok    {}", o.check),
+            Ok(detail) => println!("  ok    {} — {detail}", o.check),
+            Err(violation) => println!("  FAIL  {} — {violation}", o.check),
+        }
+    }
+    if let Some(path) = transcript {
+        let mut f = std::fs::File::create(&path).with_context(|| format!("creating transcript {}", path.display()))?;
+        for line in &report.transcript {
+            writeln!(f, "{line}").with_context(|| format!("writing transcript {}", path.display()))?;
+        }
+    }
+    let violations = report.violations().count();
+    println!(
+        "{}: {} checks, {violations} violation{}",
+        if violations == 0 { "passed" } else { "failed" },
+        report.outcomes.len(),
+        if violations == 1 { "" } else { "s" }
+    );
+    Ok(if violations == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

@@ -1,0 +1,12 @@
+//! nasbox: neural architecture search with sandboxed search strategies.
+//!
+//! The crate is organised by the parts of a NAS system:
+//!
+//! - [`space`]: what can be searched — named categorical decisions.
+//! - [`strategy`]: who decides what to try next — WebAssembly components
+//!   loaded into a sandbox and spoken to through the WIT contract in `wit/`.
+//!
+//! The `nasbox` binary is thin glue over these modules.
+
+pub mod space;
+pub mod strategy;

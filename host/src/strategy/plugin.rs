@@ -1,0 +1,279 @@
+//! One running strategy instance, and every call into it.
+
+use std::path::Path;
+
+use wasmtime::{Store, Trap};
+
+use super::bindings::{
+    Guest, GuestError, NasboxStrategy, Observation, Proposal, RunContext, Setting, StrategyInfo,
+};
+use super::engine::{Engine, Loaded, EPOCH_TICK};
+use super::error::{Call, ErrorKind, InvalidOutput, StrategyError};
+use super::sandbox::{GuestState, Limits, MemoryLimitHit};
+use super::validate;
+use crate::space::Space;
+
+/// A strategy's state as saved by `snapshot`: the guest's bytes and the
+/// position of the host's random stream, which together resume it exactly.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Snapshot {
+    pub state: Vec<u8>,
+    pub rng_position: u128,
+}
+
+/// A sandboxed strategy instance.
+///
+/// Calls that trap or exceed a limit poison the instance: later calls fail
+/// with [`ErrorKind::Poisoned`] without entering the guest. Errors the guest
+/// returns on purpose, and invalid output, do not poison it.
+pub struct Plugin {
+    name: String,
+    info: StrategyInfo,
+    store: Store<GuestState>,
+    guest: NasboxStrategy,
+    limits: Limits,
+    space: Option<Space>,
+    poisoned: Option<String>,
+}
+
+impl Plugin {
+    /// Loads the component at `path` and starts an instance seeded with `seed`.
+    pub fn load(engine: &Engine, path: &Path, seed: u64, limits: Limits) -> Result<Plugin, StrategyError> {
+        let loaded = engine.load(path)?;
+        Plugin::instantiate(engine, &loaded, seed, limits)
+    }
+
+    /// Starts a fresh instance of an already compiled strategy and reads its
+    /// `info`.
+    pub fn instantiate(engine: &Engine, loaded: &Loaded, seed: u64, limits: Limits) -> Result<Plugin, StrategyError> {
+        let label = loaded
+            .path
+            .file_stem()
+            .map_or_else(|| loaded.path.display().to_string(), |s| s.to_string_lossy().into_owned());
+        let mut store = Store::new(engine.wasmtime(), GuestState::new(&label, seed, &limits));
+        store.limiter(|s| &mut s.limiter);
+        arm(&mut store, &limits);
+        let stderr_start = store.data_mut().begin_call();
+        let guest = match loaded.pre.instantiate(&mut store) {
+            Ok(g) => g,
+            Err(e) => {
+                let kind = classify(e, &mut store, &limits, stderr_start);
+                return Err(StrategyError::new(label, Call::Load, kind));
+            }
+        };
+        let mut plugin = Plugin {
+            name: label,
+            info: StrategyInfo {
+                name: String::new(),
+                version: String::new(),
+                description: String::new(),
+                config: vec![],
+                supports_snapshot: false,
+            },
+            store,
+            guest,
+            limits,
+            space: None,
+            poisoned: None,
+        };
+        let info = plugin.call(Call::Info, |g, s| g.call_info(s))?;
+        validate::info(&info).map_err(|e| plugin.error(Call::Info, ErrorKind::InvalidOutput(e)))?;
+        plugin.name = info.name.clone();
+        plugin.store.data_mut().name = info.name.clone();
+        plugin.info = info;
+        Ok(plugin)
+    }
+
+    /// The strategy's name from its `info`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What the strategy said about itself when it was loaded.
+    pub fn info(&self) -> &StrategyInfo {
+        &self.info
+    }
+
+    /// The limits this instance runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Prepares the strategy for `space`. Keys in `settings` that the
+    /// strategy does not declare are refused here, naming the key.
+    pub fn init(&mut self, space: &Space, settings: &[(String, String)], context: RunContext) -> Result<(), StrategyError> {
+        if self.space.is_some() {
+            return Err(self.error(Call::Init, ErrorKind::Config("init was already called".into())));
+        }
+        for (key, _) in settings {
+            if !self.info.config.iter().any(|k| &k.name == key) {
+                let known: Vec<&str> = self.info.config.iter().map(|k| k.name.as_str()).collect();
+                let known = if known.is_empty() { "it takes none".to_string() } else { format!("it takes {}", known.join(", ")) };
+                return Err(self.error(Call::Init, ErrorKind::Config(format!("unknown config key `{key}` ({known})"))));
+            }
+        }
+        let settings: Vec<Setting> = settings.iter().map(|(k, v)| Setting { key: k.clone(), value: v.clone() }).collect();
+        let wit_space = space.into();
+        self.call(Call::Init, |g, s| g.call_init(s, &wit_space, &settings, context))?
+            .map_err(|e| self.error(Call::Init, ErrorKind::Guest(e)))?;
+        self.space = Some(space.clone());
+        Ok(())
+    }
+
+    /// Up to `n` proposals, validated against the space.
+    pub fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
+        let space = self.space(Call::Ask)?.clone();
+        let proposals = self.guest_result(Call::Ask, |g, s| g.call_ask(s, n))?;
+        let cap = n.min(self.limits.max_proposals);
+        validate::proposals(&space, cap, &proposals).map_err(|e| self.error(Call::Ask, ErrorKind::InvalidOutput(e)))?;
+        Ok(proposals)
+    }
+
+    /// Results of earlier proposals, in any order.
+    pub fn tell(&mut self, observations: &[Observation]) -> Result<(), StrategyError> {
+        self.space(Call::Tell)?;
+        self.guest_result(Call::Tell, |g, s| g.call_tell(s, observations))
+    }
+
+    /// The strategy's current answer, validated against the space.
+    pub fn recommend(&mut self) -> Result<Option<Vec<u32>>, StrategyError> {
+        let space = self.space(Call::Recommend)?.clone();
+        let r = self.guest_result(Call::Recommend, |g, s| g.call_recommend(s))?;
+        if let Some(genotype) = &r {
+            validate::recommendation(&space, genotype)
+                .map_err(|e| self.error(Call::Recommend, ErrorKind::InvalidOutput(e)))?;
+        }
+        Ok(r)
+    }
+
+    /// The strategy's state, or `None` when it does not support snapshots.
+    pub fn snapshot(&mut self) -> Result<Option<Snapshot>, StrategyError> {
+        self.space(Call::Snapshot)?;
+        let rng_position = self.store.data().rng.position();
+        match self.call(Call::Snapshot, |g, s| g.call_snapshot(s))? {
+            Ok(state) if state.len() > self.limits.max_state => Err(self.error(
+                Call::Snapshot,
+                ErrorKind::InvalidOutput(InvalidOutput::TooLarge { what: "snapshot", size: state.len(), cap: self.limits.max_state }),
+            )),
+            Ok(state) => Ok(Some(Snapshot { state, rng_position })),
+            Err(GuestError::Unsupported(_)) => Ok(None),
+            Err(e) => Err(self.error(Call::Snapshot, ErrorKind::Guest(e))),
+        }
+    }
+
+    /// Continues from `snapshot`, random stream included. Call after `init`.
+    pub fn restore(&mut self, snapshot: &Snapshot) -> Result<(), StrategyError> {
+        self.space(Call::Restore)?;
+        self.guest_result(Call::Restore, |g, s| g.call_restore(s, &snapshot.state))?;
+        self.store.data().rng.set_position(snapshot.rng_position);
+        Ok(())
+    }
+
+    /// Fuel used by the last call, for benchmarks and diagnostics.
+    pub fn fuel_used_last_call(&self) -> u64 {
+        self.limits.fuel - self.store.get_fuel().unwrap_or(0)
+    }
+
+    fn space(&self, call: Call) -> Result<&Space, StrategyError> {
+        self.space.as_ref().ok_or_else(|| self.error(call, ErrorKind::NotInitialised))
+    }
+
+    fn error(&self, call: Call, kind: ErrorKind) -> StrategyError {
+        StrategyError::new(self.name.clone(), call, kind)
+    }
+
+    /// A call whose guest-level `result` error becomes [`ErrorKind::Guest`].
+    fn guest_result<R>(
+        &mut self,
+        call: Call,
+        f: impl FnOnce(&Guest, &mut Store<GuestState>) -> wasmtime::Result<Result<R, GuestError>>,
+    ) -> Result<R, StrategyError> {
+        self.call(call, f)?.map_err(|e| self.error(call, ErrorKind::Guest(e)))
+    }
+
+    /// Enters the guest under fresh limits and turns a trap into a specific
+    /// error, poisoning the instance.
+    fn call<R>(
+        &mut self,
+        call: Call,
+        f: impl FnOnce(&Guest, &mut Store<GuestState>) -> wasmtime::Result<R>,
+    ) -> Result<R, StrategyError> {
+        if let Some(reason) = &self.poisoned {
+            return Err(self.error(call, ErrorKind::Poisoned { reason: reason.clone() }));
+        }
+        arm(&mut self.store, &self.limits);
+        let stderr_start = self.store.data_mut().begin_call();
+        let result = f(self.guest.nasbox_strategy_strategy(), &mut self.store);
+        self.store.data_mut().end_call();
+        result.map_err(|e| {
+            let kind = classify(e, &mut self.store, &self.limits, stderr_start);
+            self.poisoned = Some(format!("{call}: {kind}"));
+            self.error(call, kind)
+        })
+    }
+}
+
+/// Refills fuel and sets the wall-clock deadline for the next call.
+fn arm(store: &mut Store<GuestState>, limits: &Limits) {
+    store.set_fuel(limits.fuel).expect("fuel is enabled on the engine");
+    let ticks = limits.timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1);
+    store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX) + 1);
+}
+
+/// What a failed call means, in the user's terms.
+fn classify(e: wasmtime::Error, store: &mut Store<GuestState>, limits: &Limits, stderr_start: usize) -> ErrorKind {
+    if let Some(requested) = store.data_mut().limiter.exceeded.take() {
+        return ErrorKind::MemoryLimit { limit: limits.memory, requested };
+    }
+    if e.downcast_ref::<MemoryLimitHit>().is_some() {
+        return ErrorKind::MemoryLimit { limit: limits.memory, requested: 0 };
+    }
+    if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return ErrorKind::Exit { code: exit.0 };
+    }
+    let stderr = store.data().stderr.contents();
+    let written = String::from_utf8_lossy(stderr.get(stderr_start..).unwrap_or_default());
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => ErrorKind::OutOfFuel { budget: limits.fuel },
+        Some(Trap::Interrupt) => ErrorKind::Timeout { limit: limits.timeout },
+        Some(Trap::StackOverflow) => ErrorKind::StackOverflow,
+        _ if written.contains("panicked") => ErrorKind::Panic { message: panic_message(&written) },
+        Some(trap) => ErrorKind::Trap { message: format!("{trap}{}", stderr_suffix(&written)) },
+        None => ErrorKind::Trap { message: format!("{e:#}{}", stderr_suffix(&written)) },
+    }
+}
+
+/// The panic message from a Rust guest's stderr, without the backtrace hint.
+fn panic_message(stderr: &str) -> String {
+    let text = stderr.get(stderr.find("panicked").unwrap_or(0)..).unwrap_or(stderr);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with("note: run with")).map(str::trim).collect();
+    truncate(lines.join(" "), 2000)
+}
+
+fn stderr_suffix(stderr: &str) -> String {
+    let s = stderr.trim();
+    if s.is_empty() { String::new() } else { format!(" (stderr: {})", truncate(s.to_string(), 2000)) }
+}
+
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_messages_lose_the_backtrace_hint() {
+        let stderr = "\nthread '<unnamed>' panicked at src/lib.rs:3:5:\nboom\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(panic_message(stderr), "panicked at src/lib.rs:3:5: boom");
+    }
+}

@@ -1,0 +1,224 @@
+//! The walls around a guest: limits, the state a store carries, and the
+//! linker that decides what a guest can import.
+
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::ResourceLimiter;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::bindings::{nasbox::strategy as contract, Level, NasboxStrategy};
+use super::rng::SharedRng;
+
+/// What one strategy instance may consume.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Fuel per call: roughly one unit per WebAssembly instruction. Exhausting
+    /// it is deterministic, unlike a timeout, so it is the primary CPU limit.
+    pub fuel: u64,
+    /// Wall-clock backstop per call, for what fuel does not count (host calls,
+    /// a guest stuck in the host).
+    pub timeout: Duration,
+    /// Linear memory cap, in bytes.
+    pub memory: usize,
+    /// Most proposals one `ask` may return, whatever `n` was.
+    pub max_proposals: u32,
+    /// Cap on a snapshot's size, in bytes.
+    pub max_state: usize,
+    /// Messages kept per call; the rest are counted and dropped.
+    pub max_log_messages: usize,
+    /// Bytes kept of one message.
+    pub max_log_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel: 2_000_000_000,
+            timeout: Duration::from_secs(10),
+            memory: 256 << 20,
+            max_proposals: 4096,
+            max_state: 64 << 20,
+            max_log_messages: 200,
+            max_log_bytes: 4096,
+        }
+    }
+}
+
+/// Bytes of guest stderr kept (where a Rust guest's panic message lands).
+const STDERR_CAPACITY: usize = 1 << 20;
+
+/// Everything a guest's store holds.
+pub struct GuestState {
+    pub name: String,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub limiter: MemoryCap,
+    pub rng: SharedRng,
+    pub stderr: MemoryOutputPipe,
+    log: LogBudget,
+}
+
+impl GuestState {
+    pub fn new(name: &str, seed: u64, limits: &Limits) -> Self {
+        let rng = SharedRng::seeded(seed);
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        // No preopened directories, no environment, no arguments, no network,
+        // empty stdin, stdout discarded, randomness from the seeded stream.
+        // Clocks, files and sockets are not even linked (see imports.rs).
+        let wasi = WasiCtxBuilder::new()
+            .stderr(stderr.clone())
+            .secure_random(rng.clone())
+            .insecure_random(rng.clone())
+            .insecure_random_seed(u128::from(seed))
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        GuestState {
+            name: name.to_string(),
+            wasi,
+            table: ResourceTable::new(),
+            limiter: MemoryCap { limit: limits.memory, exceeded: None },
+            rng,
+            stderr,
+            log: LogBudget { max_messages: limits.max_log_messages, max_bytes: limits.max_log_bytes, used: 0, dropped: 0 },
+        }
+    }
+
+    /// Resets per-call budgets; returns how much stderr was written so far so
+    /// the caller can pick out what this call adds.
+    pub fn begin_call(&mut self) -> usize {
+        self.log.used = 0;
+        self.log.dropped = 0;
+        self.stderr.contents().len()
+    }
+
+    /// Reports messages dropped during the call that just ended.
+    pub fn end_call(&mut self) {
+        if self.log.dropped > 0 {
+            tracing::warn!(strategy = %self.name, "dropped {} log messages over the per-call cap", self.log.dropped);
+        }
+    }
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Enforces the memory cap and remembers that it did, so a trap can be
+/// reported as the memory limit rather than as whatever the guest did next.
+pub struct MemoryCap {
+    pub limit: usize,
+    pub exceeded: Option<usize>,
+}
+
+/// Raised inside the guest's call when it grows past the cap.
+#[derive(Debug, thiserror::Error)]
+#[error("memory limit exceeded")]
+pub struct MemoryLimitHit;
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.exceeded = Some(desired);
+            return Err(MemoryLimitHit.into());
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1 << 20)
+    }
+}
+
+struct LogBudget {
+    max_messages: usize,
+    max_bytes: usize,
+    used: usize,
+    dropped: usize,
+}
+
+impl contract::types::Host for GuestState {}
+
+impl contract::random::Host for GuestState {
+    fn next_u64(&mut self) -> u64 {
+        self.rng.next_u64()
+    }
+    fn next_f64(&mut self) -> f64 {
+        self.rng.next_f64()
+    }
+    fn below(&mut self, bound: u64) -> u64 {
+        self.rng.below(bound)
+    }
+}
+
+impl contract::log::Host for GuestState {
+    fn log(&mut self, level: Level, message: String) {
+        if self.log.used >= self.log.max_messages {
+            self.log.dropped += 1;
+            return;
+        }
+        self.log.used += 1;
+        let mut message = message;
+        if message.len() > self.log.max_bytes {
+            let mut cut = self.log.max_bytes;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push_str("…");
+        }
+        let strategy = self.name.as_str();
+        match level {
+            Level::Trace => tracing::trace!(target: "strategy", %strategy, "{message}"),
+            Level::Debug => tracing::debug!(target: "strategy", %strategy, "{message}"),
+            Level::Info => tracing::info!(target: "strategy", %strategy, "{message}"),
+            Level::Warn => tracing::warn!(target: "strategy", %strategy, "{message}"),
+            Level::Error => tracing::error!(target: "strategy", %strategy, "{message}"),
+        }
+    }
+}
+
+/// The linker every guest is instantiated with: the contract's imports and
+/// the inert WASI basics, nothing more.
+pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<GuestState>> {
+    use wasmtime_wasi::cli::{WasiCli, WasiCliView};
+    use wasmtime_wasi::p2::bindings as wasi;
+    use wasmtime_wasi::p2::bindings::sync as wasi_sync;
+    use wasmtime_wasi::random::WasiRandom;
+
+    let mut l = Linker::<GuestState>::new(engine);
+    NasboxStrategy::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut l, |s| s)?;
+
+    // I/O plumbing for stdio (a Rust guest's panic message goes to stderr).
+    wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<GuestState, HasTable>(&mut l, |s| &mut s.table)?;
+    wasi_sync::io::poll::add_to_linker::<GuestState, HasTable>(&mut l, |s| &mut s.table)?;
+    wasi_sync::io::streams::add_to_linker::<GuestState, HasTable>(&mut l, |s| &mut s.table)?;
+    // Stdio, an empty environment, exit (reported as an error).
+    let cli = <GuestState as WasiCliView>::cli;
+    wasi::cli::exit::add_to_linker::<GuestState, WasiCli>(&mut l, cli)?;
+    wasi::cli::environment::add_to_linker::<GuestState, WasiCli>(&mut l, cli)?;
+    wasi::cli::stdin::add_to_linker::<GuestState, WasiCli>(&mut l, cli)?;
+    wasi::cli::stdout::add_to_linker::<GuestState, WasiCli>(&mut l, cli)?;
+    wasi::cli::stderr::add_to_linker::<GuestState, WasiCli>(&mut l, cli)?;
+    wasi::cli::terminal_input::add_to_linker::<GuestState, WasiCli>(&mut l, cli)?;
+    wasi::cli::terminal_output::add_to_linker::<GuestState, WasiCli>(&mut l, cli)?;
+    wasi::cli::terminal_stdin::add_to_linker::<GuestState, WasiCli>(&mut l, cli)?;
+    wasi::cli::terminal_stdout::add_to_linker::<GuestState, WasiCli>(&mut l, cli)?;
+    wasi::cli::terminal_stderr::add_to_linker::<GuestState, WasiCli>(&mut l, cli)?;
+    // Randomness, from the seeded stream.
+    wasi::random::random::add_to_linker::<GuestState, WasiRandom>(&mut l, |s| s.wasi.random())?;
+    wasi::random::insecure::add_to_linker::<GuestState, WasiRandom>(&mut l, |s| s.wasi.random())?;
+    wasi::random::insecure_seed::add_to_linker::<GuestState, WasiRandom>(&mut l, |s| s.wasi.random())?;
+    Ok(l)
+}
+
+struct HasTable;
+
+impl wasmtime::component::HasData for HasTable {
+    type Data<'a> = &'a mut ResourceTable;
+}

@@ -1,0 +1,272 @@
+//! Random search: every architecture of the space equally likely, none
+//! proposed twice, until the space is exhausted.
+//!
+//! The lecture's "curious case of random search": with a good search space
+//! and a fair budget, it is the baseline every other strategy must beat
+//! (Li & Talwalkar 2019; Yang et al. 2020).
+//!
+//! Sampling without replacement uses a lazily materialised Fisher–Yates
+//! shuffle of the space's index range, so each draw costs O(1) however much
+//! of the space is already used, and memory grows with the number of draws,
+//! not with the size of the space. Spaces too large to index in 128 bits are
+//! sampled with rejection against the set already drawn.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use nasbox_sdk::{
+    random, Candidate, Config, Genotype, StrategyInfo, Observation, Proposal, RunContext, Space, Status,
+    Strategy, StrategyError,
+};
+use serde::{Deserialize, Serialize};
+
+/// Uniform random search without repeats.
+pub struct RandomSearch {
+    arities: Vec<u32>,
+    state: State,
+}
+
+/// Everything that changes during a search; what `snapshot` saves.
+#[derive(Serialize, Deserialize, Default, Debug, PartialEq)]
+struct State {
+    /// How many architectures have been proposed.
+    drawn: u128,
+    /// The displaced entries of the lazy shuffle: position → index.
+    swaps: BTreeMap<u128, u128>,
+    /// Drawn genotypes, only for spaces too large to index.
+    seen: BTreeSet<Genotype>,
+    /// Best (objective, trial, genotype) among successful observations.
+    best: Option<(f64, u64, Genotype)>,
+}
+
+impl RandomSearch {
+    /// Number of architectures, or `None` when it does not fit in 128 bits.
+    fn size(&self) -> Option<u128> {
+        self.arities.iter().try_fold(1u128, |acc, &a| acc.checked_mul(a as u128))
+    }
+
+    fn next(&mut self) -> Option<Genotype> {
+        match self.size() {
+            Some(size) => self.next_indexed(size),
+            None => Some(self.next_rejected()),
+        }
+    }
+
+    /// Step `drawn` of a Fisher–Yates shuffle of 0..size, storing only the
+    /// positions that differ from the identity.
+    fn next_indexed(&mut self, size: u128) -> Option<Genotype> {
+        let s = &mut self.state;
+        if s.drawn >= size {
+            return None;
+        }
+        let j = s.drawn + below_u128(size - s.drawn);
+        let at = |swaps: &BTreeMap<u128, u128>, p: u128| swaps.get(&p).copied().unwrap_or(p);
+        let picked = at(&s.swaps, j);
+        let displaced = at(&s.swaps, s.drawn);
+        s.swaps.remove(&s.drawn);
+        if j != s.drawn {
+            s.swaps.insert(j, displaced);
+        }
+        s.drawn += 1;
+        Some(decode(picked, &self.arities))
+    }
+
+    fn next_rejected(&mut self) -> Genotype {
+        loop {
+            let g: Genotype = self.arities.iter().map(|&a| random::below(a as u64) as u32).collect();
+            if self.state.seen.insert(g.clone()) {
+                self.state.drawn += 1;
+                return g;
+            }
+        }
+    }
+}
+
+/// The genotype with mixed-radix index `index` (first decision least significant).
+fn decode(mut index: u128, arities: &[u32]) -> Genotype {
+    arities
+        .iter()
+        .map(|&a| {
+            let digit = (index % a as u128) as u32;
+            index /= a as u128;
+            digit
+        })
+        .collect()
+}
+
+/// Uniform in [0, bound), bound > 0, from the host's 64-bit draws.
+fn below_u128(bound: u128) -> u128 {
+    if let Ok(small) = u64::try_from(bound) {
+        return random::below(small) as u128;
+    }
+    let bits = 128 - (bound - 1).leading_zeros();
+    let mask = if bits == 128 { u128::MAX } else { (1u128 << bits) - 1 };
+    loop {
+        let r = (((random::u64() as u128) << 64) | random::u64() as u128) & mask;
+        if r < bound {
+            return r;
+        }
+    }
+}
+
+impl Strategy for RandomSearch {
+    fn info() -> StrategyInfo {
+        StrategyInfo {
+            name: "random".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "Random search: samples the space uniformly without repeats until it is \
+                          exhausted (Bergstra & Bengio 2012; Li & Talwalkar 2019)."
+                .into(),
+            config: vec![],
+            supports_snapshot: true,
+        }
+    }
+
+    fn init(space: Space, _config: Config, _context: RunContext) -> Result<Self, StrategyError> {
+        if let Some(d) = space.decisions.iter().find(|d| d.choices.is_empty()) {
+            return Err(StrategyError::UnsupportedSpace(format!("decision `{}` has no choices", d.name)));
+        }
+        let arities = space.decisions.iter().map(|d| d.choices.len() as u32).collect();
+        Ok(RandomSearch { arities, state: State::default() })
+    }
+
+    fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
+        Ok((0..n)
+            .map_while(|_| self.next())
+            .map(|genotype| Proposal::Genotype(Candidate { genotype, fidelity: None }))
+            .collect())
+    }
+
+    fn tell(&mut self, observations: Vec<Observation>) -> Result<(), StrategyError> {
+        for o in observations {
+            let (Status::Ok, Proposal::Genotype(c)) = (&o.status, &o.proposal) else { continue };
+            let better = match &self.state.best {
+                None => true,
+                Some((best, trial, _)) => o.objective > *best || (o.objective == *best && o.trial < *trial),
+            };
+            if better && o.objective.is_finite() {
+                self.state.best = Some((o.objective, o.trial, c.genotype.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    fn recommend(&self) -> Result<Option<Genotype>, StrategyError> {
+        Ok(self.state.best.as_ref().map(|(_, _, g)| g.clone()))
+    }
+
+    fn snapshot(&self) -> Result<Vec<u8>, StrategyError> {
+        serde_json::to_vec(&self.state).map_err(|e| StrategyError::Other(format!("snapshot: {e}")))
+    }
+
+    fn restore(&mut self, state: Vec<u8>) -> Result<(), StrategyError> {
+        self.state = serde_json::from_slice(&state).map_err(|e| StrategyError::InvalidState(e.to_string()))?;
+        Ok(())
+    }
+}
+
+nasbox_sdk::export_strategy!(RandomSearch);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nasbox_sdk::{native::Native, Decision};
+    use std::collections::HashSet;
+
+    fn space(arities: &[usize]) -> Space {
+        Space {
+            name: "test".into(),
+            decisions: arities
+                .iter()
+                .enumerate()
+                .map(|(i, &a)| Decision { name: format!("d{i}"), choices: (0..a).map(|c| c.to_string()).collect() })
+                .collect(),
+        }
+    }
+
+    fn ctx() -> RunContext {
+        RunContext { max_trials: None, parallelism: 1 }
+    }
+
+    fn genotypes(p: Vec<Proposal>) -> Vec<Genotype> {
+        p.into_iter()
+            .map(|p| match p {
+                Proposal::Genotype(c) => c.genotype,
+                Proposal::Relaxed(_) => panic!("random proposes genotypes only"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn exhausts_a_small_space_without_repeats_then_returns_none() {
+        let mut s = Native::<RandomSearch>::init(3, space(&[2, 3, 4]), vec![], ctx()).unwrap();
+        let all = genotypes(s.ask(100).unwrap());
+        assert_eq!(all.len(), 24);
+        let unique: HashSet<_> = all.iter().cloned().collect();
+        assert_eq!(unique.len(), 24);
+        assert!(all.iter().all(|g| g[0] < 2 && g[1] < 3 && g[2] < 4));
+        assert!(s.ask(5).unwrap().is_empty());
+    }
+
+    #[test]
+    fn first_draws_are_roughly_uniform() {
+        // Over many seeds the first proposal of a 6-architecture space should
+        // hit each one about equally often.
+        let mut counts = [0u32; 6];
+        for seed in 0..6000 {
+            let mut s = Native::<RandomSearch>::init(seed, space(&[2, 3]), vec![], ctx()).unwrap();
+            let g = &genotypes(s.ask(1).unwrap())[0];
+            counts[(g[0] + 2 * g[1]) as usize] += 1;
+        }
+        assert!(counts.iter().all(|&c| (850..1150).contains(&c)), "{counts:?}");
+    }
+
+    #[test]
+    fn huge_spaces_use_rejection_and_still_never_repeat() {
+        let mut s = Native::<RandomSearch>::init(1, space(&[2; 200]), vec![], ctx()).unwrap();
+        assert!(s.inner().size().is_none());
+        let g = genotypes(s.ask(50).unwrap());
+        assert_eq!(g.iter().collect::<HashSet<_>>().len(), 50);
+    }
+
+    #[test]
+    fn wide_spaces_beyond_u64_are_indexed() {
+        let mut s = Native::<RandomSearch>::init(1, space(&[5; 30]), vec![], ctx()).unwrap();
+        assert!(s.inner().size().unwrap() > u64::MAX as u128);
+        assert_eq!(genotypes(s.ask(20).unwrap()).len(), 20);
+    }
+
+    #[test]
+    fn snapshot_restore_continues_the_same_sequence() {
+        let mut a = Native::<RandomSearch>::init(9, space(&[3, 3, 3]), vec![], ctx()).unwrap();
+        a.ask(10).unwrap();
+        let state = a.snapshot().unwrap();
+        let mut b = Native::<RandomSearch>::init(0, space(&[3, 3, 3]), vec![], ctx()).unwrap();
+        b.restore(state).unwrap();
+        // Both continue without repeating what `a` already drew.
+        let rest = genotypes(b.ask(100).unwrap());
+        assert_eq!(rest.len(), 17);
+        assert!(b.restore(b"garbage".to_vec()).is_err());
+    }
+
+    #[test]
+    fn recommends_the_best_ok_observation() {
+        let mut s = Native::<RandomSearch>::init(1, space(&[4, 4]), vec![], ctx()).unwrap();
+        let p = s.ask(3).unwrap();
+        let obs = |trial: u64, p: &Proposal, status: Status, objective: f64| Observation {
+            trial,
+            proposal: p.clone(),
+            status,
+            objective,
+            cost: 1.0,
+            metrics: vec![],
+            gradient: None,
+        };
+        s.tell(vec![
+            obs(2, &p[2], Status::Failed("oom".into()), 0.99),
+            obs(0, &p[0], Status::Ok, 0.5),
+            obs(1, &p[1], Status::Ok, 0.7),
+        ])
+        .unwrap();
+        assert_eq!(s.recommend().unwrap(), genotypes(vec![p[1].clone()]).pop());
+    }
+}

@@ -1,0 +1,208 @@
+//! Write a nasbox search strategy in Rust.
+//!
+//! A strategy decides which architecture the host evaluates next. You write it
+//! as a plain Rust type that implements [`Strategy`], then call
+//! [`export_strategy!`]. Built for `wasm32-wasip2` it becomes a sandboxed
+//! WebAssembly component any nasbox host can load; built natively (the same
+//! code, unchanged) it runs in tests and benchmarks through [`native::Native`].
+//!
+//! The only outside world a strategy has is [`random`] (seeded by the host, so
+//! the same seed gives the same search) and [`log`].
+//!
+//! # A whole strategy
+//!
+//! ```
+//! use nasbox_sdk::{
+//!     config::Config, random, Candidate, ConfigKey, Genotype, StrategyInfo, Observation, Proposal,
+//!     RunContext, Space, Status, Strategy, StrategyError,
+//! };
+//!
+//! /// Mutates the best architecture seen so far in one decision, and with
+//! /// probability `explore` samples a fresh one instead.
+//! pub struct Mutator {
+//!     arities: Vec<u32>,
+//!     explore: f64,
+//!     best: Option<(f64, Genotype)>,
+//! }
+//!
+//! impl Strategy for Mutator {
+//!     fn info() -> StrategyInfo {
+//!         StrategyInfo {
+//!             name: "mutator".into(),
+//!             version: "0.1.0".into(),
+//!             description: "Greedy one-decision mutation of the incumbent.".into(),
+//!             config: vec![ConfigKey {
+//!                 name: "explore".into(),
+//!                 default: "0.2".into(),
+//!                 description: "probability of a uniform sample instead of a mutation".into(),
+//!             }],
+//!             supports_snapshot: false,
+//!         }
+//!     }
+//!
+//!     fn init(space: Space, config: Config, _context: RunContext) -> Result<Self, StrategyError> {
+//!         let explore: f64 = config.get("explore")?;
+//!         if !(0.0..=1.0).contains(&explore) {
+//!             return Err(StrategyError::InvalidConfig(format!("explore: {explore} is not in [0, 1]")));
+//!         }
+//!         let arities = space.decisions.iter().map(|d| d.choices.len() as u32).collect();
+//!         Ok(Mutator { arities, explore, best: None })
+//!     }
+//!
+//!     fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
+//!         let proposals = (0..n).map(|_| {
+//!             let genotype = match &self.best {
+//!                 Some((_, best)) if random::f64() >= self.explore => {
+//!                     let mut g = best.clone();
+//!                     let d = random::below(g.len() as u64) as usize;
+//!                     g[d] = random::below(self.arities[d] as u64) as u32;
+//!                     g
+//!                 }
+//!                 _ => self.arities.iter().map(|&a| random::below(a as u64) as u32).collect(),
+//!             };
+//!             Proposal::Genotype(Candidate { genotype, fidelity: None })
+//!         });
+//!         Ok(proposals.collect())
+//!     }
+//!
+//!     fn tell(&mut self, observations: Vec<Observation>) -> Result<(), StrategyError> {
+//!         for o in observations {
+//!             if let (Status::Ok, Proposal::Genotype(c)) = (&o.status, &o.proposal) {
+//!                 if self.best.as_ref().map_or(true, |(b, _)| o.objective > *b) {
+//!                     self.best = Some((o.objective, c.genotype.clone()));
+//!                 }
+//!             }
+//!         }
+//!         Ok(())
+//!     }
+//!
+//!     fn recommend(&self) -> Result<Option<Genotype>, StrategyError> {
+//!         Ok(self.best.as_ref().map(|(_, g)| g.clone()))
+//!     }
+//! }
+//!
+//! nasbox_sdk::export_strategy!(Mutator);
+//! # fn main() {}
+//! ```
+//!
+//! Build it with `cargo build --release --target wasm32-wasip2` in a crate
+//! with `crate-type = ["cdylib", "rlib"]`; the `.wasm` in
+//! `target/wasm32-wasip2/release/` is the component. Check it with
+//! `nasbox strategy check that.wasm`.
+
+pub mod config;
+pub mod log;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native;
+pub mod random;
+
+#[doc(hidden)]
+pub mod glue;
+
+/// The bindings wit-bindgen generates from `wit/strategy.wit`. Authors use the
+/// re-exports at the crate root instead.
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "nasbox-strategy",
+        path: "../../wit",
+        pub_export_macro: true,
+        export_macro_name: "export_component",
+        default_bindings_module: "nasbox_sdk::bindings",
+    });
+}
+
+pub use bindings::nasbox::strategy::types::{
+    Candidate, ConfigKey, Decision, Genotype, StrategyInfo, Metric, Observation, Proposal, Relaxed,
+    RunContext, Setting, Space, Status, StrategyError,
+};
+pub use config::Config;
+
+/// A search strategy. One value of the implementing type lives inside the
+/// component for the whole search; the host calls the methods one at a time.
+///
+/// Only [`Strategy::snapshot`] and [`Strategy::restore`] have defaults: they
+/// report `unsupported`, and the host then resumes a search by replaying the
+/// recorded calls into a fresh instance with the same seed. Implement both to
+/// make resume cheap.
+pub trait Strategy: Sized + 'static {
+    /// Name, version, description and config keys. Must not depend on state:
+    /// the host may call it before `init`.
+    fn info() -> StrategyInfo;
+
+    /// Build the strategy for `space`. `config` already holds a value for
+    /// every key of [`Strategy::info`] (the user's, or the default).
+    fn init(space: Space, config: Config, context: RunContext) -> Result<Self, StrategyError>;
+
+    /// Up to `n` proposals. Returning fewer is fine; none means exhausted.
+    fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError>;
+
+    /// Results of earlier proposals, in any order.
+    fn tell(&mut self, observations: Vec<Observation>) -> Result<(), StrategyError>;
+
+    /// The architecture this strategy would retrain now.
+    fn recommend(&self) -> Result<Option<Genotype>, StrategyError>;
+
+    /// The whole state, for [`Strategy::restore`] in a fresh instance.
+    fn snapshot(&self) -> Result<Vec<u8>, StrategyError> {
+        Err(StrategyError::Unsupported("snapshot".into()))
+    }
+
+    /// Continue from a state returned by [`Strategy::snapshot`].
+    fn restore(&mut self, state: Vec<u8>) -> Result<(), StrategyError> {
+        let _ = state;
+        Err(StrategyError::Unsupported("restore".into()))
+    }
+}
+
+/// Exports a [`Strategy`] implementation as the component's `strategy`
+/// interface. Call it once, at the top level of the strategy's crate.
+///
+/// The export only exists when compiling for WebAssembly; natively the macro
+/// expands to nothing, so several strategies can be linked into one native
+/// test or benchmark binary.
+#[macro_export]
+macro_rules! export_strategy {
+    ($strategy:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            struct Component;
+
+            ::std::thread_local! {
+                static STATE: $crate::glue::Slot<$strategy> = $crate::glue::Slot::new();
+            }
+
+            impl $crate::bindings::exports::nasbox::strategy::strategy::Guest for Component {
+                fn info() -> $crate::StrategyInfo {
+                    <$strategy as $crate::Strategy>::info()
+                }
+                fn init(
+                    space: $crate::Space,
+                    config: ::std::vec::Vec<$crate::Setting>,
+                    context: $crate::RunContext,
+                ) -> ::std::result::Result<(), $crate::StrategyError> {
+                    STATE.with(|s| s.init(space, config, context))
+                }
+                fn ask(n: u32) -> ::std::result::Result<::std::vec::Vec<$crate::Proposal>, $crate::StrategyError> {
+                    STATE.with(|s| s.with_mut(|st| $crate::Strategy::ask(st, n)))
+                }
+                fn tell(
+                    observations: ::std::vec::Vec<$crate::Observation>,
+                ) -> ::std::result::Result<(), $crate::StrategyError> {
+                    STATE.with(|s| s.with_mut(|st| $crate::Strategy::tell(st, observations)))
+                }
+                fn recommend() -> ::std::result::Result<::std::option::Option<$crate::Genotype>, $crate::StrategyError> {
+                    STATE.with(|s| s.with_mut(|st| $crate::Strategy::recommend(st)))
+                }
+                fn snapshot() -> ::std::result::Result<::std::vec::Vec<u8>, $crate::StrategyError> {
+                    STATE.with(|s| s.with_mut(|st| $crate::Strategy::snapshot(st)))
+                }
+                fn restore(state: ::std::vec::Vec<u8>) -> ::std::result::Result<(), $crate::StrategyError> {
+                    STATE.with(|s| s.with_mut(|st| $crate::Strategy::restore(st, state)))
+                }
+            }
+
+            $crate::bindings::export_component!(Component with_types_in $crate::bindings);
+        };
+    };
+}

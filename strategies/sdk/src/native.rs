@@ -1,0 +1,54 @@
+//! Running a strategy natively, without the sandbox: for unit tests of a
+//! strategy's logic and for measuring what the sandbox costs.
+
+use std::marker::PhantomData;
+
+use crate::{Config, Genotype, Observation, Proposal, RunContext, Setting, Space, Strategy, StrategyError};
+
+/// A strategy driven directly, with the SDK's native random generator standing
+/// in for the host's. Mirrors the calls the host makes on a component.
+pub struct Native<S: Strategy> {
+    strategy: S,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<S: Strategy> Native<S> {
+    /// Seeds this thread's generator with `seed` and initialises the strategy,
+    /// checking `settings` against the strategy's declared config keys exactly
+    /// as a component would.
+    pub fn init(seed: u64, space: Space, settings: Vec<Setting>, context: RunContext) -> Result<Self, StrategyError> {
+        crate::random::seed(seed);
+        let config = Config::new(&S::info(), settings)?;
+        Ok(Native { strategy: S::init(space, config, context)?, _not_send: PhantomData })
+    }
+
+    /// See [`Strategy::ask`].
+    pub fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
+        self.strategy.ask(n)
+    }
+
+    /// See [`Strategy::tell`].
+    pub fn tell(&mut self, observations: Vec<Observation>) -> Result<(), StrategyError> {
+        self.strategy.tell(observations)
+    }
+
+    /// See [`Strategy::recommend`].
+    pub fn recommend(&self) -> Result<Option<Genotype>, StrategyError> {
+        self.strategy.recommend()
+    }
+
+    /// See [`Strategy::snapshot`].
+    pub fn snapshot(&self) -> Result<Vec<u8>, StrategyError> {
+        self.strategy.snapshot()
+    }
+
+    /// See [`Strategy::restore`].
+    pub fn restore(&mut self, state: Vec<u8>) -> Result<(), StrategyError> {
+        self.strategy.restore(state)
+    }
+
+    /// The strategy itself, for assertions on its state.
+    pub fn inner(&self) -> &S {
+        &self.strategy
+    }
+}
