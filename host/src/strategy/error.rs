@@ -74,7 +74,7 @@ pub enum ErrorKind {
     Trap { message: String },
     #[error("called exit({code})")]
     Exit { code: i32 },
-    #[error("returned an error: {0}")]
+    #[error("returned an error: {}", describe(.0))]
     Guest(GuestError),
     #[error("returned invalid output: {0}")]
     InvalidOutput(InvalidOutput),
@@ -103,6 +103,17 @@ pub enum InvalidOutput {
     TooLarge { what: &'static str, size: usize, cap: usize },
     #[error("info: {0}")]
     Info(String),
+}
+
+/// A guest's own error, in words.
+fn describe(e: &GuestError) -> String {
+    match e {
+        GuestError::InvalidConfig(m) => format!("invalid config: {m}"),
+        GuestError::UnsupportedSpace(m) => format!("unsupported space: {m}"),
+        GuestError::Unsupported(m) => format!("unsupported: {m}"),
+        GuestError::InvalidState(m) => format!("invalid state: {m}"),
+        GuestError::Other(m) => m.clone(),
+    }
 }
 
 impl StrategyError {

@@ -29,13 +29,23 @@ fn supported(version: Option<&str>) -> bool {
 }
 
 /// Refuses a component whose imports the sandbox does not provide.
+///
+/// When several imports are refused, the error names the most telling one
+/// (sockets, then files, then clocks, which runtimes pull in alongside).
 pub fn check_imports(component: &Component, engine: &wasmtime::Engine) -> Result<(), ErrorKind> {
-    for (name, _) in component.component_type().imports(engine) {
-        if let Some(why) = refusal(name) {
-            return Err(ErrorKind::ForbiddenImport { import: name.to_string(), why });
-        }
+    let ty = component.component_type();
+    let refused = ty
+        .imports(engine)
+        .filter_map(|(name, _)| refusal(name).map(|why| (name.to_string(), why)));
+    let rank = |name: &str| match name.split('/').next() {
+        Some("wasi:sockets" | "wasi:http") => 0,
+        Some("wasi:filesystem") => 1,
+        _ => 2,
+    };
+    match refused.min_by_key(|(name, _)| rank(name)) {
+        Some((import, why)) => Err(ErrorKind::ForbiddenImport { import, why }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Why an import is refused, or `None` when the sandbox provides it.

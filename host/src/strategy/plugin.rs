@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use wasmtime::{Store, Trap};
+use wasmtime::{Store, Trap, WasmBacktrace};
 
 use super::bindings::{
     Guest, GuestError, NasboxStrategy, Observation, Proposal, RunContext, Setting, StrategyInfo,
@@ -237,10 +237,29 @@ fn classify(e: wasmtime::Error, store: &mut Store<GuestState>, limits: &Limits, 
         Some(Trap::OutOfFuel) => ErrorKind::OutOfFuel { budget: limits.fuel },
         Some(Trap::Interrupt) => ErrorKind::Timeout { limit: limits.timeout },
         Some(Trap::StackOverflow) => ErrorKind::StackOverflow,
+        // Rust and C keep a shadow stack in linear memory; when recursion
+        // overruns it the symptom is an out-of-bounds access deep inside a
+        // run of identical frames.
+        Some(Trap::MemoryOutOfBounds) if looks_like_recursion(&e) => ErrorKind::StackOverflow,
         _ if written.contains("panicked") => ErrorKind::Panic { message: panic_message(&written) },
         Some(trap) => ErrorKind::Trap { message: format!("{trap}{}", stderr_suffix(&written)) },
         None => ErrorKind::Trap { message: format!("{e:#}{}", stderr_suffix(&written)) },
     }
+}
+
+/// True when the trap's backtrace is a full window of frames mostly from one
+/// function.
+fn looks_like_recursion(e: &wasmtime::Error) -> bool {
+    let Some(bt) = e.downcast_ref::<WasmBacktrace>() else { return false };
+    let frames = bt.frames();
+    if frames.len() < 16 {
+        return false;
+    }
+    let mut counts = std::collections::HashMap::new();
+    for f in frames {
+        *counts.entry(f.func_index()).or_insert(0usize) += 1;
+    }
+    counts.values().any(|&c| c * 4 >= frames.len() * 3)
 }
 
 /// The panic message from a Rust guest's stderr, without the backtrace hint.
