@@ -114,6 +114,7 @@ impl Engine {
 
         let bytes = std::fs::read(path)
             .map_err(|source| fail(ErrorKind::Read { path: path.display().to_string(), source }))?;
+        check_header(&bytes).map_err(fail)?;
         let sha256 = cache::file_hash(&bytes);
         let (component, from_cache) = self.compile(&bytes).map_err(fail)?;
         imports::check_exports(&component, &self.inner).map_err(fail)?;
@@ -158,6 +159,23 @@ impl Engine {
         }
         Ok((component, false))
     }
+}
+
+/// Tells apart "not WebAssembly" and "a core module, not a component" before
+/// the parser produces a less helpful message.
+fn check_header(bytes: &[u8]) -> Result<(), ErrorKind> {
+    const MAGIC: &[u8] = b"\0asm";
+    if bytes.len() < 8 || &bytes[..4] != MAGIC {
+        return Err(ErrorKind::Compile("not a WebAssembly file (no \\0asm header)".into()));
+    }
+    if bytes[4..8] == [1, 0, 0, 0] {
+        return Err(ErrorKind::Compile(
+            "this is a core WebAssembly module, not a component: build for wasm32-wasip2, \
+             or wrap it with `wasm-tools component new`"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 fn compile_error(e: wasmtime::Error) -> ErrorKind {

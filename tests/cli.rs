@@ -1,0 +1,157 @@
+//! The `nasbox` binary as a strategy author uses it, in separate processes.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use support::guest;
+
+/// Runs `nasbox` with a private compile cache.
+fn nasbox(cache: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nasbox"))
+        .args(args)
+        .env("NASBOX_CACHE_DIR", cache)
+        .env_remove("NASBOX_LOG")
+        .output()
+        .expect("nasbox runs")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn inspect_prints_info_and_contract() {
+    let cache = tempfile::tempdir().unwrap();
+    let o = nasbox(cache.path(), &["strategy", "inspect", path(&guest("mutator"))]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("mutator 0.1.0"), "{t}");
+    assert!(t.contains("contract:  nasbox:strategy@0.1.0"), "{t}");
+    assert!(t.contains("explore = 0.2"), "{t}");
+}
+
+#[test]
+fn random_and_the_sdk_example_pass_the_check_on_every_space() {
+    let cache = tempfile::tempdir().unwrap();
+    for name in ["random", "mutator"] {
+        for space in ["toy", "wide"] {
+            let o = nasbox(cache.path(), &["strategy", "check", path(&guest(name)), "--space", space]);
+            let t = text(&o);
+            assert!(o.status.success(), "{name} on {space}:\n{t}");
+            assert!(t.contains("passed: 7 checks, 0 violations"), "{t}");
+        }
+    }
+}
+
+#[test]
+fn a_broken_strategy_fails_the_check_with_the_right_violation() {
+    let cache = tempfile::tempdir().unwrap();
+    let hostile = guest("hostile");
+
+    let o = nasbox(cache.path(), &["strategy", "check", path(&hostile), "--set", "attack=forget-restore"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("FAIL  snapshot and restore resume exactly — after restore, proposal"), "{t}");
+    assert!(t.contains("failed: 7 checks, 1 violation"), "{t}");
+
+    let o = nasbox(cache.path(), &["strategy", "check", path(&hostile), "--set", "attack=out-of-range"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("out of range for decision `stem`"), "{t}");
+
+    let o = nasbox(cache.path(), &["strategy", "check", path(&hostile), "--set", "attack=loop", "--fuel", "1000000"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("ran out of fuel (budget 1000000 units per call)"), "{t}");
+}
+
+#[test]
+fn same_seed_same_search_across_processes() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = |seed: &str, name: &str| {
+        let file = dir.path().join(name);
+        let o = nasbox(
+            cache.path(),
+            &["strategy", "check", path(&guest("random")), "--space", "wide", "--seed", seed, "--transcript", path(&file)],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        std::fs::read_to_string(file).unwrap()
+    };
+    let a = transcript("11", "a.jsonl");
+    let b = transcript("11", "b.jsonl");
+    let c = transcript("12", "c.jsonl");
+    assert!(a.lines().count() > 10, "{a}");
+    assert!(a.contains("\"call\":\"ask\""), "{a}");
+    assert_eq!(a, b, "same seed, different searches");
+    assert_ne!(a, c, "different seeds, same search");
+}
+
+#[test]
+fn the_second_load_comes_from_the_cache_and_foreign_entries_are_not_loaded() {
+    let cache = tempfile::tempdir().unwrap();
+    let random = guest("random");
+    let load = || -> serde_json::Value {
+        let o = nasbox(cache.path(), &["strategy", "inspect", "--json", path(&random)]);
+        assert!(o.status.success(), "{}", text(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    assert_eq!(load()["from_cache"], false);
+    assert_eq!(load()["from_cache"], true);
+
+    // Replace every cache entry with bytes the cache did not sign: the next
+    // load must compile again rather than deserialize them.
+    let entries: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+        .collect();
+    assert_eq!(entries.len(), 1);
+    let mut planted = std::fs::read(&entries[0]).unwrap();
+    planted[40] ^= 0xff;
+    std::fs::write(&entries[0], planted).unwrap();
+    let v = load();
+    assert_eq!(v["from_cache"], false);
+    assert_eq!(v["info"]["name"], "random");
+    assert_eq!(load()["from_cache"], true, "the entry is rewritten after recompiling");
+}
+
+#[test]
+fn user_mistakes_get_clear_errors() {
+    let cache = tempfile::tempdir().unwrap();
+    let o = nasbox(cache.path(), &["strategy", "check", path(&guest("random")), "--set", "populaton=5"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("strategy `random` has no config key `populaton` (its keys: none)"), "{}", text(&o));
+
+    let o = nasbox(cache.path(), &["strategy", "check", path(&guest("random")), "--space", "nb999"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("unknown space `nb999` (available: toy, wide)"), "{}", text(&o));
+
+    let o = nasbox(cache.path(), &["strategy", "inspect", "/no/such/strategy.wasm"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("cannot read /no/such/strategy.wasm"), "{}", text(&o));
+
+    let o = nasbox(cache.path(), &["strategy", "inspect", env!("CARGO_MANIFEST_PATH")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("not a WebAssembly file"), "{}", text(&o));
+
+    let o = nasbox(cache.path(), &["strategy", "check", path(&guest("random")), "--timeout", "soon"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("`soon` is not a duration"), "{}", text(&o));
+}
+
+#[test]
+fn space_list_shows_the_builtin_spaces() {
+    let cache = tempfile::tempdir().unwrap();
+    let o = nasbox(cache.path(), &["space", "list"]);
+    let t = text(&o);
+    assert!(o.status.success());
+    assert!(t.contains("toy: 5 decisions, 600 architectures"), "{t}");
+    assert!(t.contains("wide: 30 decisions"), "{t}");
+}

@@ -1,0 +1,39 @@
+//! Shared by the end-to-end tests: where the built guests are, and a
+//! sandbox engine with a private compile cache.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use nasbox::strategy::{CachePolicy, Engine};
+
+/// The workspace's target directory (honouring `CARGO_TARGET_DIR`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// A guest component built by `scripts/build-strategies`, e.g. `random`.
+pub fn guest(name: &str) -> PathBuf {
+    let path = target_dir().join("wasm32-wasip2/release").join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: build the guests first with `scripts/build-strategies` (scripts/test does it)",
+        path.display()
+    );
+    path
+}
+
+/// One engine per test process, caching into a temporary directory so tests
+/// never touch the user's cache.
+pub fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<(Engine, tempfile::TempDir)> = OnceLock::new();
+    &ENGINE
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            (Engine::new(CachePolicy::Dir(dir.path().to_path_buf())).expect("engine"), dir)
+        })
+        .0
+}
