@@ -122,10 +122,11 @@ impl Plugin {
 
     /// Up to `n` proposals, validated against the space.
     pub fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
-        let space = self.space(Call::Ask)?.clone();
+        self.space(Call::Ask)?;
         let proposals = self.guest_result(Call::Ask, |g, s| g.call_ask(s, n))?;
         let cap = n.min(self.limits.max_proposals);
-        validate::proposals(&space, cap, &proposals).map_err(|e| self.error(Call::Ask, ErrorKind::InvalidOutput(e)))?;
+        let space = self.space.as_ref().expect("checked above");
+        validate::proposals(space, cap, &proposals).map_err(|e| self.error(Call::Ask, ErrorKind::InvalidOutput(e)))?;
         Ok(proposals)
     }
 
@@ -137,10 +138,11 @@ impl Plugin {
 
     /// The strategy's current answer, validated against the space.
     pub fn recommend(&mut self) -> Result<Option<Vec<u32>>, StrategyError> {
-        let space = self.space(Call::Recommend)?.clone();
+        self.space(Call::Recommend)?;
         let r = self.guest_result(Call::Recommend, |g, s| g.call_recommend(s))?;
         if let Some(genotype) = &r {
-            validate::recommendation(&space, genotype)
+            let space = self.space.as_ref().expect("checked above");
+            validate::recommendation(space, genotype)
                 .map_err(|e| self.error(Call::Recommend, ErrorKind::InvalidOutput(e)))?;
         }
         Ok(r)

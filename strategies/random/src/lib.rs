@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 /// Uniform random search without repeats.
 pub struct RandomSearch {
     arities: Vec<u32>,
+    /// Number of architectures, or `None` when it does not fit in 128 bits.
+    size: Option<u128>,
     state: State,
 }
 
@@ -39,13 +41,8 @@ struct State {
 }
 
 impl RandomSearch {
-    /// Number of architectures, or `None` when it does not fit in 128 bits.
-    fn size(&self) -> Option<u128> {
-        self.arities.iter().try_fold(1u128, |acc, &a| acc.checked_mul(a as u128))
-    }
-
     fn next(&mut self) -> Option<Genotype> {
-        match self.size() {
+        match self.size {
             Some(size) => self.next_indexed(size),
             None => Some(self.next_rejected()),
         }
@@ -81,16 +78,27 @@ impl RandomSearch {
     }
 }
 
-/// The genotype with mixed-radix index `index` (first decision least significant).
-fn decode(mut index: u128, arities: &[u32]) -> Genotype {
-    arities
-        .iter()
-        .map(|&a| {
-            let digit = (index % a as u128) as u32;
-            index /= a as u128;
-            digit
-        })
-        .collect()
+/// The genotype with mixed-radix index `index` (first decision least
+/// significant). Switches to 64-bit arithmetic as soon as the rest fits:
+/// 128-bit division is a slow library call in WebAssembly.
+fn decode(index: u128, arities: &[u32]) -> Genotype {
+    let mut out = Vec::with_capacity(arities.len());
+    let mut wide = index;
+    let mut digits = arities.iter();
+    for &a in digits.by_ref() {
+        if let Ok(mut narrow) = u64::try_from(wide) {
+            out.push((narrow % a as u64) as u32);
+            narrow /= a as u64;
+            for &a in digits.by_ref() {
+                out.push((narrow % a as u64) as u32);
+                narrow /= a as u64;
+            }
+            break;
+        }
+        out.push((wide % a as u128) as u32);
+        wide /= a as u128;
+    }
+    out
 }
 
 /// Uniform in [0, bound), bound > 0, from the host's 64-bit draws.
@@ -125,8 +133,9 @@ impl Strategy for RandomSearch {
         if let Some(d) = space.decisions.iter().find(|d| d.choices.is_empty()) {
             return Err(StrategyError::UnsupportedSpace(format!("decision `{}` has no choices", d.name)));
         }
-        let arities = space.decisions.iter().map(|d| d.choices.len() as u32).collect();
-        Ok(RandomSearch { arities, state: State::default() })
+        let arities: Vec<u32> = space.decisions.iter().map(|d| d.choices.len() as u32).collect();
+        let size = arities.iter().try_fold(1u128, |acc, &a| acc.checked_mul(a as u128));
+        Ok(RandomSearch { arities, size, state: State::default() })
     }
 
     fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
@@ -223,7 +232,7 @@ mod tests {
     #[test]
     fn huge_spaces_use_rejection_and_still_never_repeat() {
         let mut s = Native::<RandomSearch>::init(1, space(&[2; 200]), vec![], ctx()).unwrap();
-        assert!(s.inner().size().is_none());
+        assert!(s.inner().size.is_none());
         let g = genotypes(s.ask(50).unwrap());
         assert_eq!(g.iter().collect::<HashSet<_>>().len(), 50);
     }
@@ -231,8 +240,20 @@ mod tests {
     #[test]
     fn wide_spaces_beyond_u64_are_indexed() {
         let mut s = Native::<RandomSearch>::init(1, space(&[5; 30]), vec![], ctx()).unwrap();
-        assert!(s.inner().size().unwrap() > u64::MAX as u128);
+        assert!(s.inner().size.unwrap() > u64::MAX as u128);
         assert_eq!(genotypes(s.ask(20).unwrap()).len(), 20);
+    }
+
+    #[test]
+    fn decode_is_mixed_radix_across_the_64_bit_switch() {
+        let arities = [5u32; 30];
+        // Encode a known genotype and decode it back, for indices on both
+        // sides of 2^64.
+        for g in [vec![4u32; 30], (0..30).map(|i| i % 5).collect::<Vec<_>>(), vec![0; 30]] {
+            let index = g.iter().rev().fold(0u128, |acc, &d| acc * 5 + d as u128);
+            assert_eq!(decode(index, &arities), g);
+        }
+        assert_eq!(decode(7, &[2, 3, 4]), vec![1, 0, 1]);
     }
 
     #[test]
