@@ -24,6 +24,7 @@
 //! `nasbox strategy check that.wasm`.
 
 pub mod config;
+pub mod genotype;
 pub mod log;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;

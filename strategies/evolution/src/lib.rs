@@ -1,0 +1,207 @@
+//! Regularized evolution (Real et al., "Regularized Evolution for Image
+//! Classifier Architecture Search", AAAI 2019).
+//!
+//! A population of `population` architectures, ordered by age. Each new
+//! proposal is a mutation (one decision changed) of the best of `sample`
+//! members drawn at random; when a child's result arrives it joins the
+//! population and the *oldest* member dies, whatever its accuracy — the aging
+//! that regularizes the search against lucky evaluations.
+//!
+//! Asynchronous by construction: tournaments use the population as it is
+//! when asked, and results may arrive in any order.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use nasbox_sdk::{
+    genotype, random, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy,
+    StrategyError, StrategyInfo,
+};
+use serde::{Deserialize, Serialize};
+
+pub struct Evolution {
+    arities: Vec<u32>,
+    population_size: usize,
+    sample_size: usize,
+    state: State,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct State {
+    /// Living members, oldest first: (genotype, objective).
+    population: VecDeque<(Genotype, f64)>,
+    /// Trial ids proposed and not yet told, and whether each was a random
+    /// member of the initial population.
+    pending: BTreeMap<u64, bool>,
+    next_trial: u64,
+    /// Best ever seen: (objective, trial, genotype).
+    best: Option<(f64, u64, Genotype)>,
+}
+
+impl Evolution {
+    fn pending_random(&self) -> usize {
+        self.state.pending.values().filter(|&&r| r).count()
+    }
+
+    fn next(&mut self) -> Genotype {
+        let s = &self.state;
+        let initialising = s.population.len() + self.pending_random() < self.population_size;
+        if initialising || s.population.is_empty() {
+            self.state.pending.insert(self.state.next_trial, true);
+            return genotype::sample(&self.arities);
+        }
+        let mut parent: Option<&(Genotype, f64)> = None;
+        for _ in 0..self.sample_size {
+            let candidate = &s.population[random::index(s.population.len())];
+            if parent.is_none_or(|p| candidate.1 > p.1) {
+                parent = Some(candidate);
+            }
+        }
+        let child = genotype::mutate(&parent.expect("sample_size >= 1").0, &self.arities);
+        self.state.pending.insert(self.state.next_trial, false);
+        child
+    }
+}
+
+impl Strategy for Evolution {
+    fn info() -> StrategyInfo {
+        StrategyInfo {
+            name: "evolution".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "Regularized (aging) evolution: tournament selection, one-decision mutation, the oldest \
+                          member dies (Real et al. 2019)."
+                .into(),
+            config: vec![
+                ConfigKey {
+                    name: "population".into(),
+                    default: "50".into(),
+                    description: "population size P; the first P proposals are uniform samples".into(),
+                },
+                ConfigKey {
+                    name: "sample".into(),
+                    default: "10".into(),
+                    description: "tournament size S (1 ≤ S ≤ P): members compared to pick a parent".into(),
+                },
+            ],
+            supports_snapshot: true,
+        }
+    }
+
+    fn init(space: Space, config: Config, _context: RunContext) -> Result<Self, StrategyError> {
+        let population_size: usize = config.get("population")?;
+        let sample_size: usize = config.get("sample")?;
+        if population_size < 1 {
+            return Err(StrategyError::InvalidConfig("population: must be at least 1".into()));
+        }
+        if !(1..=population_size).contains(&sample_size) {
+            return Err(StrategyError::InvalidConfig(format!("sample: {sample_size} is not in 1..={population_size}")));
+        }
+        Ok(Evolution { arities: genotype::arities(&space), population_size, sample_size, state: State::default() })
+    }
+
+    fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
+        Ok((0..n)
+            .map(|_| {
+                let g = self.next();
+                self.state.next_trial += 1;
+                genotype::propose(g)
+            })
+            .collect())
+    }
+
+    fn tell(&mut self, observations: Vec<Observation>) -> Result<(), StrategyError> {
+        for o in &observations {
+            self.state.pending.remove(&o.trial);
+            let Some((g, objective)) = genotype::success(o) else { continue };
+            if self.state.best.as_ref().is_none_or(|(b, t, _)| objective > *b || (objective == *b && o.trial < *t)) {
+                self.state.best = Some((objective, o.trial, g.clone()));
+            }
+            self.state.population.push_back((g.clone(), objective));
+            if self.state.population.len() > self.population_size {
+                self.state.population.pop_front();
+            }
+        }
+        Ok(())
+    }
+
+    fn recommend(&self) -> Result<Option<Genotype>, StrategyError> {
+        Ok(self.state.best.as_ref().map(|(_, _, g)| g.clone()))
+    }
+
+    fn snapshot(&self) -> Result<Vec<u8>, StrategyError> {
+        serde_json::to_vec(&self.state).map_err(|e| StrategyError::Other(e.to_string()))
+    }
+
+    fn restore(&mut self, state: Vec<u8>) -> Result<(), StrategyError> {
+        self.state = serde_json::from_slice(&state).map_err(|e| StrategyError::InvalidState(e.to_string()))?;
+        Ok(())
+    }
+}
+
+nasbox_sdk::export_strategy!(Evolution);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nasbox_sdk::{native::Native, Decision, Setting, Status};
+
+    fn space() -> Space {
+        Space {
+            name: "t".into(),
+            decisions: (0..8).map(|i| Decision { name: format!("d{i}"), choices: (0..4).map(|c| c.to_string()).collect() }).collect(),
+        }
+    }
+
+    fn settings(p: &str, s: &str) -> Vec<Setting> {
+        vec![Setting { key: "population".into(), value: p.into() }, Setting { key: "sample".into(), value: s.into() }]
+    }
+
+    fn ok(trial: u64, p: Proposal, objective: f64) -> Observation {
+        Observation { trial, proposal: p, status: Status::Ok, objective, cost: 1.0, metrics: vec![], gradient: None }
+    }
+
+    fn ctx() -> RunContext {
+        RunContext { max_trials: None, parallelism: 1 }
+    }
+
+    #[test]
+    fn after_the_initial_population_children_are_one_mutation_from_a_member() {
+        let mut e = Native::<Evolution>::init(1, space(), settings("5", "2"), ctx()).unwrap();
+        let initial = e.ask(5).unwrap();
+        let members: Vec<Genotype> = initial.iter().map(|p| match p { Proposal::Genotype(c) => c.genotype.clone(), _ => unreachable!() }).collect();
+        e.tell(initial.into_iter().enumerate().map(|(i, p)| ok(i as u64, p, i as f64 / 10.0)).collect()).unwrap();
+        for p in e.ask(10).unwrap() {
+            let Proposal::Genotype(c) = p else { unreachable!() };
+            let closest = members.iter().map(|m| m.iter().zip(&c.genotype).filter(|(a, b)| a != b).count()).min().unwrap();
+            assert_eq!(closest, 1);
+        }
+    }
+
+    #[test]
+    fn the_oldest_dies_not_the_worst() {
+        let mut e = Native::<Evolution>::init(1, space(), settings("3", "1"), ctx()).unwrap();
+        let p = e.ask(4).unwrap();
+        // Trial 0 is the best but the oldest: when the fourth arrives, it dies.
+        let objectives = [0.9, 0.1, 0.2, 0.3];
+        e.tell(p.into_iter().enumerate().map(|(i, p)| ok(i as u64, p, objectives[i])).collect()).unwrap();
+        let alive: Vec<f64> = e.inner().state.population.iter().map(|m| m.1).collect();
+        assert_eq!(alive, vec![0.1, 0.2, 0.3]);
+        // It is still the recommendation: the best ever seen.
+        assert_eq!(e.inner().state.best.as_ref().unwrap().0, 0.9);
+    }
+
+    #[test]
+    fn failed_initial_members_are_replaced_by_new_samples() {
+        let mut e = Native::<Evolution>::init(1, space(), settings("2", "1"), ctx()).unwrap();
+        let p = e.ask(2).unwrap();
+        let failed = Observation { status: Status::Failed("oom".into()), ..ok(0, p[0].clone(), 0.0) };
+        e.tell(vec![failed, ok(1, p[1].clone(), 0.5)]).unwrap();
+        e.ask(1).unwrap();
+        assert_eq!(e.inner().state.pending.get(&2), Some(&true), "the third proposal refills the population");
+    }
+
+    #[test]
+    fn bad_config_is_named() {
+        assert!(matches!(Native::<Evolution>::init(1, space(), settings("5", "9"), ctx()), Err(StrategyError::InvalidConfig(m)) if m.contains("sample")));
+        assert!(matches!(Native::<Evolution>::init(1, space(), settings("0", "1"), ctx()), Err(StrategyError::InvalidConfig(m)) if m.contains("population")));
+    }
+}
