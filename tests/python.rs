@@ -1,0 +1,1 @@
+//! Placeholder: the Python strategy test is being written.
