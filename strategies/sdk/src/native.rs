@@ -52,3 +52,9 @@ impl<S: Strategy> Native<S> {
         &self.strategy
     }
 }
+
+/// Seeds this thread's stand-in generator without creating a strategy, for
+/// unit tests of building blocks that draw random numbers.
+pub fn seed_for_tests(seed: u64) {
+    crate::random::seed(seed);
+}

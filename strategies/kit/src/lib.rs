@@ -1,0 +1,10 @@
+//! Building blocks shared by the built-in strategies, usable by any strategy
+//! written with the SDK:
+//!
+//! - [`tpe`]: the tree-structured Parzen estimator's density-ratio model for
+//!   categorical decisions (Bergstra et al. 2011), used by `tpe` and `bohb`;
+//! - [`hyperband`]: successive-halving brackets over the fidelity field
+//!   (Li et al. 2017), used by `hyperband` and `bohb`.
+
+pub mod hyperband;
+pub mod tpe;
