@@ -116,4 +116,17 @@ mod tests {
         got.sort();
         assert_eq!(got, want);
     }
+
+    #[test]
+    fn snapshots_survive_failed_trials() {
+        // Regression: failures were kept as -inf, which JSON writes as null
+        // and cannot read back.
+        let mut s = Native::<HyperbandStrategy>::init(1, space(), vec![], RunContext { max_trials: None, parallelism: 2 }).unwrap();
+        let p = s.ask(2).unwrap();
+        s.tell(vec![Observation { trial: 0, proposal: p[0].clone(), status: Status::Failed("diverged".into()), objective: 0.0, cost: 1.0, metrics: vec![], gradient: None }]).unwrap();
+        let state = s.snapshot().unwrap();
+        let mut t = Native::<HyperbandStrategy>::init(1, space(), vec![], RunContext { max_trials: None, parallelism: 2 }).unwrap();
+        t.restore(state.clone()).unwrap();
+        assert_eq!(t.snapshot().unwrap(), state);
+    }
 }

@@ -81,8 +81,9 @@ struct Bracket {
     /// Promoted architectures waiting to be proposed in the current rung.
     promoted: Vec<Genotype>,
     issued: usize,
-    /// Results of the current rung; failures count as -inf.
-    told: Vec<(Genotype, f64)>,
+    /// Results of the current rung; `None` for failures, which rank last.
+    /// (Not -inf: JSON snapshots cannot hold non-finite numbers.)
+    told: Vec<(Genotype, Option<f64>)>,
 }
 
 /// The whole scheduler state; serializable for snapshots.
@@ -159,10 +160,10 @@ impl Hyperband {
             let Some((id, rung)) = self.pending.remove(&o.trial) else { continue };
             let Proposal::Genotype(c) = &o.proposal else { continue };
             let objective = match o.status {
-                Status::Ok if o.objective.is_finite() => o.objective,
-                _ => f64::NEG_INFINITY,
+                Status::Ok if o.objective.is_finite() => Some(o.objective),
+                _ => None,
             };
-            if objective.is_finite() {
+            if let Some(objective) = objective {
                 self.results.push(Result_ {
                     genotype: c.genotype.clone(),
                     fidelity: c.fidelity.unwrap_or(1.0),
@@ -182,7 +183,8 @@ impl Hyperband {
                 }
                 // Keep the best 1/eta; ties go to the earlier result.
                 let mut told = std::mem::take(&mut b.told);
-                told.sort_by(|x, y| y.1.total_cmp(&x.1));
+                let key = |v: &Option<f64>| v.unwrap_or(f64::NEG_INFINITY);
+                told.sort_by(|x, y| key(&y.1).total_cmp(&key(&x.1)));
                 b.rung += 1;
                 b.issued = 0;
                 b.promoted = told.into_iter().take(b.rungs[b.rung].size).map(|(g, _)| g).rev().collect();
