@@ -40,7 +40,7 @@ fn inspect_prints_info_and_contract() {
 fn random_and_the_sdk_example_pass_the_check_on_every_space() {
     let cache = tempfile::tempdir().unwrap();
     for name in ["random", "mutator"] {
-        for space in ["toy", "wide"] {
+        for space in ["toy", "wide", "nb201"] {
             let o = nasbox(cache.path(), &["strategy", "check", path(&guest(name)), "--space", space]);
             let t = text(&o);
             assert!(o.status.success(), "{name} on {space}:\n{t}");
@@ -131,7 +131,7 @@ fn user_mistakes_get_clear_errors() {
 
     let o = nasbox(cache.path(), &["strategy", "check", path(&guest("random")), "--space", "nb999"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains("unknown space `nb999` (available: toy, wide)"), "{}", text(&o));
+    assert!(text(&o).contains("unknown space `nb999` (available: toy, wide, nb201)"), "{}", text(&o));
 
     let o = nasbox(cache.path(), &["strategy", "inspect", "/no/such/strategy.wasm"]);
     assert_eq!(o.status.code(), Some(2));

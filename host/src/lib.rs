@@ -8,5 +8,6 @@
 //!
 //! The `nasbox` binary is thin glue over these modules.
 
+pub mod report;
 pub mod space;
 pub mod strategy;

@@ -1,9 +1,11 @@
 //! Search spaces as a strategy sees them: an ordered list of named
 //! categorical decisions. A genotype picks one choice per decision.
 //!
-//! The real cell and chain spaces (nb201, darts, chain) map genotypes to
-//! networks; until they land, the built-in [`toy`] spaces exercise strategies.
+//! [`nb201`] is NAS-Bench-201's cell as decisions, with its string format;
+//! the networks behind the spaces come with the trainer. The [`toy`] spaces
+//! exercise strategies without any network.
 
+pub mod nb201;
 pub mod toy;
 
 use thiserror::Error;
@@ -68,12 +70,15 @@ impl Space {
 
 /// Looks up a built-in space by name.
 pub fn builtin(name: &str) -> Option<Space> {
-    toy::get(name)
+    match name {
+        "nb201" => Some(nb201::space()),
+        _ => toy::get(name),
+    }
 }
 
 /// Names of the built-in spaces, for help texts and errors.
 pub fn builtin_names() -> &'static [&'static str] {
-    toy::NAMES
+    &["toy", "wide", "nb201"]
 }
 
 #[cfg(test)]

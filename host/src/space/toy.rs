@@ -3,9 +3,6 @@
 
 use super::{Decision, Space};
 
-/// Names accepted by [`get`].
-pub const NAMES: &[&str] = &["toy", "wide"];
-
 /// `toy`: a cell-like space of 5 decisions with different arities (600
 /// architectures: small enough to exhaust in a test). `wide`: 30 decisions of
 /// 5 operations each, the size of a real cell space's encoding.

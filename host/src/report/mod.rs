@@ -1,0 +1,3 @@
+//! Turning results into conclusions: statistics for comparing strategies.
+
+pub mod stats;

@@ -1,0 +1,100 @@
+//! The NAS-Bench-201 cell (Dong & Yang, ICLR 2020) as decisions: a cell of
+//! 4 nodes where every node j takes the sum of an operation on each earlier
+//! node i, so 6 edges with 5 operations each, 15,625 cells.
+//!
+//! Architecture strings use NAS-Bench-201's own format, so results can be
+//! looked up in it: `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`, where `op~i` is
+//! the operation on the edge from node i, grouped by target node 1, 2, 3.
+
+use super::{Decision, Space};
+
+/// The operations, in NAS-Bench-201's order.
+pub const OPS: [&str; 5] = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"];
+
+/// The edges (target, source) in genotype order.
+pub const EDGES: [(usize, usize); 6] = [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2)];
+
+/// The space's decisions: one per edge, named `target<-source`.
+pub fn space() -> Space {
+    Space {
+        name: "nb201".into(),
+        decisions: EDGES
+            .iter()
+            .map(|(t, s)| Decision { name: format!("{t}<-{s}"), choices: OPS.iter().map(|o| o.to_string()).collect() })
+            .collect(),
+    }
+}
+
+/// The NAS-Bench-201 string of a genotype (assumed valid for the space).
+pub fn to_string(genotype: &[u32]) -> String {
+    let mut out = String::new();
+    for target in 1..=3 {
+        if target > 1 {
+            out.push('+');
+        }
+        out.push('|');
+        for (k, &(t, s)) in EDGES.iter().enumerate() {
+            if t == target {
+                out.push_str(&format!("{}~{s}|", OPS[genotype[k] as usize]));
+            }
+        }
+    }
+    out
+}
+
+/// Parses a NAS-Bench-201 string back into a genotype.
+pub fn parse(text: &str) -> Result<Vec<u32>, String> {
+    let nodes: Vec<&str> = text.trim().split('+').collect();
+    if nodes.len() != 3 {
+        return Err(format!("`{text}`: expected 3 node groups separated by `+`, found {}", nodes.len()));
+    }
+    let mut genotype = vec![u32::MAX; EDGES.len()];
+    for (n, group) in nodes.iter().enumerate() {
+        let target = n + 1;
+        let inner = group.strip_prefix('|').and_then(|g| g.strip_suffix('|')).ok_or_else(|| {
+            format!("`{text}`: node group `{group}` must start and end with `|`")
+        })?;
+        let edges: Vec<&str> = inner.split('|').collect();
+        if edges.len() != target {
+            return Err(format!("`{text}`: node {target} needs {target} inputs, found {}", edges.len()));
+        }
+        for e in edges {
+            let (op, source) = e.split_once('~').ok_or_else(|| format!("`{text}`: `{e}` is not op~source"))?;
+            let source: usize = source.parse().map_err(|_| format!("`{text}`: bad source node in `{e}`"))?;
+            let op = OPS.iter().position(|o| *o == op).ok_or_else(|| {
+                format!("`{text}`: unknown operation `{op}` (known: {})", OPS.join(", "))
+            })?;
+            let k = EDGES
+                .iter()
+                .position(|&(t, s)| t == target && s == source)
+                .ok_or_else(|| format!("`{text}`: node {target} has no input from node {source}"))?;
+            if genotype[k] != u32::MAX {
+                return Err(format!("`{text}`: edge {target}<-{source} given twice"));
+            }
+            genotype[k] = op as u32;
+        }
+    }
+    Ok(genotype)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_round_trip_in_nas_bench_201_format() {
+        let s = "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|";
+        let g = parse(s).unwrap();
+        assert_eq!(g, vec![3, 1, 0, 4, 2, 3]);
+        assert_eq!(to_string(&g), s);
+        assert_eq!(space().size(), Some(15_625));
+    }
+
+    #[test]
+    fn malformed_strings_say_what_is_wrong() {
+        assert!(parse("|none~0|").unwrap_err().contains("3 node groups"));
+        assert!(parse("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|").unwrap_err().contains("unknown operation `conv`"));
+        assert!(parse("|none~0|+|none~0|+|none~0|none~1|none~2|").unwrap_err().contains("node 2 needs 2 inputs"));
+        assert!(parse("|none~1|+|none~0|none~1|+|none~0|none~1|none~2|").unwrap_err().contains("no input from node 1"));
+    }
+}
