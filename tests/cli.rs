@@ -33,7 +33,7 @@ fn inspect_prints_info_and_contract() {
     assert!(o.status.success(), "{t}");
     assert!(t.contains("mutator 0.1.0"), "{t}");
     assert!(t.contains("contract:  nasbox:strategy@0.1.0"), "{t}");
-    assert!(t.contains("explore = 0.2"), "{t}");
+    assert!(t.contains("explore = 0.2  probability of a uniform sample"), "{t}");
 }
 
 #[test]
@@ -154,4 +154,22 @@ fn space_list_shows_the_builtin_spaces() {
     assert!(o.status.success());
     assert!(t.contains("toy: 5 decisions, 600 architectures"), "{t}");
     assert!(t.contains("wide: 30 decisions"), "{t}");
+}
+
+#[test]
+fn a_closed_pipe_ends_the_process_quietly() {
+    // Regression: `nasbox strategy inspect --json ... | head -1` panicked with
+    // "failed printing to stdout".
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nasbox"))
+        .args(["strategy", "inspect", "--json", path(&guest("random"))])
+        .env("NASBOX_CACHE_DIR", cache.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before anything is written
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -7,6 +7,14 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`nasbox ... | head`) like other Unix
+    // tools, instead of panicking inside println!.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of a signal, before any
+    // other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = cli::Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -123,8 +123,10 @@ fn inspect(engine: &Engine, file: PathBuf, json: bool, limits: Limits) -> anyhow
         println!("  config:    none");
     } else {
         println!("  config:");
+        let setting = |k: &nasbox::strategy::ConfigKey| format!("{} = {}", k.name, k.default);
+        let width = info.config.iter().map(|k| setting(k).chars().count()).max().unwrap_or(0);
         for k in &info.config {
-            println!("    {} = {:<10} {}", k.name, k.default, k.description);
+            println!("    {:<width$}  {}", setting(k), k.description);
         }
     }
     println!("  imports:   {}", loaded.imports.join(", "));
