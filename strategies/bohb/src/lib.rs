@@ -7,7 +7,7 @@
 use nasbox_kit::hyperband::{config_keys, Hyperband, Result_, Schedule};
 use nasbox_kit::tpe::Tpe;
 use nasbox_sdk::{
-    genotype, random, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy,
+    genotype, random, state, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy,
     StrategyError, StrategyInfo,
 };
 
@@ -93,11 +93,11 @@ impl Strategy for Bohb {
     }
 
     fn snapshot(&self) -> Result<Vec<u8>, StrategyError> {
-        serde_json::to_vec(&self.scheduler).map_err(|e| StrategyError::Other(e.to_string()))
+        state::save(&self.scheduler)
     }
 
     fn restore(&mut self, state: Vec<u8>) -> Result<(), StrategyError> {
-        self.scheduler = serde_json::from_slice(&state).map_err(|e| StrategyError::InvalidState(e.to_string()))?;
+        self.scheduler = state::load(&state)?;
         Ok(())
     }
 }

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use nasbox_sdk::{
-    genotype, random, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy,
+    genotype, random, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy,
     StrategyError, StrategyInfo,
 };
 use serde::{Deserialize, Serialize};
@@ -33,8 +33,8 @@ struct State {
     /// member of the initial population.
     pending: BTreeMap<u64, bool>,
     next_trial: u64,
-    /// Best ever seen: (objective, trial, genotype).
-    best: Option<(f64, u64, Genotype)>,
+    /// The incumbent.
+    best: Best,
 }
 
 impl Evolution {
@@ -111,10 +111,8 @@ impl Strategy for Evolution {
     fn tell(&mut self, observations: Vec<Observation>) -> Result<(), StrategyError> {
         for o in &observations {
             self.state.pending.remove(&o.trial);
+            self.state.best.offer(o);
             let Some((g, objective)) = genotype::success(o) else { continue };
-            if self.state.best.as_ref().is_none_or(|(b, t, _)| objective > *b || (objective == *b && o.trial < *t)) {
-                self.state.best = Some((objective, o.trial, g.clone()));
-            }
             self.state.population.push_back((g.clone(), objective));
             if self.state.population.len() > self.population_size {
                 self.state.population.pop_front();
@@ -124,15 +122,15 @@ impl Strategy for Evolution {
     }
 
     fn recommend(&self) -> Result<Option<Genotype>, StrategyError> {
-        Ok(self.state.best.as_ref().map(|(_, _, g)| g.clone()))
+        Ok(self.state.best.genotype())
     }
 
     fn snapshot(&self) -> Result<Vec<u8>, StrategyError> {
-        serde_json::to_vec(&self.state).map_err(|e| StrategyError::Other(e.to_string()))
+        state::save(&self.state)
     }
 
     fn restore(&mut self, state: Vec<u8>) -> Result<(), StrategyError> {
-        self.state = serde_json::from_slice(&state).map_err(|e| StrategyError::InvalidState(e.to_string()))?;
+        self.state = state::load(&state)?;
         Ok(())
     }
 }
@@ -186,7 +184,7 @@ mod tests {
         let alive: Vec<f64> = e.inner().state.population.iter().map(|m| m.1).collect();
         assert_eq!(alive, vec![0.1, 0.2, 0.3]);
         // It is still the recommendation: the best ever seen.
-        assert_eq!(e.inner().state.best.as_ref().unwrap().0, 0.9);
+        assert_eq!(e.inner().state.best.objective(), Some(0.9));
     }
 
     #[test]

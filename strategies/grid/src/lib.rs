@@ -5,7 +5,7 @@
 //! split one space between them.
 
 use nasbox_sdk::{
-    genotype, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError,
+    genotype, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError,
     StrategyInfo,
 };
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,7 @@ pub struct Grid {
 struct State {
     /// The next genotype to propose, or `None` once the space is spent.
     next: Option<Genotype>,
-    best: Option<(f64, u64, Genotype)>,
+    best: Best,
 }
 
 impl Grid {
@@ -65,7 +65,7 @@ impl Strategy for Grid {
             return Err(StrategyError::InvalidConfig("stride: must be at least 1".into()));
         }
         let arities = genotype::arities(&space);
-        let mut grid = Grid { arities, stride, state: State { next: None, best: None } };
+        let mut grid = Grid { arities, stride, state: State { next: None, best: Best::default() } };
         grid.state.next = grid.advance(vec![0; grid.arities.len()], start);
         Ok(grid)
     }
@@ -82,25 +82,21 @@ impl Strategy for Grid {
 
     fn tell(&mut self, observations: Vec<Observation>) -> Result<(), StrategyError> {
         for o in &observations {
-            if let Some((g, v)) = genotype::success(o) {
-                if self.state.best.as_ref().is_none_or(|(b, t, _)| v > *b || (v == *b && o.trial < *t)) {
-                    self.state.best = Some((v, o.trial, g.clone()));
-                }
-            }
+            self.state.best.offer(o);
         }
         Ok(())
     }
 
     fn recommend(&self) -> Result<Option<Genotype>, StrategyError> {
-        Ok(self.state.best.as_ref().map(|(_, _, g)| g.clone()))
+        Ok(self.state.best.genotype())
     }
 
     fn snapshot(&self) -> Result<Vec<u8>, StrategyError> {
-        serde_json::to_vec(&self.state).map_err(|e| StrategyError::Other(e.to_string()))
+        state::save(&self.state)
     }
 
     fn restore(&mut self, state: Vec<u8>) -> Result<(), StrategyError> {
-        self.state = serde_json::from_slice(&state).map_err(|e| StrategyError::InvalidState(e.to_string()))?;
+        self.state = state::load(&state)?;
         Ok(())
     }
 }

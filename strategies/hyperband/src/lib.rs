@@ -5,7 +5,7 @@
 
 use nasbox_kit::hyperband::{config_keys, Hyperband, Schedule};
 use nasbox_sdk::{
-    genotype, Config, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError,
+    genotype, state, Config, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError,
     StrategyInfo,
 };
 
@@ -46,11 +46,11 @@ impl Strategy for HyperbandStrategy {
     }
 
     fn snapshot(&self) -> Result<Vec<u8>, StrategyError> {
-        serde_json::to_vec(&self.scheduler).map_err(|e| StrategyError::Other(e.to_string()))
+        state::save(&self.scheduler)
     }
 
     fn restore(&mut self, state: Vec<u8>) -> Result<(), StrategyError> {
-        self.scheduler = serde_json::from_slice(&state).map_err(|e| StrategyError::InvalidState(e.to_string()))?;
+        self.scheduler = state::load(&state)?;
         Ok(())
     }
 }

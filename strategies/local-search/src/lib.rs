@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use nasbox_sdk::{
-    genotype, random, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy,
+    genotype, random, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy,
     StrategyError, StrategyInfo,
 };
 use serde::{Deserialize, Serialize};
@@ -40,8 +40,8 @@ struct State {
     optima: usize,
     /// Every genotype has been proposed.
     exhausted: bool,
-    /// Best ever seen: (objective, trial, genotype).
-    best: Option<(f64, u64, Genotype)>,
+    /// The incumbent.
+    best: Best,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -176,12 +176,8 @@ impl Strategy for LocalSearch {
             if self.state.pending.remove(&o.trial).is_none() {
                 continue; // not ours, or told twice
             }
+            self.state.best.offer(o);
             let result = genotype::success(o).map(|(g, v)| (g.clone(), v));
-            if let Some((g, v)) = &result {
-                if self.state.best.as_ref().is_none_or(|(b, t, _)| *v > *b || (*v == *b && o.trial < *t)) {
-                    self.state.best = Some((*v, o.trial, g.clone()));
-                }
-            }
             match &mut self.state.phase {
                 Phase::Sampling { issued, told, start } => {
                     *told += 1;
@@ -211,15 +207,15 @@ impl Strategy for LocalSearch {
     }
 
     fn recommend(&self) -> Result<Option<Genotype>, StrategyError> {
-        Ok(self.state.best.as_ref().map(|(_, _, g)| g.clone()))
+        Ok(self.state.best.genotype())
     }
 
     fn snapshot(&self) -> Result<Vec<u8>, StrategyError> {
-        serde_json::to_vec(&self.state).map_err(|e| StrategyError::Other(e.to_string()))
+        state::save(&self.state)
     }
 
     fn restore(&mut self, state: Vec<u8>) -> Result<(), StrategyError> {
-        self.state = serde_json::from_slice(&state).map_err(|e| StrategyError::InvalidState(e.to_string()))?;
+        self.state = state::load(&state)?;
         Ok(())
     }
 }
@@ -270,7 +266,7 @@ mod tests {
     #[test]
     fn climbs_to_the_optimum_of_a_smooth_landscape() {
         let (_, s) = run(2, &[3; 8], 400, 1);
-        assert_eq!(s.inner().state.best.as_ref().unwrap().0, 8.0);
+        assert_eq!(s.inner().state.best.objective(), Some(8.0));
     }
 
     #[test]

@@ -14,8 +14,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use nasbox_sdk::{
-    random, Candidate, Config, Genotype, StrategyInfo, Observation, Proposal, RunContext, Space, Status,
-    Strategy, StrategyError,
+    random, state, Best, Candidate, Config, Genotype, Observation, Proposal, RunContext, Space, Strategy,
+    StrategyError, StrategyInfo,
 };
 use serde::{Deserialize, Serialize};
 
@@ -36,8 +36,8 @@ struct State {
     swaps: BTreeMap<u128, u128>,
     /// Drawn genotypes, only for spaces too large to index.
     seen: BTreeSet<Genotype>,
-    /// Best (objective, trial, genotype) among successful observations.
-    best: Option<(f64, u64, Genotype)>,
+    /// The incumbent.
+    best: Best,
 }
 
 impl RandomSearch {
@@ -146,29 +146,22 @@ impl Strategy for RandomSearch {
     }
 
     fn tell(&mut self, observations: Vec<Observation>) -> Result<(), StrategyError> {
-        for o in observations {
-            let (Status::Ok, Proposal::Genotype(c)) = (&o.status, &o.proposal) else { continue };
-            let better = match &self.state.best {
-                None => true,
-                Some((best, trial, _)) => o.objective > *best || (o.objective == *best && o.trial < *trial),
-            };
-            if better && o.objective.is_finite() {
-                self.state.best = Some((o.objective, o.trial, c.genotype.clone()));
-            }
+        for o in &observations {
+            self.state.best.offer(o);
         }
         Ok(())
     }
 
     fn recommend(&self) -> Result<Option<Genotype>, StrategyError> {
-        Ok(self.state.best.as_ref().map(|(_, _, g)| g.clone()))
+        Ok(self.state.best.genotype())
     }
 
     fn snapshot(&self) -> Result<Vec<u8>, StrategyError> {
-        serde_json::to_vec(&self.state).map_err(|e| StrategyError::Other(format!("snapshot: {e}")))
+        state::save(&self.state)
     }
 
     fn restore(&mut self, state: Vec<u8>) -> Result<(), StrategyError> {
-        self.state = serde_json::from_slice(&state).map_err(|e| StrategyError::InvalidState(e.to_string()))?;
+        self.state = state::load(&state)?;
         Ok(())
     }
 }
@@ -178,7 +171,7 @@ nasbox_sdk::export_strategy!(RandomSearch);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nasbox_sdk::{native::Native, Decision};
+    use nasbox_sdk::{native::Native, Decision, Status};
     use std::collections::HashSet;
 
     fn space(arities: &[usize]) -> Space {

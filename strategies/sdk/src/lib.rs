@@ -23,12 +23,14 @@
 //! `target/wasm32-wasip2/release/` is the component. Check it with
 //! `nasbox strategy check that.wasm`.
 
+pub mod best;
 pub mod config;
 pub mod genotype;
 pub mod log;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 pub mod random;
+pub mod state;
 
 #[doc(hidden)]
 pub mod glue;
@@ -50,6 +52,7 @@ pub use bindings::nasbox::strategy::types::{
     Candidate, ConfigKey, Decision, Genotype, StrategyInfo, Metric, Observation, Proposal, Relaxed,
     RunContext, Setting, Space, Status, StrategyError,
 };
+pub use best::Best;
 pub use config::Config;
 
 /// A search strategy. One value of the implementing type lives inside the

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use nasbox_kit::tpe::Tpe;
 use nasbox_sdk::{
-    genotype, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError,
+    genotype, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError,
     StrategyInfo,
 };
 use serde::{Deserialize, Serialize};
@@ -29,7 +29,7 @@ struct State {
     proposed: BTreeSet<Genotype>,
     pending: BTreeMap<u64, Genotype>,
     next_trial: u64,
-    best: Option<(f64, u64, Genotype)>,
+    best: Best,
 }
 
 impl Strategy for TpeStrategy {
@@ -85,25 +85,23 @@ impl Strategy for TpeStrategy {
     fn tell(&mut self, observations: Vec<Observation>) -> Result<(), StrategyError> {
         for o in &observations {
             self.state.pending.remove(&o.trial);
+            self.state.best.offer(o);
             let Some((g, v)) = genotype::success(o) else { continue };
             self.state.results.push((g.clone(), v));
-            if self.state.best.as_ref().is_none_or(|(b, t, _)| v > *b || (v == *b && o.trial < *t)) {
-                self.state.best = Some((v, o.trial, g.clone()));
-            }
         }
         Ok(())
     }
 
     fn recommend(&self) -> Result<Option<Genotype>, StrategyError> {
-        Ok(self.state.best.as_ref().map(|(_, _, g)| g.clone()))
+        Ok(self.state.best.genotype())
     }
 
     fn snapshot(&self) -> Result<Vec<u8>, StrategyError> {
-        serde_json::to_vec(&self.state).map_err(|e| StrategyError::Other(e.to_string()))
+        state::save(&self.state)
     }
 
     fn restore(&mut self, state: Vec<u8>) -> Result<(), StrategyError> {
-        self.state = serde_json::from_slice(&state).map_err(|e| StrategyError::InvalidState(e.to_string()))?;
+        self.state = state::load(&state)?;
         Ok(())
     }
 }
