@@ -173,3 +173,20 @@ fn a_closed_pipe_ends_the_process_quietly() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn data_show_summarises_a_dataset_and_names_broken_files() {
+    let cache = tempfile::tempdir().unwrap();
+    let o = nasbox(cache.path(), &["data", "show", "synthetic", "--seed", "1"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("synthetic: 10 classes, images 3x32x32"), "{t}");
+    assert!(t.contains("train 4500  valid 500  test 1000"), "{t}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("train-images-idx3-ubyte"), [0u8, 0, 8, 3, 0, 0]).unwrap();
+    let spec = format!("mnist:{}", dir.path().display());
+    let o = nasbox(cache.path(), &["data", "show", &spec]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("train-images-idx3-ubyte: truncated: the header ends early"), "{}", text(&o));
+}

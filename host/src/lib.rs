@@ -2,12 +2,14 @@
 //!
 //! The crate is organised by the parts of a NAS system:
 //!
+//! - [`data`]: the images architectures are trained and evaluated on.
 //! - [`space`]: what can be searched — named categorical decisions.
 //! - [`strategy`]: who decides what to try next — WebAssembly components
 //!   loaded into a sandbox and spoken to through the WIT contract in `wit/`.
 //!
 //! The `nasbox` binary is thin glue over these modules.
 
+pub mod data;
 pub mod report;
 pub mod space;
 pub mod strategy;

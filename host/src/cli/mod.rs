@@ -1,5 +1,6 @@
 //! Subcommands, one module each.
 
+mod data;
 mod parse;
 mod space;
 mod strategy;
@@ -35,6 +36,9 @@ enum Command {
     /// The built-in search spaces.
     #[command(subcommand)]
     Space(space::Command),
+    /// Datasets: check that one loads and see what it holds.
+    #[command(subcommand)]
+    Data(data::Command),
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -46,5 +50,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Strategy(c) => strategy::run(c, &Engine::new(cache)?),
         Command::Space(c) => space::run(c),
+        Command::Data(c) => data::run(c),
     }
 }

@@ -1,0 +1,167 @@
+//! CIFAR-10 and CIFAR-100 in their binary distributions
+//! (<https://www.cs.toronto.edu/~kriz/cifar.html>, "binary version"):
+//! fixed-size records of label byte(s) followed by 3072 pixel bytes, the
+//! red, green and blue 32×32 planes in turn.
+
+use std::path::{Path, PathBuf};
+
+use super::{DataError, Dataset, Images};
+
+const PIXELS: usize = 3 * 32 * 32;
+
+/// CIFAR-10 from `dir`: `cifar-10-batches-bin/` itself or its parent.
+pub fn load_cifar10(dir: &Path) -> Result<Dataset, DataError> {
+    let dir = resolve(dir, "cifar-10-batches-bin", "data_batch_1.bin")?;
+    let classes = names(&dir.join("batches.meta.txt"), 10)?;
+    let mut train = Images::empty(3, 32, 32);
+    for i in 1..=5 {
+        train.extend(read(&dir.join(format!("data_batch_{i}.bin")), 1, 0, 10)?);
+    }
+    let test = read(&dir.join("test_batch.bin"), 1, 0, 10)?;
+    Ok(Dataset { name: "cifar10".into(), classes, train, test, flip_ok: true })
+}
+
+/// CIFAR-100 from `dir`: `cifar-100-binary/` itself or its parent. Uses the
+/// 100 fine labels.
+pub fn load_cifar100(dir: &Path) -> Result<Dataset, DataError> {
+    let dir = resolve(dir, "cifar-100-binary", "train.bin")?;
+    let classes = names(&dir.join("fine_label_names.txt"), 100)?;
+    let train = read(&dir.join("train.bin"), 2, 1, 100)?;
+    let test = read(&dir.join("test.bin"), 2, 1, 100)?;
+    Ok(Dataset { name: "cifar100".into(), classes, train, test, flip_ok: true })
+}
+
+fn resolve(dir: &Path, inner: &str, probe: &str) -> Result<PathBuf, DataError> {
+    if dir.join(probe).exists() {
+        return Ok(dir.to_path_buf());
+    }
+    if dir.join(inner).join(probe).exists() {
+        return Ok(dir.join(inner));
+    }
+    Err(DataError::Missing {
+        path: dir.join(probe),
+        hint: format!(" (expected the binary distribution: {probe} in DIR or in DIR/{inner})"),
+    })
+}
+
+/// Reads records of `label_bytes` label bytes (the label at `label_at`)
+/// plus the pixels.
+fn read(path: &Path, label_bytes: usize, label_at: usize, classes: u32) -> Result<Images, DataError> {
+    let data = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    let record = label_bytes + PIXELS;
+    if data.is_empty() || data.len() % record != 0 {
+        return Err(DataError::truncated(
+            path,
+            format!("{} bytes is not a whole number of {record}-byte records", data.len()),
+        ));
+    }
+    let mut images = Images::empty(3, 32, 32);
+    images.pixels.reserve(data.len() / record * PIXELS);
+    for (i, r) in data.chunks_exact(record).enumerate() {
+        let label = r[label_at] as u32;
+        if label >= classes {
+            return Err(DataError::malformed(path, format!("record {i} has label {label}, but there are {classes} classes")));
+        }
+        images.labels.push(label);
+        images.pixels.extend_from_slice(&r[label_bytes..]);
+    }
+    Ok(images)
+}
+
+/// Class names, one per line; numbered names when the file is absent.
+fn names(path: &Path, expected: usize) -> Result<Vec<String>, DataError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let names: Vec<String> = text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
+            if names.len() != expected {
+                return Err(DataError::malformed(path, format!("{} class names, expected {expected}", names.len())));
+            }
+            Ok(names)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((0..expected).map(|i| format!("class-{i}")).collect()),
+        Err(e) => Err(DataError::io(path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes a CIFAR-10 directory with `per_batch` records per file.
+    fn write_cifar10(dir: &Path, per_batch: usize) {
+        let batch = |seed: u8| -> Vec<u8> {
+            (0..per_batch)
+                .flat_map(|i| {
+                    let mut r = vec![(i % 10) as u8];
+                    r.extend((0..PIXELS).map(|p| (p as u8).wrapping_add(seed).wrapping_add(i as u8)));
+                    r
+                })
+                .collect()
+        };
+        for i in 1..=5 {
+            std::fs::write(dir.join(format!("data_batch_{i}.bin")), batch(i)).unwrap();
+        }
+        std::fs::write(dir.join("test_batch.bin"), batch(9)).unwrap();
+        let names = "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n";
+        std::fs::write(dir.join("batches.meta.txt"), names).unwrap();
+    }
+
+    #[test]
+    fn reads_the_binary_distribution() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("cifar-10-batches-bin");
+        std::fs::create_dir(&dir).unwrap();
+        write_cifar10(&dir, 7);
+        // Either the folder or its parent.
+        for d in [root.path(), dir.as_path()] {
+            let ds = load_cifar10(d).unwrap();
+            assert_eq!(ds.train.len(), 35);
+            assert_eq!(ds.test.len(), 7);
+            assert_eq!(ds.classes[3], "cat");
+            assert_eq!(ds.train.labels[..3], [0, 1, 2]);
+            // Record 1 of batch 1: pixel p is p + 1 + 1 (mod 256), red plane first.
+            assert_eq!(ds.train.image(1)[..3], [2, 3, 4]);
+            assert_eq!(ds.train.image(1)[1024], (1024usize + 2) as u8);
+        }
+    }
+
+    #[test]
+    fn truncated_and_malformed_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        write_cifar10(dir.path(), 3);
+        let p = dir.path().join("data_batch_3.bin");
+        let mut bytes = std::fs::read(&p).unwrap();
+        bytes.truncate(bytes.len() - 100);
+        std::fs::write(&p, &bytes).unwrap();
+        let e = load_cifar10(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("data_batch_3.bin") && e.contains("truncated"), "{e}");
+
+        write_cifar10(dir.path(), 3);
+        let p = dir.path().join("test_batch.bin");
+        let mut bytes = std::fs::read(&p).unwrap();
+        bytes[0] = 42;
+        std::fs::write(&p, &bytes).unwrap();
+        let e = load_cifar10(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("test_batch.bin") && e.contains("label 42"), "{e}");
+
+        let e = load_cifar10(&dir.path().join("nope")).unwrap_err().to_string();
+        assert!(e.contains("not found") && e.contains("data_batch_1.bin"), "{e}");
+    }
+
+    #[test]
+    fn cifar100_uses_fine_labels() {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = |coarse: u8, fine: u8| -> Vec<u8> {
+            let mut r = vec![coarse, fine];
+            r.extend(std::iter::repeat_n(7u8, PIXELS));
+            r
+        };
+        std::fs::write(dir.path().join("train.bin"), [rec(1, 55), rec(2, 99)].concat()).unwrap();
+        std::fs::write(dir.path().join("test.bin"), rec(0, 3)).unwrap();
+        let ds = load_cifar100(dir.path()).unwrap();
+        assert_eq!(ds.train.labels, vec![55, 99]);
+        assert_eq!(ds.classes.len(), 100);
+        std::fs::write(dir.path().join("test.bin"), rec(0, 100)).unwrap();
+        assert!(load_cifar100(dir.path()).unwrap_err().to_string().contains("label 100"));
+    }
+}
