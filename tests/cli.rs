@@ -190,3 +190,25 @@ fn data_show_summarises_a_dataset_and_names_broken_files() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("train-images-idx3-ubyte: truncated: the header ends early"), "{}", text(&o));
 }
+
+#[test]
+fn train_reports_accuracy_cost_and_clear_errors() {
+    let cache = tempfile::tempdir().unwrap();
+    let arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+    let args = ["train", "--arch", arch, "--epochs", "1", "--channels", "4", "--cells", "1", "--batch-size", "128"];
+    let o = nasbox(cache.path(), &[&args[..], &["--data-fraction", "0.3", "--threads", "1", "--json"]].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["arch"], arch);
+    assert_eq!(v["epochs"], 1);
+    assert!(v["valid_accuracy"].as_f64().unwrap() >= 0.0 && v["params"].as_u64().unwrap() > 1000, "{v}");
+    assert!(v["flops"].as_u64().unwrap() > 0 && v["latency_ms"].as_f64().unwrap() > 0.0, "{v}");
+
+    let o = nasbox(cache.path(), &["train", "--arch", "|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--arch") && text(&o).contains("unknown operation `conv`"), "{}", text(&o));
+
+    let o = nasbox(cache.path(), &["train", "--arch", arch, "--device", "tpu"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("unknown device `tpu`"), "{}", text(&o));
+}

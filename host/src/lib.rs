@@ -4,6 +4,8 @@
 //!
 //! - [`data`]: the images architectures are trained and evaluated on.
 //! - [`space`]: what can be searched — named categorical decisions.
+//! - [`train`]: turning an architecture into a trained network and its
+//!   validation accuracy, with libtorch.
 //! - [`strategy`]: who decides what to try next — WebAssembly components
 //!   loaded into a sandbox and spoken to through the WIT contract in `wit/`.
 //!
@@ -13,3 +15,4 @@ pub mod data;
 pub mod report;
 pub mod space;
 pub mod strategy;
+pub mod train;

@@ -20,6 +20,15 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Write a dataset (e.g. the synthetic one) in CIFAR-10's binary format,
+    /// to use the same images in other tools.
+    Export {
+        dataset: String,
+        /// Output directory.
+        dir: std::path::PathBuf,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -36,6 +45,12 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("  classes: {}", d.classes.join(", "));
             println!("  channel mean {mean:.3?}  std {std:.3?}");
             println!("  horizontal flips: {}", if d.flip_ok { "yes" } else { "no (they would change the class)" });
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { dataset, dir, seed } => {
+            let d = data::load(&dataset, seed)?;
+            data::cifar::write_cifar10(&d, &dir)?;
+            println!("wrote {} train and {} test images of {} to {}", d.train.len(), d.test.len(), d.name, dir.display());
             Ok(ExitCode::SUCCESS)
         }
     }

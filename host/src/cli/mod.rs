@@ -4,6 +4,7 @@ mod data;
 mod parse;
 mod space;
 mod strategy;
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +37,8 @@ enum Command {
     /// The built-in search spaces.
     #[command(subcommand)]
     Space(space::Command),
+    /// Train one architecture and report its validation accuracy, params, FLOPs and latency.
+    Train(train::TrainArgs),
     /// Datasets: check that one loads and see what it holds.
     #[command(subcommand)]
     Data(data::Command),
@@ -51,5 +54,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Strategy(c) => strategy::run(c, &Engine::new(cache)?),
         Command::Space(c) => space::run(c),
         Command::Data(c) => data::run(c),
+        Command::Train(a) => train::run(a),
     }
 }

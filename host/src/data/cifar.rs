@@ -31,6 +31,30 @@ pub fn load_cifar100(dir: &Path) -> Result<Dataset, DataError> {
     Ok(Dataset { name: "cifar100".into(), classes, train, test, flip_ok: true })
 }
 
+/// Writes `dataset` in CIFAR-10's binary layout (all training images in
+/// `data_batch_1.bin`, the test set in `test_batch.bin`, class names in
+/// `batches.meta.txt`), so other tools can read the same images.
+pub fn write_cifar10(dataset: &Dataset, dir: &Path) -> Result<(), DataError> {
+    let im = &dataset.train;
+    if (im.channels, im.height, im.width) != (3, 32, 32) || dataset.classes.len() > 256 {
+        return Err(DataError::malformed(
+            dir,
+            format!("CIFAR's format holds 3x32x32 images of up to 256 classes, not {}x{}x{}", im.channels, im.height, im.width),
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
+    let encode = |images: &Images| -> Vec<u8> {
+        (0..images.len()).flat_map(|i| std::iter::once(images.labels[i] as u8).chain(images.image(i).iter().copied())).collect()
+    };
+    let write = |name: &str, bytes: Vec<u8>| {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).map_err(|e| DataError::io(&p, e))
+    };
+    write("data_batch_1.bin", encode(&dataset.train))?;
+    write("test_batch.bin", encode(&dataset.test))?;
+    write("batches.meta.txt", dataset.classes.join("\n").into_bytes())
+}
+
 fn resolve(dir: &Path, inner: &str, probe: &str) -> Result<PathBuf, DataError> {
     if dir.join(probe).exists() {
         return Ok(dir.to_path_buf());
@@ -88,7 +112,7 @@ mod tests {
     use super::*;
 
     /// Writes a CIFAR-10 directory with `per_batch` records per file.
-    fn write_cifar10(dir: &Path, per_batch: usize) {
+    fn write_fixture(dir: &Path, per_batch: usize) {
         let batch = |seed: u8| -> Vec<u8> {
             (0..per_batch)
                 .flat_map(|i| {
@@ -111,7 +135,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("cifar-10-batches-bin");
         std::fs::create_dir(&dir).unwrap();
-        write_cifar10(&dir, 7);
+        write_fixture(&dir, 7);
         // Either the folder or its parent.
         for d in [root.path(), dir.as_path()] {
             let ds = load_cifar10(d).unwrap();
@@ -128,7 +152,7 @@ mod tests {
     #[test]
     fn truncated_and_malformed_files_are_named() {
         let dir = tempfile::tempdir().unwrap();
-        write_cifar10(dir.path(), 3);
+        write_fixture(dir.path(), 3);
         let p = dir.path().join("data_batch_3.bin");
         let mut bytes = std::fs::read(&p).unwrap();
         bytes.truncate(bytes.len() - 100);
@@ -136,7 +160,7 @@ mod tests {
         let e = load_cifar10(dir.path()).unwrap_err().to_string();
         assert!(e.contains("data_batch_3.bin") && e.contains("truncated"), "{e}");
 
-        write_cifar10(dir.path(), 3);
+        write_fixture(dir.path(), 3);
         let p = dir.path().join("test_batch.bin");
         let mut bytes = std::fs::read(&p).unwrap();
         bytes[0] = 42;
@@ -146,6 +170,16 @@ mod tests {
 
         let e = load_cifar10(&dir.path().join("nope")).unwrap_err().to_string();
         assert!(e.contains("not found") && e.contains("data_batch_1.bin"), "{e}");
+    }
+
+    #[test]
+    fn written_batches_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = crate::data::synthetic::generate(&crate::data::synthetic::Options { seed: 2, train: 30, test: 10, size: 32 });
+        super::write_cifar10(&d, dir.path()).unwrap();
+        let train = read(&dir.path().join("data_batch_1.bin"), 1, 0, 10).unwrap();
+        assert_eq!(train, d.train);
+        assert_eq!(names(&dir.path().join("batches.meta.txt"), 10).unwrap(), d.classes);
     }
 
     #[test]

@@ -70,13 +70,13 @@ pub fn generate(opts: &Options) -> Dataset {
 /// One image of class `label`, CHW bytes.
 fn draw(label: usize, size: usize, rng: &mut SplitMix) -> Vec<u8> {
     let (theta, freq) = class_texture(label);
-    let theta = theta + (rng.unit() - 0.5) * 0.25;
+    let theta = theta + (rng.unit() - 0.5) * 0.3;
     let freq = freq * (0.9 + 0.2 * rng.unit());
     let phase = rng.unit() * 2.0 * PI;
     let s = size as f64;
     let (cx, cy) = (s * (0.25 + 0.5 * rng.unit()), s * (0.25 + 0.5 * rng.unit()));
-    let radius = s * (0.22 + 0.18 * rng.unit());
-    let amp = 0.25 + 0.15 * rng.unit();
+    let radius = s * (0.18 + 0.15 * rng.unit());
+    let amp = 0.2 + 0.15 * rng.unit();
     let colour: [f64; 3] = [rng.unit() * 2.0 - 1.0, rng.unit() * 2.0 - 1.0, rng.unit() * 2.0 - 1.0];
     let norm = (colour.iter().map(|c| c * c).sum::<f64>()).sqrt().max(0.3);
 
@@ -85,7 +85,7 @@ fn draw(label: usize, size: usize, rng: &mut SplitMix) -> Vec<u8> {
     let d_freq = 0.08 + 0.2 * rng.unit();
     let d_phase = rng.unit() * 2.0 * PI;
     let (dx, dy) = (s * rng.unit(), s * rng.unit());
-    let d_amp = 0.12 * rng.unit();
+    let d_amp = 0.15 * rng.unit();
 
     let background: [f64; 3] = [0.3 + 0.4 * rng.unit(), 0.3 + 0.4 * rng.unit(), 0.3 + 0.4 * rng.unit()];
     let gradient = (rng.unit() - 0.5) * 0.3;
@@ -102,7 +102,7 @@ fn draw(label: usize, size: usize, rng: &mut SplitMix) -> Vec<u8> {
                     + gradient * (xf / s - 0.5)
                     + amp * colour[c] / norm * window * wave
                     + d_amp * d_window * d_wave
-                    + 0.06 * rng.normal();
+                    + 0.08 * rng.normal();
                 out[c * size * size + y * size + x] = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
             }
         }
