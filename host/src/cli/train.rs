@@ -57,6 +57,11 @@ pub struct TrainArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+    /// Write the trained network for PyTorch to this directory: weights as
+    /// model.safetensors and the architecture in arch.json (load with
+    /// examples/pytorch/nasbox_nb201.py).
+    #[arg(long, value_name = "DIR")]
+    export: Option<std::path::PathBuf>,
 }
 
 pub fn run(a: TrainArgs) -> anyhow::Result<ExitCode> {
@@ -109,6 +114,32 @@ pub fn run(a: TrainArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let r = train::train(&vs, &net, &splits, &cfg, dataset.flip_ok)?;
+    if let Some(dir) = &a.export {
+        let (mean, std) = splits.train.channel_stats();
+        let meta = serde_json::json!({
+            "format": 1,
+            "space": "nb201",
+            "arch": nb201::to_string(&genotype),
+            "channels": skeleton.channels,
+            "cells": skeleton.cells,
+            "in_channels": skeleton.in_channels,
+            "classes": skeleton.classes,
+            "image_size": skeleton.image_size,
+            "class_names": dataset.classes,
+            "mean": mean,
+            "std": std,
+            "valid_accuracy": r.valid_accuracy,
+            "dataset": a.dataset,
+            "seed": a.seed,
+        });
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        vs.save(dir.join("model.safetensors")).with_context(|| format!("writing {}/model.safetensors", dir.display()))?;
+        std::fs::write(dir.join("arch.json"), serde_json::to_string_pretty(&meta)?)
+            .with_context(|| format!("writing {}/arch.json", dir.display()))?;
+        if !a.json {
+            println!("exported to {} (model.safetensors, arch.json)", dir.display());
+        }
+    }
     if a.json {
         let v = serde_json::json!({
             "arch": nb201::to_string(&genotype),
