@@ -213,13 +213,19 @@ mod tests {
     use crate::space::nb201;
     use crate::train::nb201::{Nb201Net, Skeleton};
 
+    /// libtorch's seed and thread count are process-wide, and tests run in
+    /// parallel: each test holds this lock from seeding to the end of
+    /// training, so its initialisation does not depend on the others.
+    static TORCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     fn tiny_splits() -> (Splits, Skeleton) {
-        let d = synthetic::generate(&synthetic::Options { seed: 1, train: 1200, test: 100, size: 32 });
+        let d = synthetic::generate(&synthetic::Options { seed: 1, train: 3000, test: 100, size: 32 });
         let skeleton = Skeleton { channels: 8, cells: 1, in_channels: 3, classes: 10, image_size: 32 };
         (d.split(0.2, 1), skeleton)
     }
 
     fn run(arch: &str, epochs: usize, seed: u64) -> TrainResult {
+        let _torch = TORCH.lock().unwrap_or_else(|p| p.into_inner());
         tch::manual_seed(seed as i64);
         tch::set_num_threads(1);
         let (splits, skeleton) = tiny_splits();
@@ -245,13 +251,14 @@ mod tests {
     fn a_convolutional_cell_learns_and_beats_an_empty_one() {
         let good = run(CONVS, 3, 0);
         let empty = run(EMPTY, 3, 0);
-        assert!(good.valid_accuracy > 0.25, "{good:?}");
+        assert!(good.valid_accuracy > 0.5, "{good:?}");
         assert!(good.valid_accuracy > empty.valid_accuracy + 0.05, "{good:?} vs {empty:?}");
         assert!(good.params > empty.params && good.flops > empty.flops);
     }
 
     #[test]
     fn divergence_is_reported_not_a_crash() {
+        let _torch = TORCH.lock().unwrap_or_else(|p| p.into_inner());
         tch::manual_seed(0);
         let (splits, skeleton) = tiny_splits();
         let vs = nn::VarStore::new(Device::Cpu);
