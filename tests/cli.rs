@@ -2,28 +2,9 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use support::guest;
-
-/// Runs `nasbox` with a private compile cache.
-fn nasbox(cache: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nasbox"))
-        .args(args)
-        .env("NASBOX_CACHE_DIR", cache)
-        .env_remove("NASBOX_LOG")
-        .output()
-        .expect("nasbox runs")
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use support::{guest, nasbox, path, text};
 
 #[test]
 fn inspect_prints_info_and_contract() {

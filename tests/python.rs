@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use support::target_dir;
+use support::{path, target_dir, text};
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -31,20 +31,7 @@ fn cache() -> PathBuf {
 
 /// Runs `nasbox` with the persistent cache.
 fn nasbox(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nasbox"))
-        .args(args)
-        .env("NASBOX_CACHE_DIR", cache())
-        .env_remove("NASBOX_LOG")
-        .output()
-        .expect("nasbox runs")
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
+    support::nasbox(&cache(), args)
 }
 
 /// Builds the component once per test process (or finds it up to date) and

@@ -5,12 +5,11 @@
 mod support;
 
 use std::collections::HashMap;
-use std::process::Command;
 
 use nasbox::report::stats::{mann_whitney_u, mean_std, Alternative};
 use nasbox::space::{self, Space};
 use nasbox::strategy::{check, Candidate, Limits, Observation, Plugin, Proposal, RunContext, Status};
-use support::{engine, guest};
+use support::{engine, guest, nasbox, path};
 
 /// Every built-in strategy component, and the SDK example.
 const STRATEGIES: &[&str] =
@@ -66,13 +65,9 @@ fn every_strategy_gives_the_same_search_in_two_processes() {
     for name in STRATEGIES {
         let transcript = |run: &str| {
             let file = dir.path().join(format!("{name}-{run}.jsonl"));
-            let o = Command::new(env!("CARGO_BIN_EXE_nasbox"))
-                .args(["strategy", "check", guest(name).to_str().unwrap(), "--space", "wide", "--seed", "17"])
-                .arg("--transcript")
-                .arg(&file)
-                .env("NASBOX_CACHE_DIR", cache.path())
-                .output()
-                .unwrap();
+            let wasm = guest(name);
+            let args = ["strategy", "check", path(&wasm), "--space", "wide", "--seed", "17", "--transcript"];
+            let o = nasbox(cache.path(), &[&args[..], &[path(&file)]].concat());
             assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stdout));
             std::fs::read_to_string(file).unwrap()
         };

@@ -10,10 +10,13 @@
 //! 2. Loading a component: compiling it vs loading the cached machine code,
 //!    in-process (engine included) and as a whole `nasbox` process.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{median, sdk_space, target_dir};
 use nasbox::space;
 use nasbox::strategy::{self as host, CachePolicy, Engine, Limits, Plugin};
 use nasbox_sdk::native::Native;
@@ -28,28 +31,6 @@ fn main() {
     println!("nasbox sandbox benchmark ({} reps, medians)\n", REPS);
     round_trip(&wasm);
     load(&wasm);
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    xs[xs.len() / 2]
-}
-
-fn sdk_space(s: &space::Space) -> nasbox_sdk::Space {
-    nasbox_sdk::Space {
-        name: s.name.clone(),
-        decisions: s
-            .decisions
-            .iter()
-            .map(|d| nasbox_sdk::Decision { name: d.name.clone(), choices: d.choices.clone() })
-            .collect(),
-    }
 }
 
 fn round_trip(wasm: &Path) {

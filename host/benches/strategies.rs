@@ -8,9 +8,11 @@
 //! state growing over a search of realistic length; instantiation is not
 //! timed. Medians over REPS, sides alternated.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{median, sdk_space, target_dir};
 use nasbox::space;
 use nasbox::strategy::{self as host, CachePolicy, Engine, Limits, Plugin};
 use nasbox_sdk::{native::Native, Strategy};
@@ -20,17 +22,6 @@ const TRIALS: u64 = 200;
 
 fn objective(g: &[u32]) -> f64 {
     g.iter().enumerate().map(|(i, &c)| if c as usize == (i * 3 + 1) % 5 { 0.15 } else { 0.0 }).sum::<f64>() + 0.05
-}
-
-fn sdk_space(s: &space::Space) -> nasbox_sdk::Space {
-    nasbox_sdk::Space {
-        name: s.name.clone(),
-        decisions: s
-            .decisions
-            .iter()
-            .map(|d| nasbox_sdk::Decision { name: d.name.clone(), choices: d.choices.clone() })
-            .collect(),
-    }
 }
 
 fn native<S: Strategy>(space: &nasbox_sdk::Space, seed: u64) -> Duration {
@@ -81,15 +72,8 @@ fn sandboxed(engine: &Engine, loaded: &host::Loaded, space: &space::Space, seed:
     t.elapsed()
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(|a, b| a.total_cmp(b));
-    xs[xs.len() / 2]
-}
-
 fn main() {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let target = target_dir();
     let wasm = |name: &str| target.join("wasm32-wasip2/release").join(format!("{name}.wasm"));
     let space = space::builtin("nb201").unwrap();
     let sdk = sdk_space(&space);

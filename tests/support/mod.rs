@@ -3,7 +3,8 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use nasbox::strategy::{CachePolicy, Engine};
@@ -36,4 +37,24 @@ pub fn engine() -> &'static Engine {
             (Engine::new(CachePolicy::Dir(dir.path().to_path_buf())).expect("engine"), dir)
         })
         .0
+}
+
+/// Runs the `nasbox` binary with `cache` as its compile cache.
+pub fn nasbox(cache: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nasbox"))
+        .args(args)
+        .env("NASBOX_CACHE_DIR", cache)
+        .env_remove("NASBOX_LOG")
+        .output()
+        .expect("nasbox runs")
+}
+
+/// Standard output and error together, for assertions and their messages.
+pub fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A path as a command-line argument.
+pub fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
 }

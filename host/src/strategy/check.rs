@@ -133,7 +133,9 @@ pub fn run(engine: &Engine, loaded: &Loaded, opts: &Options) -> Report {
     }
 
     let recommend_check = "recommend returns a valid architecture";
-    match main.recommend() {
+    let recommendation = main.recommend();
+    report.transcript.push(json!({"call": "recommend", "result": recommendation.as_ref().ok()}));
+    match recommendation {
         Ok(Some(g)) => report.pass(recommend_check, opts.space.describe(&g)),
         Ok(None) if script.ok_genotypes > 0 => {
             report.fail(recommend_check, format!("returned nothing after {} successful results", script.ok_genotypes))
@@ -141,7 +143,6 @@ pub fn run(engine: &Engine, loaded: &Loaded, opts: &Options) -> Report {
         Ok(None) => report.pass(recommend_check, "nothing to recommend (no successful discrete results)"),
         Err(e) => report.fail(recommend_check, e.to_string()),
     }
-    report.transcript.push(json!({"call": "recommend", "result": main.recommend().ok()}));
 
     // Same seed, same observations: same proposals.
     let determinism = "same seed and results give the same proposals";

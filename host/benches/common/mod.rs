@@ -1,0 +1,30 @@
+//! Shared by the benchmark programs.
+
+use std::path::PathBuf;
+
+use nasbox::space;
+
+/// The workspace's target directory (honouring `CARGO_TARGET_DIR`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// The median of some timings.
+pub fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    xs[xs.len() / 2]
+}
+
+/// A host space as the SDK's native runner takes it.
+pub fn sdk_space(s: &space::Space) -> nasbox_sdk::Space {
+    nasbox_sdk::Space {
+        name: s.name.clone(),
+        decisions: s
+            .decisions
+            .iter()
+            .map(|d| nasbox_sdk::Decision { name: d.name.clone(), choices: d.choices.clone() })
+            .collect(),
+    }
+}
