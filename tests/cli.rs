@@ -192,4 +192,60 @@ fn train_reports_accuracy_cost_and_clear_errors() {
     let o = nasbox(cache.path(), &["train", "--arch", arch, "--device", "tpu"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("unknown device `tpu`"), "{}", text(&o));
+
+    let o = nasbox(cache.path(), &["train", "--space", "darts", "--arch", "Genotype(normal=[])"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--arch") && text(&o).contains("needs 8 (op, input) pairs"), "{}", text(&o));
+
+    let o = nasbox(cache.path(), &["train", "--space", "nasnet", "--arch", arch]);
+    assert!(text(&o).contains("unknown space `nasnet`"), "{}", text(&o));
+
+    let o = nasbox(cache.path(), &["train", "--space", "chain", "--arch", "conv_3x3", "--cells", "3"]);
+    assert!(text(&o).contains("do not apply to chain spaces"), "{}", text(&o));
+}
+
+#[test]
+fn train_out_writes_metrics_weights_and_module_and_never_overwrites_them() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = cache.path().join("run");
+    let arch = "conv_3x3 | sep_conv_3x3 | max_pool_3x3 +0 | conv_5x5 | avg_pool_3x3 +1,2 | identity";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.toml"), "layers = 6\nops = [\"conv_3x3\", \"conv_5x5\", \"sep_conv_3x3\", \"max_pool_3x3\", \"avg_pool_3x3\", \"identity\"]\nwidths = [8]\nreduce_at = [2, 4]\n").unwrap();
+    let toml = dir.path().join("c.toml");
+    let args = ["train", "--space", toml.to_str().unwrap(), "--arch", arch, "--epochs", "2", "--batch-size", "128"];
+    let o = nasbox(cache.path(), &[&args[..], &["--data-fraction", "0.2", "--threads", "1", "--out", out.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    // Not a terminal: plain lines, one per epoch.
+    assert_eq!(text(&o).matches("  epoch ").count(), 2, "{}", text(&o));
+    let lines = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let epochs: Vec<serde_json::Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(epochs.iter().map(|e| e["epoch"].as_u64().unwrap()).collect::<Vec<_>>(), vec![1, 2]);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(v["arch"], arch);
+    assert_eq!(v["space"], "c");
+    assert_eq!(v["curve"].as_array().unwrap().len(), 2);
+    let module = std::fs::read_to_string(out.join("model.py")).unwrap();
+    assert!(module.contains(arch) && module.contains("def load("), "{module}");
+
+    let before = std::fs::read(out.join("model.safetensors")).unwrap();
+    let o = nasbox(cache.path(), &[&args[..], &["--out", out.to_str().unwrap()]].concat());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("already holds a trained model"), "{}", text(&o));
+    assert_eq!(std::fs::read(out.join("model.safetensors")).unwrap(), before);
+}
+
+#[test]
+fn space_show_and_pytorch_cover_every_space() {
+    let cache = tempfile::tempdir().unwrap();
+    let o = nasbox(cache.path(), &["space", "list"]);
+    for name in ["nb201: 6 decisions, 15625", "darts: 32 decisions", "chain: 16 decisions"] {
+        assert!(text(&o).contains(name), "{}", text(&o));
+    }
+    let o = nasbox(cache.path(), &["space", "show", "darts"]);
+    assert!(text(&o).contains("reduce.5b.op") && !text(&o).contains("more"), "{}", text(&o));
+    let o = nasbox(cache.path(), &["space", "pytorch", "--space", "chain", "--arch", "conv_3x3 | conv_3x3 | conv_3x3 | conv_3x3 | conv_3x3 | conv_3x3", "--input", "1x28"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("class Network(nn.Module)") && text(&o).contains("\"in_channels\": 1"), "{}", text(&o));
+    let o = nasbox(cache.path(), &["space", "pytorch", "--arch", "x", "--input", "3by32"]);
+    assert_eq!(o.status.code(), Some(2));
 }

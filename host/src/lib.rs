@@ -12,6 +12,7 @@
 //! The `nasbox` binary is thin glue over these modules.
 
 pub mod data;
+pub mod export;
 pub mod report;
 pub mod space;
 pub mod strategy;

@@ -58,3 +58,27 @@ pub fn text(o: &Output) -> String {
 pub fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// Writes an MNIST-shaped dataset (1×28×28, IDX files as MNIST ships
+/// them) into `dir`: the first channel of the synthetic dataset.
+pub fn write_mnist(dir: &Path, train: usize, test: usize) {
+    use nasbox::data::synthetic;
+    std::fs::create_dir_all(dir).unwrap();
+    let d = synthetic::generate(&synthetic::Options { seed: 7, train, test, size: 28 });
+    let idx = |dims: &[u32], kind: u8, body: Vec<u8>| {
+        let mut out = vec![0, 0, 8, kind];
+        for d in dims {
+            out.extend(d.to_be_bytes());
+        }
+        out.extend(body);
+        out
+    };
+    for (prefix, images) in [("train", &d.train), ("t10k", &d.test)] {
+        let plane = images.height * images.width;
+        let gray: Vec<u8> = (0..images.len()).flat_map(|i| images.image(i)[..plane].to_vec()).collect();
+        let n = images.len() as u32;
+        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), idx(&[n, 28, 28], 3, gray)).unwrap();
+        let labels = images.labels.iter().map(|&l| l as u8).collect();
+        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), idx(&[n], 1, labels)).unwrap();
+    }
+}

@@ -1,31 +1,95 @@
-//! `nasbox space`: the built-in search spaces.
+//! `nasbox space`: the search spaces, and an architecture as PyTorch code.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Subcommand;
-use nasbox::space;
+use nasbox::export;
+use nasbox::space::{self, NetworkSpace, Space};
+use nasbox::train::Skeleton;
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// List the built-in spaces with their decisions and sizes.
     List,
+    /// Show one space (built-in or a chain space's .toml file): all its decisions.
+    Show {
+        /// nb201, darts, chain, toy, wide, or FILE.toml.
+        space: String,
+    },
+    /// Write an architecture as a standalone PyTorch module (fresh weights:
+    /// use `nasbox train --out` for trained ones).
+    Pytorch {
+        /// nb201, darts, chain or FILE.toml.
+        #[arg(long, default_value = "nb201")]
+        space: String,
+        /// The architecture in the space's notation.
+        #[arg(long)]
+        arch: String,
+        /// Initial channels C (nb201, darts).
+        #[arg(long)]
+        channels: Option<i64>,
+        /// Cells: per stage for nb201, in all for darts.
+        #[arg(long)]
+        cells: Option<usize>,
+        /// Input channels and side, e.g. 3x32 (CIFAR) or 1x28 (MNIST).
+        #[arg(long, default_value = "3x32")]
+        input: String,
+        #[arg(long, default_value_t = 10)]
+        classes: i64,
+        /// Where to write the module (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::List => {
             for name in space::builtin_names() {
-                let s = space::builtin(name).expect("listed spaces exist");
-                let size = s.size().map_or_else(|| "more than 2^128".to_string(), |n| n.to_string());
-                println!("{name}: {} decisions, {size} architectures", s.decisions.len());
-                for d in s.decisions.iter().take(6) {
-                    println!("  {:<10} {}", d.name, d.choices.join(" | "));
-                }
-                if s.decisions.len() > 6 {
-                    println!("  … {} more", s.decisions.len() - 6);
-                }
+                print_space(name, &space::builtin(name).expect("listed spaces exist"), 6);
             }
-            Ok(ExitCode::SUCCESS)
         }
+        Command::Show { space: spec } => {
+            let s = match space::builtin(&spec) {
+                Some(s) => s,
+                None => NetworkSpace::resolve(&spec).context("space")?.space(),
+            };
+            print_space(&s.name.clone(), &s, usize::MAX);
+        }
+        Command::Pytorch { space: spec, arch, channels, cells, input, classes, out } => {
+            let space = NetworkSpace::resolve(&spec).context("--space")?;
+            let genotype = space.parse(&arch).context("--arch")?;
+            let (in_channels, image_size) = input
+                .split_once('x')
+                .and_then(|(c, s)| Some((c.parse::<i64>().ok()?, s.parse::<i64>().ok()?)))
+                .filter(|&(c, s)| c > 0 && s > 0)
+                .with_context(|| format!("--input `{input}`: expected CHANNELSxSIDE, e.g. 3x32"))?;
+            let (c, n) = Skeleton::defaults(&space);
+            let skeleton = Skeleton { channels: channels.unwrap_or(c), cells: cells.unwrap_or(n), in_channels, classes, image_size };
+            let inputs = export::Inputs {
+                mean: vec![0.5; in_channels as usize],
+                std: vec![0.25; in_channels as usize],
+                class_names: (0..classes).map(|i| i.to_string()).collect(),
+            };
+            let text = export::pytorch_module(&space, &genotype, &skeleton, &inputs)?;
+            match out {
+                Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{text}"),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_space(name: &str, s: &Space, shown: usize) {
+    let size = s.size().map_or_else(|| "more than 2^128".to_string(), |n| n.to_string());
+    println!("{name}: {} decisions, {size} architectures", s.decisions.len());
+    for d in s.decisions.iter().take(shown) {
+        println!("  {:<16} {}", d.name, d.choices.join(" | "));
+    }
+    if s.decisions.len() > shown {
+        println!("  … {} more", s.decisions.len() - shown);
     }
 }

@@ -1,21 +1,26 @@
-//! `nasbox train`: train one architecture and report what a search would see.
+//! `nasbox train`: train one architecture, report what a search would see,
+//! and (with `--out`) leave everything needed to use it in PyTorch.
 
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 use nasbox::data;
-use nasbox::space::nb201;
-use nasbox::train::nb201::{Nb201Net, Skeleton};
-use nasbox::train::{self, TrainConfig};
+use nasbox::export;
+use nasbox::space::NetworkSpace;
+use nasbox::train::{self, Progress, Skeleton, TrainConfig};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Search space (only nb201 has networks so far).
+    /// Search space: nb201, darts, chain, or a chain space's .toml file.
     #[arg(long, default_value = "nb201")]
     space: String,
-    /// The architecture, in the space's notation (for nb201, NAS-Bench-201's
-    /// string, e.g. '|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|').
+    /// The architecture in the space's notation: NAS-Bench-201's string
+    /// ('|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|'),
+    /// DARTS' Genotype(...), or a chain's 'conv_3x3 | sep_conv_5x5 +0 | ...'.
     #[arg(long)]
     arch: String,
     /// Dataset: synthetic, cifar10:DIR, cifar100:DIR, mnist:DIR, fashion-mnist:DIR, folder:DIR.
@@ -40,12 +45,12 @@ pub struct TrainArgs {
     /// Fraction of the training set held out for validation.
     #[arg(long, default_value_t = 0.1)]
     valid_fraction: f64,
-    /// Channels of the first stage (C).
-    #[arg(long, default_value_t = 16)]
-    channels: i64,
-    /// Cells per stage (N).
-    #[arg(long, default_value_t = 5)]
-    cells: usize,
+    /// Initial channels C (nb201: 16, darts: 16; chain spaces fix their widths).
+    #[arg(long)]
+    channels: Option<i64>,
+    /// Cells: per stage for nb201 (N, default 5), in all for darts (default 8).
+    #[arg(long)]
+    cells: Option<usize>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// CPU threads for libtorch (default: all cores).
@@ -54,41 +59,33 @@ pub struct TrainArgs {
     /// cpu, cuda, cuda:N or auto.
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// auto (bf16 autocast on CUDA, fp32 on CPU), fp32 or bf16.
+    #[arg(long, default_value = "auto")]
+    precision: String,
+    /// auto (channels-last on CUDA), channels-last or contiguous.
+    #[arg(long, default_value = "auto")]
+    memory_format: String,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
-    /// Write the trained network for PyTorch to this directory: weights as
-    /// model.safetensors and the architecture in arch.json (load with
-    /// examples/pytorch/nasbox_nb201.py).
+    /// Write metrics.jsonl (per epoch), metrics.json (final), model.safetensors
+    /// and model.py (a standalone PyTorch module that loads those weights) here.
     #[arg(long, value_name = "DIR")]
-    export: Option<std::path::PathBuf>,
+    out: Option<PathBuf>,
 }
 
 pub fn run(a: TrainArgs) -> anyhow::Result<ExitCode> {
-    if a.space != "nb201" {
-        bail!("space `{}` has no network yet (available: nb201)", a.space);
+    let space = NetworkSpace::resolve(&a.space).context("--space")?;
+    if matches!(space, NetworkSpace::Chain(_)) && (a.channels.is_some() || a.cells.is_some()) {
+        bail!("--channels and --cells do not apply to chain spaces: their widths and layers are part of the space");
     }
-    let genotype = nb201::parse(&a.arch).map_err(anyhow::Error::msg).context("--arch")?;
+    let genotype = space.parse(&a.arch).context("--arch")?;
+    let arch = space.to_string(&genotype)?;
     if !(0.0..1.0).contains(&a.valid_fraction) || a.valid_fraction == 0.0 {
         bail!("--valid-fraction {} is not in (0, 1)", a.valid_fraction);
     }
     let device = train::device(&a.device)?;
-    tch::manual_seed(a.seed as i64);
-    if let Some(t) = a.threads {
-        tch::set_num_threads(t);
-    }
-    let dataset = data::load(&a.dataset, a.seed)?;
-    let splits = dataset.split(a.valid_fraction, a.seed);
-    let skeleton = Skeleton {
-        channels: a.channels,
-        cells: a.cells,
-        in_channels: splits.train.channels as i64,
-        classes: dataset.classes.len() as i64,
-        image_size: splits.train.height as i64,
-    };
-    let vs = tch::nn::VarStore::new(device);
-    let net = Nb201Net::new(&vs.root(), &genotype, &skeleton);
-    let cfg = TrainConfig {
+    let mut cfg = TrainConfig {
         epochs: a.epochs,
         batch_size: a.batch_size,
         lr: a.lr,
@@ -99,60 +96,127 @@ pub fn run(a: TrainArgs) -> anyhow::Result<ExitCode> {
         device,
         crop_pad: a.crop_pad,
         ..TrainConfig::default()
+    }
+    .with_device_defaults();
+    match a.precision.as_str() {
+        "auto" => {}
+        "fp32" => cfg.bf16 = false,
+        "bf16" if device.is_cuda() => cfg.bf16 = true,
+        "bf16" => bail!("--precision bf16 needs a CUDA device (autocast runs on CUDA only)"),
+        other => bail!("--precision `{other}`: use auto, fp32 or bf16"),
+    }
+    match a.memory_format.as_str() {
+        "auto" => {}
+        "channels-last" => cfg.channels_last = true,
+        "contiguous" => cfg.channels_last = false,
+        other => bail!("--memory-format `{other}`: use auto, channels-last or contiguous"),
+    }
+    if let Some(dir) = &a.out {
+        prepare_out(dir)?;
+    }
+    tch::manual_seed(a.seed as i64);
+    if let Some(t) = a.threads {
+        tch::set_num_threads(t);
+    }
+    let dataset = data::load(&a.dataset, a.seed)?;
+    let splits = dataset.split(a.valid_fraction, a.seed);
+    let (channels, cells) = Skeleton::defaults(&space);
+    let skeleton = Skeleton {
+        channels: a.channels.unwrap_or(channels),
+        cells: a.cells.unwrap_or(cells),
+        in_channels: splits.train.channels as i64,
+        classes: dataset.classes.len() as i64,
+        image_size: splits.train.height.min(splits.train.width) as i64,
+    };
+    if splits.train.height != splits.train.width {
+        bail!("{}: images are {}×{}; the networks take square images", dataset.name, splits.train.height, splits.train.width);
+    }
+    let vs = tch::nn::VarStore::new(device);
+    let net = train::build(&vs.root(), &space, &genotype, &skeleton)?;
+    let shape = match space {
+        NetworkSpace::Chain(_) => String::new(),
+        _ => format!(", C={} cells={}", skeleton.channels, skeleton.cells),
     };
     if !a.json {
         println!(
-            "training {} on {} ({} train / {} valid images), C={} N={}, {} epochs on {:?}",
-            nb201::to_string(&genotype),
+            "training {} {arch} on {} ({} train / {} valid images){shape}, {} epochs on {:?}{}",
+            space.name(),
             dataset.name,
             splits.train.len(),
             splits.valid.len(),
-            a.channels,
-            a.cells,
             a.epochs,
-            device
+            device,
+            if cfg.bf16 { " (bf16 autocast)" } else { "" },
         );
     }
-    let r = train::train(&vs, &net, &splits, &cfg, dataset.flip_ok)?;
-    if let Some(dir) = &a.export {
-        let (mean, std) = splits.train.channel_stats();
-        let meta = serde_json::json!({
-            "format": 1,
-            "space": "nb201",
-            "arch": nb201::to_string(&genotype),
-            "channels": skeleton.channels,
-            "cells": skeleton.cells,
-            "in_channels": skeleton.in_channels,
-            "classes": skeleton.classes,
-            "image_size": skeleton.image_size,
-            "class_names": dataset.classes,
-            "mean": mean,
-            "std": std,
-            "valid_accuracy": r.valid_accuracy,
-            "dataset": a.dataset,
-            "seed": a.seed,
-        });
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        vs.save(dir.join("model.safetensors")).with_context(|| format!("writing {}/model.safetensors", dir.display()))?;
-        std::fs::write(dir.join("arch.json"), serde_json::to_string_pretty(&meta)?)
-            .with_context(|| format!("writing {}/arch.json", dir.display()))?;
-        if !a.json {
-            println!("exported to {} (model.safetensors, arch.json)", dir.display());
+
+    let mut journal = match &a.out {
+        Some(dir) => Some(std::fs::File::create(dir.join("metrics.jsonl")).with_context(|| format!("creating {}/metrics.jsonl", dir.display()))?),
+        None => None,
+    };
+    let bar = (!a.json && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps  {msg}  {elapsed_precise} eta {eta}").expect("valid template").progress_chars("=> "));
+        bar
+    });
+    let mut journal_error = None;
+    let r = train::train_with_progress(&vs, net.as_ref(), &splits, &cfg, dataset.flip_ok, &mut |p| match p {
+        Progress::Step { epoch, step, steps, loss } => {
+            if let Some(bar) = &bar {
+                bar.set_length(steps as u64);
+                bar.set_position(step as u64);
+                bar.set_prefix(format!("epoch {epoch}/{}", cfg.epochs));
+                bar.set_message(format!("loss {loss:.4}"));
+            }
         }
+        Progress::Epoch(e) => {
+            let line = format!(
+                "  epoch {:>3}  train loss {:.4}  valid loss {:.4}  valid accuracy {:.2}%  {:.0} images/s",
+                e.epoch,
+                e.train_loss,
+                e.valid_loss,
+                e.valid_accuracy * 100.0,
+                e.images_per_second
+            );
+            match &bar {
+                Some(bar) => bar.println(line),
+                None if !a.json => println!("{line}"),
+                None => {}
+            }
+            if let Some(file) = &mut journal {
+                let written = serde_json::to_string(e).map_err(std::io::Error::other).and_then(|l| writeln!(file, "{l}"));
+                if let Err(err) = written {
+                    journal_error.get_or_insert(err);
+                }
+            }
+        }
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if let (Some(err), Some(dir)) = (journal_error, &a.out) {
+        return Err(err).with_context(|| format!("writing {}/metrics.jsonl", dir.display()));
+    }
+
+    let summary = serde_json::json!({
+        "space": space.name(), "arch": arch, "dataset": a.dataset, "seed": a.seed,
+        "channels": skeleton.channels, "cells": skeleton.cells,
+        "valid_accuracy": r.valid_accuracy, "valid_loss": r.valid_loss, "train_loss": r.train_loss,
+        "params": r.params, "flops": r.flops, "latency_ms": r.latency_ms,
+        "epochs": r.epochs, "diverged": r.diverged, "seconds": r.seconds, "images_per_second": r.images_per_second,
+        "device": format!("{device:?}"), "bf16": cfg.bf16, "channels_last": cfg.channels_last,
+        "curve": r.curve,
+    });
+    if let Some(dir) = &a.out {
+        let (mean, std) = splits.train.channel_stats();
+        let inputs = export::Inputs { mean, std, class_names: dataset.classes.clone() };
+        write(dir, "metrics.json", serde_json::to_string_pretty(&summary)?.as_bytes())?;
+        vs.save(dir.join("model.safetensors")).with_context(|| format!("writing {}/model.safetensors", dir.display()))?;
+        write(dir, "model.py", export::pytorch_module(&space, &genotype, &skeleton, &inputs)?.as_bytes())?;
     }
     if a.json {
-        let v = serde_json::json!({
-            "arch": nb201::to_string(&genotype),
-            "valid_accuracy": r.valid_accuracy, "valid_loss": r.valid_loss, "train_loss": r.train_loss,
-            "params": r.params, "flops": r.flops, "latency_ms": r.latency_ms,
-            "epochs": r.epochs, "diverged": r.diverged, "seconds": r.seconds, "images_per_second": r.images_per_second,
-            "curve": r.curve,
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        for (e, (loss, acc)) in r.curve.iter().enumerate() {
-            println!("  epoch {:>3}  train loss {loss:.4}  valid accuracy {:.2}%", e + 1, acc * 100.0);
-        }
         if r.diverged {
             println!("  diverged: the loss became NaN or infinite after {} epochs", r.epochs);
         }
@@ -166,6 +230,22 @@ pub fn run(a: TrainArgs) -> anyhow::Result<ExitCode> {
             r.images_per_second,
             r.seconds
         );
+        if let Some(dir) = &a.out {
+            println!("wrote {0}/metrics.jsonl, {0}/metrics.json, {0}/model.safetensors and {0}/model.py", dir.display());
+        }
     }
     Ok(if r.diverged { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Creates the output folder, refusing one that holds another run's
+/// results (nothing completed is ever overwritten).
+fn prepare_out(dir: &Path) -> anyhow::Result<()> {
+    if dir.join("metrics.json").exists() || dir.join("model.safetensors").exists() {
+        bail!("{}: already holds a trained model (metrics.json / model.safetensors); choose another --out", dir.display());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(dir.join(name), bytes).with_context(|| format!("writing {}/{name}", dir.display()))
 }

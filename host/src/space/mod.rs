@@ -1,12 +1,19 @@
 //! Search spaces as a strategy sees them: an ordered list of named
 //! categorical decisions. A genotype picks one choice per decision.
 //!
-//! [`nb201`] is NAS-Bench-201's cell as decisions, with its string format;
-//! the networks behind the spaces come with the trainer. The [`toy`] spaces
+//! The spaces whose genotypes are networks ([`NetworkSpace`]):
+//! [`nb201`] (NAS-Bench-201's cell), [`darts`] (the DARTS/NASNet normal and
+//! reduction cells) and [`chain`] (chain-structured, built in or from a
+//! TOML file). Each maps a genotype to decisions a strategy sees, to and
+//! from readable text, and (in `train`) to a network. The [`toy`] spaces
 //! exercise strategies without any network.
 
+pub mod chain;
+pub mod darts;
 pub mod nb201;
 pub mod toy;
+
+use std::path::Path;
 
 use thiserror::Error;
 
@@ -31,6 +38,85 @@ pub enum GenotypeError {
     WrongLength { got: usize, expected: usize },
     #[error("choice {index} is out of range for decision `{decision}`, which has {arity} choices")]
     OutOfRange { decision: String, index: u32, arity: usize },
+    /// In range, but not a network (e.g. a DARTS node without inputs).
+    #[error("not a valid architecture: {0}")]
+    Invalid(String),
+    /// Architecture text that does not parse in the space's notation.
+    #[error("{0}")]
+    Notation(String),
+    /// The space itself could not be resolved or read.
+    #[error("{0}")]
+    Space(String),
+}
+
+/// A space whose genotypes are networks the trainer can build.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetworkSpace {
+    Nb201,
+    Darts,
+    Chain(chain::ChainSpec),
+}
+
+impl NetworkSpace {
+    /// `nb201`, `darts`, `chain`, or the path of a chain space's TOML file.
+    pub fn resolve(spec: &str) -> Result<NetworkSpace, GenotypeError> {
+        match spec {
+            "nb201" => Ok(NetworkSpace::Nb201),
+            "darts" => Ok(NetworkSpace::Darts),
+            "chain" => Ok(NetworkSpace::Chain(chain::ChainSpec::builtin())),
+            path if path.ends_with(".toml") => Ok(NetworkSpace::Chain(chain::ChainSpec::from_toml(Path::new(path))?)),
+            other => Err(GenotypeError::Space(format!(
+                "unknown space `{other}` (use nb201, darts, chain, or a chain space's .toml file)"
+            ))),
+        }
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            NetworkSpace::Nb201 => "nb201".into(),
+            NetworkSpace::Darts => "darts".into(),
+            NetworkSpace::Chain(c) => c.name.clone(),
+        }
+    }
+
+    /// The decisions a strategy sees.
+    pub fn space(&self) -> Space {
+        match self {
+            NetworkSpace::Nb201 => nb201::space(),
+            NetworkSpace::Darts => darts::space(),
+            NetworkSpace::Chain(c) => c.space(),
+        }
+    }
+
+    /// Checks that a genotype is in range and is a network.
+    pub fn check(&self, genotype: &[u32]) -> Result<(), GenotypeError> {
+        match self {
+            NetworkSpace::Nb201 => nb201::space().validate(genotype),
+            NetworkSpace::Darts => darts::check(genotype),
+            NetworkSpace::Chain(c) => c.check(genotype),
+        }
+    }
+
+    /// The architecture in the space's own notation (genotype checked first).
+    pub fn to_string(&self, genotype: &[u32]) -> Result<String, GenotypeError> {
+        self.check(genotype)?;
+        Ok(match self {
+            NetworkSpace::Nb201 => nb201::to_string(genotype),
+            NetworkSpace::Darts => darts::to_string(genotype),
+            NetworkSpace::Chain(c) => c.to_string(genotype),
+        })
+    }
+
+    /// Parses the space's notation into a checked genotype.
+    pub fn parse(&self, text: &str) -> Result<Vec<u32>, GenotypeError> {
+        let genotype = match self {
+            NetworkSpace::Nb201 => nb201::parse(text)?,
+            NetworkSpace::Darts => darts::parse(text)?,
+            NetworkSpace::Chain(c) => c.parse(text)?,
+        };
+        self.check(&genotype)?;
+        Ok(genotype)
+    }
 }
 
 impl Space {
@@ -71,14 +157,14 @@ impl Space {
 /// Looks up a built-in space by name.
 pub fn builtin(name: &str) -> Option<Space> {
     match name {
-        "nb201" => Some(nb201::space()),
+        "nb201" | "darts" | "chain" => Some(NetworkSpace::resolve(name).ok()?.space()),
         _ => toy::get(name),
     }
 }
 
 /// Names of the built-in spaces, for help texts and errors.
 pub fn builtin_names() -> &'static [&'static str] {
-    &["toy", "wide", "nb201"]
+    &["toy", "wide", "nb201", "darts", "chain"]
 }
 
 #[cfg(test)]

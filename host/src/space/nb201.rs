@@ -6,7 +6,7 @@
 //! looked up in it: `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`, where `op~i` is
 //! the operation on the edge from node i, grouped by target node 1, 2, 3.
 
-use super::{Decision, Space};
+use super::{Decision, GenotypeError, Space};
 
 /// The operations, in NAS-Bench-201's order.
 pub const OPS: [&str; 5] = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"];
@@ -43,7 +43,11 @@ pub fn to_string(genotype: &[u32]) -> String {
 }
 
 /// Parses a NAS-Bench-201 string back into a genotype.
-pub fn parse(text: &str) -> Result<Vec<u32>, String> {
+pub fn parse(text: &str) -> Result<Vec<u32>, GenotypeError> {
+    parse_text(text).map_err(GenotypeError::Notation)
+}
+
+fn parse_text(text: &str) -> Result<Vec<u32>, String> {
     let nodes: Vec<&str> = text.trim().split('+').collect();
     if nodes.len() != 3 {
         return Err(format!("`{text}`: expected 3 node groups separated by `+`, found {}", nodes.len()));
@@ -92,9 +96,9 @@ mod tests {
 
     #[test]
     fn malformed_strings_say_what_is_wrong() {
-        assert!(parse("|none~0|").unwrap_err().contains("3 node groups"));
-        assert!(parse("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|").unwrap_err().contains("unknown operation `conv`"));
-        assert!(parse("|none~0|+|none~0|+|none~0|none~1|none~2|").unwrap_err().contains("node 2 needs 2 inputs"));
-        assert!(parse("|none~1|+|none~0|none~1|+|none~0|none~1|none~2|").unwrap_err().contains("no input from node 1"));
+        assert!(parse("|none~0|").unwrap_err().to_string().contains("3 node groups"));
+        assert!(parse("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|").unwrap_err().to_string().contains("unknown operation `conv`"));
+        assert!(parse("|none~0|+|none~0|+|none~0|none~1|none~2|").unwrap_err().to_string().contains("node 2 needs 2 inputs"));
+        assert!(parse("|none~1|+|none~0|none~1|+|none~0|none~1|none~2|").unwrap_err().to_string().contains("no input from node 1"));
     }
 }

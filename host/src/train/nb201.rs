@@ -6,22 +6,9 @@
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
-use super::ops::{avg_pool_3x3, batch_norm, Reduction, ReluConvBn};
-use super::Network;
+use super::ops::{avg_pool, batch_norm, Reduction, ReluConvBn};
+use super::{Network, Skeleton};
 use crate::space::nb201::{EDGES, OPS};
-
-/// The skeleton around the cell.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Skeleton {
-    /// Channels of the first stage.
-    pub channels: i64,
-    /// Cells per stage.
-    pub cells: usize,
-    pub in_channels: i64,
-    pub classes: i64,
-    /// Input side in pixels (for FLOPs).
-    pub image_size: i64,
-}
 
 enum Edge {
     None,
@@ -68,7 +55,7 @@ impl Cell {
                 let y = match edge {
                     Edge::Skip => input.shallow_clone(),
                     Edge::Conv(op) => op.forward_t(input, train),
-                    Edge::Pool => avg_pool_3x3(input),
+                    Edge::Pool => avg_pool(input, 3, 1),
                     Edge::None => unreachable!("none edges are dropped"),
                 };
                 sum = Some(match sum {

@@ -1,52 +1,149 @@
-//! The operations cells are made of, as NAS-Bench-201 defines them.
+//! The operations cells and layers are made of, as NAS-Bench-201 and DARTS
+//! define them. Every op knows its multiply–accumulates for an input size,
+//! so FLOPs are counted analytically, and its parameter names match the
+//! generated PyTorch module (see `export`).
 
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
 /// Batch norm initialised as PyTorch does (weight 1, bias 0), which is what
-/// NAS-Bench-201's numbers were trained with; tch's own default draws the
-/// weight uniformly from [0, 1], which changes how networks train.
+/// NAS-Bench-201's and DARTS' numbers were trained with; tch's own default
+/// draws the weight uniformly from [0, 1], which changes how networks train.
 pub fn batch_norm(p: nn::Path, channels: i64) -> nn::BatchNorm {
     let cfg = nn::BatchNormConfig { ws_init: nn::Init::Const(1.0), bs_init: nn::Init::Const(0.0), ..Default::default() };
     nn::batch_norm2d(p, channels, cfg)
 }
 
-/// ReLU → convolution → batch norm: NAS-Bench-201's `ReLUConvBN`.
+/// Output side of a "same"-padded op with this stride.
+pub fn strided(side: i64, stride: i64) -> i64 {
+    (side + stride - 1) / stride
+}
+
+/// A bias-free convolution padded to keep the size (up to the stride).
 #[derive(Debug)]
-pub struct ReluConvBn {
+pub struct Conv {
     conv: nn::Conv2D,
-    bn: nn::BatchNorm,
     /// Multiply–accumulates per output pixel.
     macs_per_pixel: u64,
     stride: i64,
 }
 
-impl ReluConvBn {
-    pub fn new(p: nn::Path, c_in: i64, c_out: i64, kernel: i64, stride: i64) -> ReluConvBn {
-        let cfg = nn::ConvConfig { stride, padding: kernel / 2, bias: false, ..Default::default() };
-        ReluConvBn {
-            conv: nn::conv2d(&p / "conv", c_in, c_out, kernel, cfg),
-            bn: batch_norm(&p / "bn", c_out),
-            macs_per_pixel: (c_in * c_out * kernel * kernel) as u64,
+impl Conv {
+    pub fn new(p: nn::Path, c_in: i64, c_out: i64, kernel: i64, stride: i64, dilation: i64, groups: i64) -> Conv {
+        let cfg = nn::ConvConfig { stride, padding: dilation * (kernel / 2), dilation, groups, bias: false, ..Default::default() };
+        Conv {
+            conv: nn::conv2d(p, c_in, c_out, kernel, cfg),
+            macs_per_pixel: (c_in / groups * c_out * kernel * kernel) as u64,
             stride,
         }
     }
 
     /// MACs on an input of `h`×`w`.
     pub fn flops(&self, h: i64, w: i64) -> u64 {
-        self.macs_per_pixel * ((h / self.stride) * (w / self.stride)) as u64
+        self.macs_per_pixel * (strided(h, self.stride) * strided(w, self.stride)) as u64
+    }
+
+    pub fn forward(&self, xs: &Tensor) -> Tensor {
+        xs.apply(&self.conv)
+    }
+}
+
+/// ReLU → convolution → batch norm: NAS-Bench-201's and DARTS' `ReLUConvBN`.
+#[derive(Debug)]
+pub struct ReluConvBn {
+    conv: Conv,
+    bn: nn::BatchNorm,
+}
+
+impl ReluConvBn {
+    pub fn new(p: nn::Path, c_in: i64, c_out: i64, kernel: i64, stride: i64) -> ReluConvBn {
+        ReluConvBn { conv: Conv::new(&p / "conv", c_in, c_out, kernel, stride, 1, 1), bn: batch_norm(&p / "bn", c_out) }
+    }
+
+    pub fn flops(&self, h: i64, w: i64) -> u64 {
+        self.conv.flops(h, w)
     }
 }
 
 impl ModuleT for ReluConvBn {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        xs.relu().apply(&self.conv).apply_t(&self.bn, train)
+        self.conv.forward(&xs.relu()).apply_t(&self.bn, train)
     }
 }
 
-/// 3×3 average pooling that keeps the size and ignores the padding.
-pub fn avg_pool_3x3(xs: &Tensor) -> Tensor {
-    xs.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>)
+/// ReLU → depthwise k×k (strided, possibly dilated) → pointwise 1×1 →
+/// batch norm: one half of DARTS' `SepConv`, the whole of its `DilConv`,
+/// and a chain space's separable convolution.
+#[derive(Debug)]
+pub struct DwSep {
+    dw: Conv,
+    pw: Conv,
+    bn: nn::BatchNorm,
+}
+
+impl DwSep {
+    pub fn new(p: nn::Path, c_in: i64, c_out: i64, kernel: i64, stride: i64, dilation: i64) -> DwSep {
+        DwSep {
+            dw: Conv::new(&p / "dw", c_in, c_in, kernel, stride, dilation, c_in),
+            pw: Conv::new(&p / "pw", c_in, c_out, 1, 1, 1, 1),
+            bn: batch_norm(&p / "bn", c_out),
+        }
+    }
+
+    pub fn flops(&self, h: i64, w: i64) -> u64 {
+        let s = self.dw.stride;
+        self.dw.flops(h, w) + self.pw.flops(strided(h, s), strided(w, s))
+    }
+}
+
+impl ModuleT for DwSep {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        self.pw.forward(&self.dw.forward(&xs.relu())).apply_t(&self.bn, train)
+    }
+}
+
+/// DARTS' `FactorizedReduce`: halves the size with two 1×1 stride-2
+/// convolutions on the input and on the input shifted by one pixel, whose
+/// outputs are concatenated. The shifted input is zero-padded at the far
+/// edge, which changes nothing on even sizes and makes odd sizes work.
+#[derive(Debug)]
+pub struct FactorizedReduce {
+    conv1: Conv,
+    conv2: Conv,
+    bn: nn::BatchNorm,
+}
+
+impl FactorizedReduce {
+    pub fn new(p: nn::Path, c_in: i64, c_out: i64) -> FactorizedReduce {
+        FactorizedReduce {
+            conv1: Conv::new(&p / "conv1", c_in, c_out / 2, 1, 2, 1, 1),
+            conv2: Conv::new(&p / "conv2", c_in, c_out - c_out / 2, 1, 2, 1, 1),
+            bn: batch_norm(&p / "bn", c_out),
+        }
+    }
+
+    pub fn flops(&self, h: i64, w: i64) -> u64 {
+        self.conv1.flops(h, w) + self.conv2.flops(h, w)
+    }
+}
+
+impl ModuleT for FactorizedReduce {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        let x = xs.relu();
+        let shifted = x.narrow(2, 1, x.size()[2] - 1).narrow(3, 1, x.size()[3] - 1).constant_pad_nd([0, 1, 0, 1]);
+        Tensor::cat(&[self.conv1.forward(&x), self.conv2.forward(&shifted)], 1).apply_t(&self.bn, train)
+    }
+}
+
+/// k×k average pooling that keeps the size (up to the stride) and ignores
+/// the padding, as NAS-Bench-201 and DARTS do.
+pub fn avg_pool(xs: &Tensor, kernel: i64, stride: i64) -> Tensor {
+    xs.avg_pool2d([kernel, kernel], [stride, stride], [kernel / 2, kernel / 2], false, false, None::<i64>)
+}
+
+/// k×k max pooling that keeps the size (up to the stride).
+pub fn max_pool(xs: &Tensor, kernel: i64, stride: i64) -> Tensor {
+    xs.max_pool2d([kernel, kernel], [stride, stride], [kernel / 2, kernel / 2], [1, 1], false)
 }
 
 /// NAS-Bench-201's residual reduction block between stages: two ReLUConvBN
@@ -55,32 +152,74 @@ pub fn avg_pool_3x3(xs: &Tensor) -> Tensor {
 pub struct Reduction {
     a: ReluConvBn,
     b: ReluConvBn,
-    shortcut: nn::Conv2D,
-    c_in: i64,
-    c_out: i64,
+    shortcut: Conv,
 }
 
 impl Reduction {
     pub fn new(p: nn::Path, c_in: i64, c_out: i64) -> Reduction {
-        let cfg = nn::ConvConfig { bias: false, ..Default::default() };
         Reduction {
             a: ReluConvBn::new(&p / "a", c_in, c_out, 3, 2),
             b: ReluConvBn::new(&p / "b", c_out, c_out, 3, 1),
-            shortcut: nn::conv2d(&p / "shortcut", c_in, c_out, 1, cfg),
-            c_in,
-            c_out,
+            shortcut: Conv::new(&p / "shortcut", c_in, c_out, 1, 1, 1, 1),
         }
     }
 
     /// MACs on an input of `h`×`w`.
     pub fn flops(&self, h: i64, w: i64) -> u64 {
-        self.a.flops(h, w) + self.b.flops(h / 2, w / 2) + (self.c_in * self.c_out * (h / 2) * (w / 2)) as u64
+        self.a.flops(h, w) + self.b.flops(h / 2, w / 2) + self.shortcut.flops(h / 2, w / 2)
     }
 }
 
 impl ModuleT for Reduction {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let residual = xs.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None::<i64>).apply(&self.shortcut);
+        let residual = self.shortcut.forward(&xs.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None::<i64>));
         xs.apply_t(&self.a, train).apply_t(&self.b, train) + residual
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    /// Forward and backward on a tiny input: the output has the size the
+    /// op promises and every parameter receives a gradient.
+    fn forward_backward(build: impl Fn(nn::Path) -> Box<dyn Fn(&Tensor) -> Tensor>, c_out: i64, side: i64, stride: i64) {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let op = build(vs.root());
+        let x = Tensor::randn([2, 4, side, side], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+        let y = op(&x);
+        let out = strided(side, stride);
+        assert_eq!(y.size(), vec![2, c_out, out, out]);
+        y.square().sum(Kind::Float).backward();
+        assert!(x.grad().defined(), "no gradient reaches the input");
+        for (name, v) in vs.variables() {
+            if v.requires_grad() {
+                assert!(v.grad().defined() && v.grad().abs().sum(Kind::Float).double_value(&[]) > 0.0, "{name} has no gradient");
+            }
+        }
+    }
+
+    #[test]
+    fn every_op_runs_forward_and_backward_with_the_right_shape() {
+        for side in [7, 8] {
+            forward_backward(|p| { let m = ReluConvBn::new(p, 4, 6, 3, 2); Box::new(move |x| m.forward_t(x, true)) }, 6, side, 2);
+            forward_backward(|p| { let m = DwSep::new(p, 4, 6, 5, 1, 2); Box::new(move |x| m.forward_t(x, true)) }, 6, side, 1);
+            forward_backward(|p| { let m = DwSep::new(p, 4, 4, 3, 2, 1); Box::new(move |x| m.forward_t(x, true)) }, 4, side, 2);
+            forward_backward(|p| { let m = FactorizedReduce::new(p, 4, 6); Box::new(move |x| m.forward_t(x, true)) }, 6, side, 2);
+            forward_backward(|_| Box::new(|x| avg_pool(x, 3, 2)), 4, side, 2);
+            forward_backward(|_| Box::new(|x| max_pool(x, 5, 1)), 4, side, 1);
+        }
+        forward_backward(|p| { let m = Reduction::new(p, 4, 8); Box::new(move |x| m.forward_t(x, true)) }, 8, 8, 2);
+    }
+
+    #[test]
+    fn flops_count_multiply_accumulates() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        // 4→6 channels, 3×3, stride 2 on 8×8: 4·6·9 MACs per output pixel, 16 pixels.
+        assert_eq!(ReluConvBn::new(vs.root() / "a", 4, 6, 3, 2).flops(8, 8), 4 * 6 * 9 * 16);
+        // depthwise 4·9 per pixel + pointwise 4·6 per pixel, 64 pixels.
+        assert_eq!(DwSep::new(vs.root() / "b", 4, 6, 3, 1, 2).flops(8, 8), (4 * 9 + 4 * 6) * 64);
+        assert_eq!(FactorizedReduce::new(vs.root() / "c", 4, 6).flops(8, 8), 2 * 4 * 3 * 16);
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Reduction, Tensor};
 
-use super::Network;
+use super::{mixed, Network};
 use crate::data::augment::{self, Augment};
 use crate::data::{Images, SplitMix, Splits};
 
@@ -29,6 +29,21 @@ pub struct TrainConfig {
     pub device: Device,
     /// Zero padding of the random crop; 0 disables it.
     pub crop_pad: usize,
+    /// bf16 autocast (CUDA only).
+    pub bf16: bool,
+    /// Channels-last layout of inputs and convolution weights.
+    pub channels_last: bool,
+}
+
+impl TrainConfig {
+    /// Turns on what helps on the configured device: bf16 autocast and
+    /// channels-last on CUDA, neither on CPU.
+    pub fn with_device_defaults(mut self) -> TrainConfig {
+        let cuda = self.device.is_cuda();
+        self.bf16 = cuda;
+        self.channels_last = cuda;
+        self
+    }
 }
 
 impl Default for TrainConfig {
@@ -45,6 +60,8 @@ impl Default for TrainConfig {
             seed: 0,
             device: Device::Cpu,
             crop_pad: 4,
+            bf16: false,
+            channels_last: false,
         }
     }
 }
@@ -69,8 +86,33 @@ pub struct TrainResult {
     /// Training throughput: images per second of the training loop
     /// (batches, forward, backward, step), without evaluation.
     pub images_per_second: f64,
-    /// Per epoch: (train loss, validation accuracy).
-    pub curve: Vec<(f64, f64)>,
+    /// One entry per completed epoch.
+    pub curve: Vec<Epoch>,
+}
+
+/// What one epoch of training gave (a line of `metrics.jsonl`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Epoch {
+    /// 1-based.
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub valid_loss: f64,
+    pub valid_accuracy: f64,
+    /// Learning rate at the end of the epoch.
+    pub lr: f64,
+    /// Training images per second in this epoch.
+    pub images_per_second: f64,
+    /// Seconds since training started.
+    pub elapsed: f64,
+}
+
+/// Progress the trainer reports while it runs, for progress bars and logs.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// A training step finished: `step` of `steps` in this epoch.
+    Step { epoch: usize, step: usize, steps: usize, loss: f64 },
+    /// An epoch finished and was evaluated.
+    Epoch(&'a Epoch),
 }
 
 /// How batches are made: normalisation computed on the training split,
@@ -82,13 +124,15 @@ struct Data {
 }
 
 impl Data {
-    fn tensors(&self, images: &Images, indices: &[usize], aug: &Augment, rng: &mut SplitMix, device: Device) -> (Tensor, Tensor) {
+    fn tensors(&self, images: &Images, indices: &[usize], aug: &Augment, rng: &mut SplitMix, cfg: &TrainConfig) -> (Tensor, Tensor) {
+        let device = cfg.device;
         let pixels = augment::batch(images, indices, aug, rng);
         let plane = images.height * images.width;
         let x = augment::normalise(&pixels, images.channels, plane, &self.mean, &self.std);
         let x = Tensor::from_slice(&x)
             .view([indices.len() as i64, images.channels as i64, images.height as i64, images.width as i64])
             .to_device(device);
+        let x = if cfg.channels_last { mixed::channels_last(&x) } else { x };
         let y: Vec<i64> = indices.iter().map(|&i| images.labels[i] as i64).collect();
         (x, Tensor::from_slice(&y).to_device(device))
     }
@@ -97,7 +141,19 @@ impl Data {
 /// Trains `net` (whose parameters live in `vs`) on `splits.train` and
 /// evaluates it on `splits.valid`. Deterministic on CPU for a given seed
 /// and thread count.
-pub fn train<N: Network>(vs: &nn::VarStore, net: &N, splits: &Splits, cfg: &TrainConfig, flip_ok: bool) -> anyhow::Result<TrainResult> {
+pub fn train<N: Network + ?Sized>(vs: &nn::VarStore, net: &N, splits: &Splits, cfg: &TrainConfig, flip_ok: bool) -> anyhow::Result<TrainResult> {
+    train_with_progress(vs, net, splits, cfg, flip_ok, &mut |_| {})
+}
+
+/// [`train`], reporting each step and epoch to `progress`.
+pub fn train_with_progress<N: Network + ?Sized>(
+    vs: &nn::VarStore,
+    net: &N,
+    splits: &Splits,
+    cfg: &TrainConfig,
+    flip_ok: bool,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> anyhow::Result<TrainResult> {
     anyhow::ensure!(cfg.epochs > 0, "epochs must be at least 1");
     anyhow::ensure!(cfg.batch_size > 0, "batch size must be at least 1");
     anyhow::ensure!(cfg.data_fraction > 0.0 && cfg.data_fraction <= 1.0, "data fraction {} is not in (0, 1]", cfg.data_fraction);
@@ -114,6 +170,9 @@ pub fn train<N: Network>(vs: &nn::VarStore, net: &N, splits: &Splits, cfg: &Trai
 
     let steps_per_epoch = n_train.div_ceil(cfg.batch_size);
     let total_steps = (steps_per_epoch * cfg.epochs) as f64;
+    if cfg.channels_last {
+        mixed::weights_channels_last(vs);
+    }
     let mut opt = nn::Sgd { momentum: cfg.momentum, dampening: 0.0, wd: cfg.weight_decay, nesterov: cfg.nesterov }.build(vs, cfg.lr)?;
     let aug = Augment { pad: cfg.crop_pad, flip: data.flip };
 
@@ -132,15 +191,17 @@ pub fn train<N: Network>(vs: &nn::VarStore, net: &N, splits: &Splits, cfg: &Trai
     };
     let (mut train_time, mut train_images) = (Duration::ZERO, 0usize);
     let mut step = 0usize;
-    'epochs: for _ in 0..cfg.epochs {
+    let mut lr = cfg.lr;
+    'epochs: for epoch in 1..=cfg.epochs {
         rng.shuffle(&mut order);
         let (mut loss_sum, mut seen) = (0.0, 0usize);
         let epoch_started = Instant::now();
-        for batch in order.chunks(cfg.batch_size) {
-            opt.set_lr(0.5 * cfg.lr * (1.0 + (std::f64::consts::PI * step as f64 / total_steps).cos()));
-            let (x, y) = data.tensors(&splits.train, batch, &aug, &mut rng, cfg.device);
-            let logits = net.forward_t(&x, true);
-            let loss = logits.cross_entropy_loss::<Tensor>(&y, None, Reduction::Mean, -100, cfg.label_smoothing);
+        for (i, batch) in order.chunks(cfg.batch_size).enumerate() {
+            lr = 0.5 * cfg.lr * (1.0 + (std::f64::consts::PI * step as f64 / total_steps).cos());
+            opt.set_lr(lr);
+            let (x, y) = data.tensors(&splits.train, batch, &aug, &mut rng, cfg);
+            let logits = mixed::autocast(cfg.bf16, || net.forward_t(&x, true));
+            let loss = logits.to_kind(Kind::Float).cross_entropy_loss::<Tensor>(&y, None, Reduction::Mean, -100, cfg.label_smoothing);
             let value = loss.double_value(&[]);
             if !value.is_finite() {
                 result.diverged = true;
@@ -150,32 +211,44 @@ pub fn train<N: Network>(vs: &nn::VarStore, net: &N, splits: &Splits, cfg: &Trai
             loss_sum += value * batch.len() as f64;
             seen += batch.len();
             step += 1;
+            progress(Progress::Step { epoch, step: i + 1, steps: steps_per_epoch, loss: value });
         }
-        train_time += epoch_started.elapsed();
+        let epoch_time = epoch_started.elapsed();
+        train_time += epoch_time;
         train_images += seen;
         result.train_loss = loss_sum / seen as f64;
         let (acc, loss) = evaluate(net, &data, &splits.valid, cfg);
         result.valid_accuracy = acc;
         result.valid_loss = loss;
         result.epochs += 1;
-        result.curve.push((result.train_loss, acc));
+        let record = Epoch {
+            epoch,
+            train_loss: result.train_loss,
+            valid_loss: loss,
+            valid_accuracy: acc,
+            lr,
+            images_per_second: seen as f64 / epoch_time.as_secs_f64().max(1e-9),
+            elapsed: started.elapsed().as_secs_f64(),
+        };
+        progress(Progress::Epoch(&record));
+        result.curve.push(record);
     }
     result.images_per_second = train_images as f64 / train_time.as_secs_f64().max(1e-9);
-    result.latency_ms = latency(net, &splits.valid, cfg.device).as_secs_f64() * 1e3;
+    result.latency_ms = latency(net, &splits.valid, cfg).as_secs_f64() * 1e3;
     result.seconds = started.elapsed().as_secs_f64();
     Ok(result)
 }
 
 /// Accuracy and mean loss on `images`, without augmentation.
-fn evaluate<N: Network>(net: &N, data: &Data, images: &Images, cfg: &TrainConfig) -> (f64, f64) {
+fn evaluate<N: Network + ?Sized>(net: &N, data: &Data, images: &Images, cfg: &TrainConfig) -> (f64, f64) {
     let none = Augment { pad: 0, flip: false };
     let mut rng = SplitMix(0);
     let (mut correct, mut loss) = (0.0, 0.0);
     tch::no_grad(|| {
         let all: Vec<usize> = (0..images.len()).collect();
         for batch in all.chunks(cfg.batch_size.max(256)) {
-            let (x, y) = data.tensors(images, batch, &none, &mut rng, cfg.device);
-            let logits = net.forward_t(&x, false);
+            let (x, y) = data.tensors(images, batch, &none, &mut rng, cfg);
+            let logits = mixed::autocast(cfg.bf16, || net.forward_t(&x, false)).to_kind(Kind::Float);
             loss += logits.cross_entropy_for_logits(&y).double_value(&[]) * batch.len() as f64;
             correct += logits.argmax(-1, false).eq_tensor(&y).to_kind(Kind::Float).sum(Kind::Float).double_value(&[]);
         }
@@ -184,18 +257,19 @@ fn evaluate<N: Network>(net: &N, data: &Data, images: &Images, cfg: &TrainConfig
 }
 
 /// Median wall time of a forward pass on one image, after warm-up.
-fn latency<N: Network>(net: &N, images: &Images, device: Device) -> Duration {
-    let x = Tensor::zeros([1, images.channels as i64, images.height as i64, images.width as i64], (Kind::Float, device));
+fn latency<N: Network + ?Sized>(net: &N, images: &Images, cfg: &TrainConfig) -> Duration {
+    let x = Tensor::zeros([1, images.channels as i64, images.height as i64, images.width as i64], (Kind::Float, cfg.device));
+    let forward = || mixed::autocast(cfg.bf16, || net.forward_t(&x, false));
     tch::no_grad(|| {
         for _ in 0..3 {
-            let _ = net.forward_t(&x, false);
+            let _ = forward();
         }
         let mut times: Vec<Duration> = (0..15)
             .map(|_| {
                 let t = Instant::now();
-                let y = net.forward_t(&x, false);
-                if let Device::Cuda(_) = device {
-                    tch::Cuda::synchronize(0);
+                let y = forward();
+                if let Device::Cuda(n) = cfg.device {
+                    tch::Cuda::synchronize(n as i64);
                 }
                 let _ = y.size();
                 t.elapsed()
@@ -211,7 +285,8 @@ mod tests {
     use super::*;
     use crate::data::synthetic;
     use crate::space::nb201;
-    use crate::train::nb201::{Nb201Net, Skeleton};
+    use crate::train::nb201::Nb201Net;
+    use crate::train::Skeleton;
 
     /// libtorch's seed and thread count are process-wide, and tests run in
     /// parallel: each test holds this lock from seeding to the end of

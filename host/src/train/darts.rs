@@ -1,0 +1,219 @@
+//! The DARTS evaluation network (Liu et al. 2019, `NetworkCIFAR`): a 3×3
+//! stem with 3C channels, then `cells` cells, the ones at 1/3 and 2/3 depth
+//! being reduction cells that halve the size and double the channels, then
+//! global average pooling and a linear classifier. Each cell preprocesses
+//! its two inputs to C channels (a factorized reduction for the input that
+//! comes before a reduction), computes its 4 nodes, and concatenates them.
+//!
+//! Left out on purpose, as in DARTS' search-phase networks: the auxiliary
+//! head and drop-path, which only matter for the long final training.
+
+use tch::nn::{self, ModuleT};
+use tch::Tensor;
+
+use super::ops::{avg_pool, batch_norm, max_pool, strided, DwSep, FactorizedReduce, ReluConvBn};
+use super::{Network, Skeleton};
+use crate::space::darts::{cells, Edge, NODES, OPS};
+
+enum Op {
+    MaxPool,
+    AvgPool,
+    Identity,
+    /// `skip_connect` in a reduction cell.
+    Reduce(FactorizedReduce),
+    /// `sep_conv`: two stacked separable convolutions, the first strided.
+    Sep(DwSep, DwSep),
+    Dil(DwSep),
+}
+
+struct CellEdge {
+    input: usize,
+    op: Op,
+    stride: i64,
+}
+
+impl CellEdge {
+    fn forward(&self, x: &Tensor, train: bool) -> Tensor {
+        match &self.op {
+            Op::MaxPool => max_pool(x, 3, self.stride),
+            Op::AvgPool => avg_pool(x, 3, self.stride),
+            Op::Identity => x.shallow_clone(),
+            Op::Reduce(r) => r.forward_t(x, train),
+            Op::Sep(a, b) => b.forward_t(&a.forward_t(x, train), train),
+            Op::Dil(d) => d.forward_t(x, train),
+        }
+    }
+
+    fn flops(&self, h: i64, w: i64) -> u64 {
+        match &self.op {
+            Op::Reduce(r) => r.flops(h, w),
+            Op::Sep(a, b) => a.flops(h, w) + b.flops(strided(h, self.stride), strided(w, self.stride)),
+            Op::Dil(d) => d.flops(h, w),
+            _ => 0,
+        }
+    }
+}
+
+enum Pre {
+    Reduce(FactorizedReduce),
+    Conv(ReluConvBn),
+}
+
+struct Cell {
+    pre0: Pre,
+    pre1: ReluConvBn,
+    /// Two per node; `none` edges are left out (they add zeros).
+    edges: Vec<Vec<CellEdge>>,
+    reduction: bool,
+}
+
+impl Cell {
+    fn new(p: nn::Path, genotype: &[Edge], c_pp: i64, c_p: i64, c: i64, reduction: bool, reduction_prev: bool) -> Cell {
+        let pre0 = if reduction_prev {
+            Pre::Reduce(FactorizedReduce::new(&p / "pre0", c_pp, c))
+        } else {
+            Pre::Conv(ReluConvBn::new(&p / "pre0", c_pp, c, 1, 1))
+        };
+        let edges = genotype
+            .chunks(2)
+            .enumerate()
+            .map(|(k, pair)| {
+                pair.iter()
+                    .enumerate()
+                    .filter(|(_, e)| OPS[e.op] != "none")
+                    .map(|(j, e)| {
+                        let stride = if reduction && e.input < 2 { 2 } else { 1 };
+                        let q = &p / format!("n{}{}", k + 2, ["a", "b"][j]);
+                        let op = match OPS[e.op] {
+                            "max_pool_3x3" => Op::MaxPool,
+                            "avg_pool_3x3" => Op::AvgPool,
+                            "skip_connect" if stride == 1 => Op::Identity,
+                            "skip_connect" => Op::Reduce(FactorizedReduce::new(q, c, c)),
+                            "sep_conv_3x3" => Op::Sep(DwSep::new(&q / "a", c, c, 3, stride, 1), DwSep::new(&q / "b", c, c, 3, 1, 1)),
+                            "sep_conv_5x5" => Op::Sep(DwSep::new(&q / "a", c, c, 5, stride, 1), DwSep::new(&q / "b", c, c, 5, 1, 1)),
+                            "dil_conv_3x3" => Op::Dil(DwSep::new(q, c, c, 3, stride, 2)),
+                            "dil_conv_5x5" => Op::Dil(DwSep::new(q, c, c, 5, stride, 2)),
+                            other => unreachable!("unknown darts op {other}"),
+                        };
+                        CellEdge { input: e.input, op, stride }
+                    })
+                    .collect()
+            })
+            .collect();
+        Cell { pre0, pre1: ReluConvBn::new(&p / "pre1", c_p, c, 1, 1), edges, reduction }
+    }
+
+    fn forward(&self, s0: &Tensor, s1: &Tensor, train: bool) -> Tensor {
+        let s0 = match &self.pre0 {
+            Pre::Reduce(r) => r.forward_t(s0, train),
+            Pre::Conv(r) => r.forward_t(s0, train),
+        };
+        let mut states = vec![s0, self.pre1.forward_t(s1, train)];
+        for node in &self.edges {
+            let sum = node
+                .iter()
+                .map(|e| e.forward(&states[e.input], train))
+                .reduce(|a, b| a + b)
+                .expect("checked genotypes give every node an input");
+            states.push(sum);
+        }
+        Tensor::cat(&states[2..], 1)
+    }
+
+    /// MACs for cell inputs of sizes `(h0, w0)` and `(h1, w1)`.
+    fn flops(&self, (h0, w0): (i64, i64), (h1, w1): (i64, i64)) -> u64 {
+        let pre0 = match &self.pre0 {
+            Pre::Reduce(r) => r.flops(h0, w0),
+            Pre::Conv(r) => r.flops(h0, w0),
+        };
+        let edges: u64 = self
+            .edges
+            .iter()
+            .flatten()
+            .map(|e| {
+                // After preprocessing, both inputs have the size of s1;
+                // intermediate nodes have the output size.
+                let (h, w) = if e.input < 2 || !self.reduction { (h1, w1) } else { (strided(h1, 2), strided(w1, 2)) };
+                e.flops(h, w)
+            })
+            .sum();
+        pre0 + self.pre1.flops(h1, w1) + edges
+    }
+}
+
+/// A DARTS network for one genotype (normal and reduction cell).
+pub struct DartsNet {
+    stem: tch::nn::Conv2D,
+    stem_bn: nn::BatchNorm,
+    cells: Vec<Cell>,
+    classifier: nn::Linear,
+    skeleton: Skeleton,
+    stem_macs: u64,
+}
+
+impl DartsNet {
+    /// `skeleton.channels` is DARTS' C (initial channels), `skeleton.cells`
+    /// its number of layers (cells).
+    pub fn new(p: &nn::Path, genotype: &[u32], skeleton: &Skeleton) -> DartsNet {
+        let [normal, reduce] = cells(genotype);
+        let c = skeleton.channels;
+        let stem_c = 3 * c;
+        let (mut c_pp, mut c_p, mut c_cur) = (stem_c, stem_c, c);
+        let mut reduction_prev = false;
+        let n = skeleton.cells;
+        let cells = (0..n)
+            .map(|i| {
+                let reduction = i == n / 3 || i == 2 * n / 3;
+                if reduction {
+                    c_cur *= 2;
+                }
+                let genes = if reduction { &reduce } else { &normal };
+                let cell = Cell::new(p / format!("cell{i}"), genes, c_pp, c_p, c_cur, reduction, reduction_prev);
+                reduction_prev = reduction;
+                (c_pp, c_p) = (c_p, NODES as i64 * c_cur);
+                cell
+            })
+            .collect();
+        let stem_cfg = nn::ConvConfig { padding: 1, bias: false, ..Default::default() };
+        DartsNet {
+            stem: nn::conv2d(p / "stem", skeleton.in_channels, stem_c, 3, stem_cfg),
+            stem_bn: batch_norm(p / "stem_bn", stem_c),
+            cells,
+            classifier: nn::linear(p / "classifier", c_p, skeleton.classes, Default::default()),
+            skeleton: skeleton.clone(),
+            stem_macs: (skeleton.in_channels * stem_c * 9) as u64,
+        }
+    }
+}
+
+impl std::fmt::Debug for DartsNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DartsNet").field("skeleton", &self.skeleton).finish()
+    }
+}
+
+impl ModuleT for DartsNet {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        let s = xs.apply(&self.stem).apply_t(&self.stem_bn, train);
+        let (mut s0, mut s1) = (s.shallow_clone(), s);
+        for cell in &self.cells {
+            let out = cell.forward(&s0, &s1, train);
+            (s0, s1) = (s1, out);
+        }
+        s1.adaptive_avg_pool2d([1, 1]).flatten(1, -1).apply(&self.classifier)
+    }
+}
+
+impl Network for DartsNet {
+    fn flops(&self) -> u64 {
+        let side = self.skeleton.image_size;
+        let mut total = self.stem_macs * (side * side) as u64;
+        let (mut size0, mut size1) = ((side, side), (side, side));
+        for cell in &self.cells {
+            total += cell.flops(size0, size1);
+            let out = if cell.reduction { (strided(size1.0, 2), strided(size1.1, 2)) } else { size1 };
+            (size0, size1) = (size1, out);
+        }
+        total + (self.classifier.ws.size()[0] * self.classifier.ws.size()[1]) as u64
+    }
+}

@@ -1,0 +1,75 @@
+//! Speed on CUDA: bf16 autocast (convolutions and matmuls in bfloat16,
+//! reductions and the loss in float32, weights kept in float32) and the
+//! channels-last memory layout, which lets cuDNN use its NHWC tensor-core
+//! kernels. Neither changes anything on CPU, where they are left off.
+
+use std::sync::Once;
+
+use tch::nn::VarStore;
+use tch::Tensor;
+
+extern "C" {
+    fn nasbox_autocast_use_bf16() -> i32;
+}
+
+/// Runs `f` under CUDA autocast in bfloat16 when `on`.
+pub fn autocast<T>(on: bool, f: impl FnOnce() -> T) -> T {
+    if !on {
+        return f();
+    }
+    static BF16: Once = Once::new();
+    BF16.call_once(|| {
+        // SAFETY: a plain C function without arguments; it catches C++ exceptions.
+        let failed = unsafe { nasbox_autocast_use_bf16() } != 0;
+        if failed {
+            tracing::warn!("could not switch CUDA autocast to bfloat16; it stays float16");
+        }
+    });
+    tch::autocast(true, f)
+}
+
+/// The same NCHW tensor with channels-last strides (NHWC in memory).
+pub fn channels_last(x: &Tensor) -> Tensor {
+    if x.dim() != 4 {
+        return x.shallow_clone();
+    }
+    x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
+}
+
+/// Moves every 4-D parameter (the convolution weights) to channels-last in
+/// place, before the optimizer sees them.
+pub fn weights_channels_last(vs: &VarStore) {
+    tch::no_grad(|| {
+        for (_, mut v) in vs.variables() {
+            if v.dim() == 4 {
+                let data = channels_last(&v);
+                v.set_data(&data);
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    #[test]
+    fn channels_last_keeps_values_and_shape_and_changes_strides() {
+        let x = Tensor::arange(2 * 3 * 4 * 5, (Kind::Float, Device::Cpu)).view([2, 3, 4, 5]);
+        let y = channels_last(&x);
+        assert_eq!(y.size(), x.size());
+        assert_eq!(y.stride(), vec![60, 1, 15, 3]);
+        assert!(y.equal(&x));
+    }
+
+    #[test]
+    fn weights_move_in_place() {
+        let vs = VarStore::new(Device::Cpu);
+        let conv = tch::nn::conv2d(vs.root() / "c", 3, 8, 3, Default::default());
+        let before = conv.ws.copy();
+        weights_channels_last(&vs);
+        assert_eq!(conv.ws.stride(), vec![27, 1, 9, 3]);
+        assert!(conv.ws.equal(&before));
+    }
+}
