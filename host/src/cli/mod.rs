@@ -1,10 +1,13 @@
 //! Subcommands, one module each.
 
 mod data;
-mod parse;
+pub(crate) mod parse;
+pub(crate) mod results;
+mod search;
 mod space;
 mod strategy;
 mod train;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +45,15 @@ enum Command {
     /// Datasets: check that one loads and see what it holds.
     #[command(subcommand)]
     Data(data::Command),
+    /// Search: the strategy proposes, the estimator scores, the journal records.
+    Search(search::SearchArgs),
+    /// Continue a search that was stopped or killed, from its journal.
+    Resume(search::ResumeArgs),
+    /// A run's leaderboard; export its trials as CSV or JSON.
+    Results(results::ResultsArgs),
+    /// Train one architecture for a search (run by `nasbox search`).
+    #[command(hide = true)]
+    Worker,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -55,5 +67,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Space(c) => space::run(c),
         Command::Data(c) => data::run(c),
         Command::Train(a) => train::run(a),
+        Command::Search(a) => search::search(a, &Engine::new(cache)?),
+        Command::Resume(a) => search::resume(a, &Engine::new(cache)?),
+        Command::Results(a) => results::run(a),
+        Command::Worker => worker::run(),
     }
 }

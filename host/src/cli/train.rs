@@ -15,17 +15,22 @@ use nasbox::train::{self, Progress, Skeleton, TrainConfig};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Search space: nb201, darts, chain, or a chain space's .toml file.
-    #[arg(long, default_value = "nb201")]
-    space: String,
+    /// Search space: nb201, darts, chain, or a chain space's .toml file [default: nb201].
+    #[arg(long)]
+    space: Option<String>,
     /// The architecture in the space's notation: NAS-Bench-201's string
     /// ('|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|'),
     /// DARTS' Genotype(...), or a chain's 'conv_3x3 | sep_conv_5x5 +0 | ...'.
+    #[arg(long, required_unless_present = "from", conflicts_with = "from")]
+    arch: Option<String>,
+    /// Retrain the best architecture of a search run (its space and dataset;
+    /// the full-size skeleton and these training flags), writing to DIR/final
+    /// unless --out says otherwise.
+    #[arg(long, value_name = "RUN_DIR")]
+    from: Option<PathBuf>,
+    /// Dataset: synthetic, cifar10:DIR, cifar100:DIR, mnist:DIR, fashion-mnist:DIR, folder:DIR [default: synthetic].
     #[arg(long)]
-    arch: String,
-    /// Dataset: synthetic, cifar10:DIR, cifar100:DIR, mnist:DIR, fashion-mnist:DIR, folder:DIR.
-    #[arg(long, default_value = "synthetic")]
-    dataset: String,
+    dataset: Option<String>,
     #[arg(long, default_value_t = 12)]
     epochs: usize,
     #[arg(long, default_value_t = 256)]
@@ -74,12 +79,29 @@ pub struct TrainArgs {
     out: Option<PathBuf>,
 }
 
-pub fn run(a: TrainArgs) -> anyhow::Result<ExitCode> {
-    let space = NetworkSpace::resolve(&a.space).context("--space")?;
+pub fn run(mut a: TrainArgs) -> anyhow::Result<ExitCode> {
+    if let Some(run) = &a.from {
+        let (config, _, _) = nasbox::run::search::Search::config_of(run)?;
+        let journal = nasbox::run::journal::Journal::open(&run.join(nasbox::run::search::JOURNAL))?;
+        let trials = journal.trials()?;
+        let best = crate::cli::results::leaderboard(&trials)
+            .first()
+            .map(|t| (*t).clone())
+            .with_context(|| format!("{}: no trial finished successfully, there is nothing to retrain", run.display()))?;
+        println!("retraining trial {} of {} (objective {:.4}): {}", best.id, run.display(), best.objective, best.arch);
+        a.arch = Some(best.arch);
+        a.space.get_or_insert(config.space);
+        a.dataset.get_or_insert(config.dataset);
+        a.out.get_or_insert(run.join("final"));
+    }
+    let space_spec = a.space.clone().unwrap_or_else(|| "nb201".into());
+    let dataset_spec = a.dataset.clone().unwrap_or_else(|| "synthetic".into());
+    let arch_text = a.arch.clone().expect("clap requires --arch or --from");
+    let space = NetworkSpace::resolve(&space_spec).context("--space")?;
     if matches!(space, NetworkSpace::Chain(_)) && (a.channels.is_some() || a.cells.is_some()) {
         bail!("--channels and --cells do not apply to chain spaces: their widths and layers are part of the space");
     }
-    let genotype = space.parse(&a.arch).context("--arch")?;
+    let genotype = space.parse(&arch_text).context("--arch")?;
     let arch = space.to_string(&genotype)?;
     if !(0.0..1.0).contains(&a.valid_fraction) || a.valid_fraction == 0.0 {
         bail!("--valid-fraction {} is not in (0, 1)", a.valid_fraction);
@@ -118,7 +140,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<ExitCode> {
     if let Some(t) = a.threads {
         tch::set_num_threads(t);
     }
-    let dataset = data::load(&a.dataset, a.seed)?;
+    let dataset = data::load(&dataset_spec, a.seed)?;
     let splits = dataset.split(a.valid_fraction, a.seed);
     let (channels, cells) = Skeleton::defaults(&space);
     let skeleton = Skeleton {
@@ -199,7 +221,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<ExitCode> {
     }
 
     let summary = serde_json::json!({
-        "space": space.name(), "arch": arch, "dataset": a.dataset, "seed": a.seed,
+        "space": space.name(), "arch": arch, "dataset": dataset_spec, "seed": a.seed,
         "channels": skeleton.channels, "cells": skeleton.cells,
         "valid_accuracy": r.valid_accuracy, "valid_loss": r.valid_loss, "train_loss": r.train_loss,
         "params": r.params, "flops": r.flops, "latency_ms": r.latency_ms,

@@ -75,6 +75,43 @@ pub fn mean_std(xs: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
+/// Spearman's rank correlation, with average ranks for ties (as
+/// `scipy.stats.spearmanr`): how well one ranking of architectures (a
+/// proxy's) predicts another (accuracy's), whatever their scales. NaN when
+/// either sample is constant or holds a NaN; panics if the lengths differ.
+pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len(), "Spearman's correlation needs paired samples");
+    if a.iter().chain(b).any(|x| x.is_nan()) {
+        return f64::NAN;
+    }
+    let (ra, rb) = (mid_ranks(a), mid_ranks(b));
+    let (ma, _) = mean_std(&ra);
+    let (mb, _) = mean_std(&rb);
+    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
+}
+
+/// 1-based ranks, tied values sharing the mean of their ranks.
+fn mid_ranks(xs: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..xs.len()).collect();
+    order.sort_by(|&i, &j| xs[i].total_cmp(&xs[j]));
+    let mut ranks = vec![0.0; xs.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && xs[order[j + 1]] == xs[order[i]] {
+            j += 1;
+        }
+        for &k in &order[i..=j] {
+            ranks[k] = (i + j) as f64 / 2.0 + 1.0;
+        }
+        i = j + 1;
+    }
+    ranks
+}
+
 /// The complementary error function, to about 1e-15 relative accuracy
 /// (continued fraction for large x, series for small; W. J. Cody's split).
 pub fn erfc(x: f64) -> f64 {
@@ -155,6 +192,16 @@ mod tests {
         assert!(close(erfc(1.0), 0.15729920705028516));
         assert!(close(erfc(2.5), 0.00040695201744495886));
         assert!(close(erfc(-1.0), 1.8427007929497148));
+    }
+
+    // scipy.stats.spearmanr([1, 2, 3, 4, 5], [5, 6, 7, 8, 7]).statistic
+    #[test]
+    fn spearman_matches_scipy_with_ties() {
+        assert!(close(spearman(&[1., 2., 3., 4., 5.], &[5., 6., 7., 8., 7.]), 0.8207826816681233));
+        assert!(close(spearman(&[3., 1., 2.], &[30., 10., 20.]), 1.0));
+        assert!(close(spearman(&[3., 1., 2.], &[-30., -10., -20.]), -1.0));
+        assert!(spearman(&[1., 1., 1.], &[1., 2., 3.]).is_nan());
+        assert!(spearman(&[1., f64::NAN], &[1., 2.]).is_nan());
     }
 
     #[test]

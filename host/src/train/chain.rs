@@ -8,7 +8,7 @@
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
-use super::ops::{avg_pool, batch_norm, max_pool, DwSep, ReluConvBn};
+use super::ops::{avg_pool, batch_norm, max_pool, relu, DwSep, ReluConvBn};
 use super::{Network, Skeleton};
 use crate::space::chain::{ChainOp, ChainSpec, Layer};
 
@@ -129,7 +129,7 @@ impl ModuleT for ChainNet {
             outputs.push(y.shallow_clone());
             x = y;
         }
-        x.relu().adaptive_avg_pool2d([1, 1]).flatten(1, -1).apply(&self.classifier)
+        relu(&x).adaptive_avg_pool2d([1, 1]).flatten(1, -1).apply(&self.classifier)
     }
 }
 

@@ -19,13 +19,17 @@ pub fn autocast<T>(on: bool, f: impl FnOnce() -> T) -> T {
     }
     static BF16: Once = Once::new();
     BF16.call_once(|| {
-        // SAFETY: a plain C function without arguments; it catches C++ exceptions.
-        let failed = unsafe { nasbox_autocast_use_bf16() } != 0;
-        if failed {
+        if !use_bf16() {
             tracing::warn!("could not switch CUDA autocast to bfloat16; it stays float16");
         }
     });
     tch::autocast(true, f)
+}
+
+/// Sets CUDA autocast's reduced precision to bfloat16; false if libtorch refused.
+fn use_bf16() -> bool {
+    // SAFETY: a plain C function without arguments; it catches C++ exceptions.
+    unsafe { nasbox_autocast_use_bf16() == 0 }
 }
 
 /// The same NCHW tensor with channels-last strides (NHWC in memory).
@@ -61,6 +65,11 @@ mod tests {
         assert_eq!(y.size(), x.size());
         assert_eq!(y.stride(), vec![60, 1, 15, 3]);
         assert!(y.equal(&x));
+    }
+
+    #[test]
+    fn the_bf16_switch_is_linked_and_accepted_by_libtorch() {
+        assert!(use_bf16());
     }
 
     #[test]

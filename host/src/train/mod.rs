@@ -83,6 +83,9 @@ pub fn build(p: &tch::nn::Path, space: &NetworkSpace, genotype: &[u32], skeleton
 
 /// Parses `cpu`, `cuda`, `cuda:N` or `auto`.
 pub fn device(spec: &str) -> anyhow::Result<tch::Device> {
+    if spec != "cpu" {
+        load_cuda_backend();
+    }
     match spec {
         "cpu" => Ok(tch::Device::Cpu),
         "auto" => Ok(tch::Device::cuda_if_available()),
@@ -97,9 +100,30 @@ pub fn device(spec: &str) -> anyhow::Result<tch::Device> {
 fn cuda(n: usize) -> anyhow::Result<tch::Device> {
     let available = tch::Cuda::device_count() as usize;
     if n >= available {
-        anyhow::bail!("cuda:{n} requested but {available} CUDA devices are available");
+        let why = if CUDA_BACKEND.get() == Some(&false) { " (libtorch_cuda.so could not be loaded)" } else { "" };
+        anyhow::bail!("cuda:{n} requested but {available} CUDA devices are available{why}");
     }
     Ok(tch::Device::Cuda(n))
+}
+
+static CUDA_BACKEND: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Loads libtorch's CUDA backend. Nothing in nasbox calls into it
+/// directly, so the linker drops it (`--as-needed`) and libtorch would
+/// report no CUDA devices; loading it at run time instead of linking it
+/// also keeps the binary working where only the CPU library exists. It is
+/// found through the binary's rpath or LD_LIBRARY_PATH.
+fn load_cuda_backend() -> bool {
+    *CUDA_BACKEND.get_or_init(|| {
+        let name = c"libtorch_cuda.so";
+        // SAFETY: dlopen with a valid C string; the handle is kept for the
+        // life of the process on purpose (the backend registers itself).
+        let handle = unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
+        if handle.is_null() {
+            tracing::debug!("libtorch_cuda.so not loaded: CUDA unavailable");
+        }
+        !handle.is_null()
+    })
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
-use super::ops::{avg_pool, batch_norm, Reduction, ReluConvBn};
+use super::ops::{avg_pool, batch_norm, relu, Reduction, ReluConvBn};
 use super::{Network, Skeleton};
 use crate::space::nb201::{EDGES, OPS};
 
@@ -124,7 +124,7 @@ impl ModuleT for Nb201Net {
                 x = cell.forward(&x, train);
             }
         }
-        x.apply_t(&self.last_bn, train).relu().adaptive_avg_pool2d([1, 1]).flatten(1, -1).apply(&self.classifier)
+        relu(&x.apply_t(&self.last_bn, train)).adaptive_avg_pool2d([1, 1]).flatten(1, -1).apply(&self.classifier)
     }
 }
 

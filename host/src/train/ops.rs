@@ -3,8 +3,10 @@
 //! so FLOPs are counted analytically, and its parameter names match the
 //! generated PyTorch module (see `export`).
 
+use std::cell::RefCell;
+
 use tch::nn::{self, ModuleT};
-use tch::Tensor;
+use tch::{Kind, Tensor};
 
 /// Batch norm initialised as PyTorch does (weight 1, bias 0), which is what
 /// NAS-Bench-201's and DARTS' numbers were trained with; tch's own default
@@ -12,6 +14,59 @@ use tch::Tensor;
 pub fn batch_norm(p: nn::Path, channels: i64) -> nn::BatchNorm {
     let cfg = nn::BatchNormConfig { ws_init: nn::Init::Const(1.0), bs_init: nn::Init::Const(0.0), ..Default::default() };
     nn::batch_norm2d(p, channels, cfg)
+}
+
+thread_local! {
+    /// The kernel [`record_relu_kernel`] is accumulating on this thread:
+    /// `None` outside a recording, `Some(None)` before its first ReLU.
+    static RELU_KERNEL: RefCell<Option<Option<Tensor>>> = const { RefCell::new(None) };
+}
+
+/// The networks' ReLU. It goes through here so that a training-free
+/// estimator (NASWOT) can see every ReLU's input without hooks, which tch
+/// lacks; outside [`record_relu_kernel`] it is `x.relu()`.
+pub fn relu(x: &Tensor) -> Tensor {
+    RELU_KERNEL.with_borrow_mut(|recording| {
+        if let Some(kernel) = recording {
+            let agree = tch::no_grad(|| {
+                // With codes s = ±1, s·sᵀ = agreements − disagreements, so one
+                // product gives N_A − Hamming distance; exact in f32 while a
+                // layer has fewer than 2^24 units, summed across layers in f64.
+                let signs = x.gt(0.0).flatten(1, -1).to_kind(Kind::Float) * 2.0 - 1.0;
+                let units = signs.size()[1] as f64;
+                ((signs.matmul(&signs.tr()) + units) / 2.0).to_kind(Kind::Double)
+            });
+            match kernel {
+                Some(k) => {
+                    assert_eq!(k.size(), agree.size(), "ReLU inputs of different batch sizes in one recording");
+                    *k += agree;
+                }
+                None => *kernel = Some(agree),
+            }
+        }
+    });
+    x.relu()
+}
+
+/// Runs `f` (a forward pass) and returns its result with the N×N kernel of
+/// NASWOT (Mellor et al. 2021) over the ReLUs it ran through [`relu`]:
+/// K[i][j] counts the ReLU units on which images i and j are both active or
+/// both inactive. `None` when no ReLU ran. Scoped, so a panicking `f` or a
+/// nested recording leaves the recorder as it was; per thread, so other
+/// threads' forward passes are not counted.
+pub fn record_relu_kernel<T>(f: impl FnOnce() -> T) -> (T, Option<Tensor>) {
+    struct Restore(Option<Option<Tensor>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            RELU_KERNEL.with_borrow_mut(|r| *r = previous);
+        }
+    }
+    let restore = Restore(RELU_KERNEL.with_borrow_mut(|r| r.replace(None)));
+    let out = f();
+    let kernel = RELU_KERNEL.with_borrow_mut(|r| r.take()).flatten();
+    drop(restore);
+    (out, kernel)
 }
 
 /// Output side of a "same"-padded op with this stride.
@@ -67,7 +122,7 @@ impl ReluConvBn {
 
 impl ModuleT for ReluConvBn {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        self.conv.forward(&xs.relu()).apply_t(&self.bn, train)
+        self.conv.forward(&relu(xs)).apply_t(&self.bn, train)
     }
 }
 
@@ -98,7 +153,7 @@ impl DwSep {
 
 impl ModuleT for DwSep {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        self.pw.forward(&self.dw.forward(&xs.relu())).apply_t(&self.bn, train)
+        self.pw.forward(&self.dw.forward(&relu(xs))).apply_t(&self.bn, train)
     }
 }
 
@@ -129,7 +184,7 @@ impl FactorizedReduce {
 
 impl ModuleT for FactorizedReduce {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let x = xs.relu();
+        let x = relu(xs);
         let shifted = x.narrow(2, 1, x.size()[2] - 1).narrow(3, 1, x.size()[3] - 1).constant_pad_nd([0, 1, 0, 1]);
         Tensor::cat(&[self.conv1.forward(&x), self.conv2.forward(&shifted)], 1).apply_t(&self.bn, train)
     }
@@ -211,6 +266,29 @@ mod tests {
             forward_backward(|_| Box::new(|x| max_pool(x, 5, 1)), 4, side, 1);
         }
         forward_backward(|p| { let m = Reduction::new(p, 4, 8); Box::new(move |x| m.forward_t(x, true)) }, 8, 8, 2);
+    }
+
+    /// The recorded kernel is N_A minus the Hamming distance between the
+    /// images' activation codes, summed over ReLUs; nothing is recorded
+    /// outside the scope, and a nested scope does not leak into the outer.
+    #[test]
+    fn relu_kernel_counts_agreeing_units() {
+        // Image codes over 3 units: a = 110, b = 100, c = 001.
+        let x = Tensor::from_slice(&[1.0f32, 2.0, -1.0, 3.0, 0.0, -2.0, -1.0, 0.0, 5.0]).view([3, 3]);
+        assert_eq!(relu(&x), x.relu());
+        let ((inner, y), k) = record_relu_kernel(|| {
+            let inner = record_relu_kernel(|| relu(&x)).1.unwrap();
+            (inner, relu(&relu(&x)))
+        });
+        assert_eq!(y, x.relu());
+        let k = k.unwrap();
+        assert_eq!(k.kind(), Kind::Double);
+        // The second ReLU sees x.relu(): codes unchanged (positive stays
+        // positive, the rest is not > 0), so the outer kernel is twice one pass.
+        let one = Tensor::from_slice(&[3.0f64, 2.0, 0.0, 2.0, 3.0, 1.0, 0.0, 1.0, 3.0]).view([3, 3]);
+        assert_eq!(inner, one);
+        assert_eq!(k, &one * 2.0);
+        assert!(record_relu_kernel(|| ()).1.is_none());
     }
 
     #[test]

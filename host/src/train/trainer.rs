@@ -331,6 +331,47 @@ mod tests {
         assert!(good.params > empty.params && good.flops > empty.flops);
     }
 
+    /// The CUDA layout path, exercised on CPU: channels-last inputs and
+    /// weights train the same network to (nearly) the same numbers.
+    #[test]
+    fn channels_last_trains_like_contiguous() {
+        let mut results = vec![];
+        for channels_last in [false, true] {
+            let _torch = TORCH.lock().unwrap_or_else(|p| p.into_inner());
+            tch::manual_seed(5);
+            tch::set_num_threads(1);
+            let (splits, skeleton) = tiny_splits();
+            let vs = nn::VarStore::new(Device::Cpu);
+            let net = Nb201Net::new(&vs.root(), &nb201::parse(CONVS).unwrap(), &skeleton);
+            let cfg = TrainConfig { epochs: 1, batch_size: 64, seed: 5, data_fraction: 0.3, channels_last, ..TrainConfig::default() };
+            results.push(train(&vs, &net, &splits, &cfg, false).unwrap());
+        }
+        assert!((results[0].train_loss - results[1].train_loss).abs() < 1e-2, "{:?} vs {:?}", results[0].train_loss, results[1].train_loss);
+        assert!((results[0].valid_accuracy - results[1].valid_accuracy).abs() < 0.05);
+    }
+
+    /// A DARTS and a chain network learn the synthetic task too.
+    #[test]
+    fn darts_and_chain_networks_learn() {
+        use crate::space::NetworkSpace;
+        let darts = "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('skip_connect', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])";
+        let chain = "conv_3x3 | conv_3x3 | sep_conv_3x3 +0 | conv_3x3 | conv_3x3 +2 | sep_conv_3x3";
+        let narrow_chain = crate::space::chain::ChainSpec { widths: vec![8], stem_channels: 8, ..crate::space::chain::ChainSpec::builtin() };
+        for (space, arch) in [(NetworkSpace::Darts, darts), (NetworkSpace::Chain(narrow_chain), chain)] {
+            let spec = space.name();
+            let _torch = TORCH.lock().unwrap_or_else(|p| p.into_inner());
+            tch::manual_seed(0);
+            tch::set_num_threads(1);
+            let (splits, skeleton) = tiny_splits();
+            let skeleton = Skeleton { channels: 4, cells: 3, ..skeleton };
+            let vs = nn::VarStore::new(Device::Cpu);
+            let net = crate::train::build(&vs.root(), &space, &space.parse(arch).unwrap(), &skeleton).unwrap();
+            let cfg = TrainConfig { epochs: 3, batch_size: 64, ..TrainConfig::default() };
+            let r = train(&vs, net.as_ref(), &splits, &cfg, false).unwrap();
+            assert!(r.valid_accuracy > 0.4, "{spec}: {r:?}");
+        }
+    }
+
     #[test]
     fn divergence_is_reported_not_a_crash() {
         let _torch = TORCH.lock().unwrap_or_else(|p| p.into_inner());

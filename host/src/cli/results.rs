@@ -1,0 +1,94 @@
+//! `nasbox results`: a run's leaderboard, and its trials as CSV or JSON.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use nasbox::run::journal::{Journal, Trial, TrialStatus};
+use nasbox::run::search::JOURNAL;
+
+#[derive(Args, Debug)]
+pub struct ResultsArgs {
+    /// The run folder.
+    dir: PathBuf,
+    /// Rows of the leaderboard.
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    /// Write every trial as CSV here.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Write every trial as JSON here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+/// The run's distinct architectures that finished, best first (a repeated
+/// proposal is not a second entry).
+pub fn leaderboard(trials: &[Trial]) -> Vec<&Trial> {
+    let mut ok: Vec<&Trial> = trials.iter().filter(|t| t.status == TrialStatus::Ok && t.reused_from.is_none()).collect();
+    ok.sort_by(|a, b| b.objective.total_cmp(&a.objective).then(a.id.cmp(&b.id)));
+    ok
+}
+
+pub fn run(a: ResultsArgs) -> anyhow::Result<ExitCode> {
+    let journal = Journal::open(&a.dir.join(JOURNAL))?;
+    let trials = journal.trials()?;
+    let count = |f: fn(&TrialStatus) -> bool| trials.iter().filter(|t| f(&t.status)).count();
+    println!(
+        "{}: {} trials — {} ok, {} failed, {} invalid, {} pending",
+        a.dir.display(),
+        trials.len(),
+        count(|s| matches!(s, TrialStatus::Ok)),
+        count(|s| matches!(s, TrialStatus::Failed(_))),
+        count(|s| matches!(s, TrialStatus::Invalid(_))),
+        count(|s| matches!(s, TrialStatus::Pending)),
+    );
+    println!("{:>4}  {:>6}  {:>9}  {:>8}  architecture", "rank", "trial", "objective", "cost s");
+    for (rank, t) in leaderboard(&trials).iter().take(a.top).enumerate() {
+        println!("{:>4}  {:>6}  {:>9.4}  {:>8.1}  {}", rank + 1, t.id, t.objective, t.cost, t.arch);
+    }
+    if let Some(path) = &a.json {
+        std::fs::write(path, serde_json::to_string_pretty(&trials)?).with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {} trials to {}", trials.len(), path.display());
+    }
+    if let Some(path) = &a.csv {
+        let mut names: Vec<&str> = trials.iter().flat_map(|t| t.metrics.iter().map(|(k, _)| k.as_str())).collect();
+        names.sort();
+        names.dedup();
+        let mut out = format!("trial,status,reason,objective,cost,fidelity,reused_from,genotype,arch,{}\n", names.join(","));
+        for t in &trials {
+            let (status, reason) = match &t.status {
+                TrialStatus::Ok => ("ok", ""),
+                TrialStatus::Pending => ("pending", ""),
+                TrialStatus::Failed(r) => ("failed", r.as_str()),
+                TrialStatus::Invalid(r) => ("invalid", r.as_str()),
+            };
+            let metric = |n: &str| t.metrics.iter().find(|(k, _)| k == n).map_or(String::new(), |(_, v)| v.to_string());
+            let genotype = t.genotype.iter().map(|g| g.to_string()).collect::<Vec<_>>().join(" ");
+            out.push_str(&format!(
+                "{},{status},{},{},{},{},{},{genotype},{},{}\n",
+                t.id,
+                csv(reason),
+                t.objective,
+                t.cost,
+                t.fidelity.map_or(String::new(), |f| f.to_string()),
+                t.reused_from.map_or(String::new(), |r| r.to_string()),
+                csv(&t.arch),
+                names.iter().map(|n| metric(n)).collect::<Vec<_>>().join(",")
+            ));
+        }
+        std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {} trials to {}", trials.len(), path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A CSV field, quoted when it needs to be.
+fn csv(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}

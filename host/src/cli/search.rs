@@ -1,0 +1,251 @@
+//! `nasbox search` and `nasbox resume`: the main job. The strategy
+//! proposes, the estimator scores, the journal records, the strategy hears.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use nasbox::estimate::table::Table;
+use nasbox::estimate::train::{MedianRule, TrainJob};
+use nasbox::estimate::EstimatorSpec;
+use nasbox::run::budget::duration;
+use nasbox::run::executor::{Executor, InProcess, Workers};
+use nasbox::run::journal::TrialStatus;
+use nasbox::run::search::{sha256, Event, Search};
+use nasbox::run::{find_strategy, RunConfig};
+use nasbox::strategy::{Engine, Limits, Plugin};
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// Strategy component (FILE.wasm) or built-in name [default: evolution].
+    #[arg(long)]
+    strategy: Option<String>,
+    /// nb201, darts, chain or FILE.toml [default: nb201].
+    #[arg(long)]
+    space: Option<String>,
+    /// synthetic, cifar10:DIR, ... [default: synthetic].
+    #[arg(long)]
+    dataset: Option<String>,
+    /// train, early-stop, zero-cost or table:FILE [default: train].
+    #[arg(long)]
+    estimator: Option<String>,
+    /// trials=N, time=DURATION, sim=DURATION, comma-separated [default: trials=50,time=8m].
+    #[arg(long)]
+    budget: Option<String>,
+    /// Trials in flight at once [default: 1].
+    #[arg(long)]
+    workers: Option<usize>,
+    /// CUDA devices for workers, e.g. 0,1 (one trial per device at a time).
+    #[arg(long, value_delimiter = ',')]
+    devices: Option<Vec<usize>>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Strategy setting KEY=VALUE (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = crate::cli::parse::setting)]
+    settings: Vec<(String, String)>,
+    /// Epochs at full fidelity for the training estimators [default: 2].
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// A trial running longer is stopped and failed, e.g. 10m.
+    #[arg(long)]
+    trial_timeout: Option<String>,
+    /// A TOML file holding any of these settings (flags override it).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The run folder [default: runs/<strategy>-<space>-<seed>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ResumeArgs {
+    /// The run folder of a search that was stopped or killed.
+    dir: PathBuf,
+    /// Replace the run's budget (to extend a finished run).
+    #[arg(long)]
+    budget: Option<String>,
+}
+
+pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
+    let mut config = match &a.config {
+        Some(path) => RunConfig::from_toml(path)?,
+        None => RunConfig::default(),
+    };
+    macro_rules! set {
+        ($field:expr, $value:expr) => {
+            if let Some(v) = $value {
+                $field = v;
+            }
+        };
+    }
+    set!(config.strategy, a.strategy);
+    set!(config.space, a.space);
+    set!(config.dataset, a.dataset);
+    set!(config.estimator, a.estimator);
+    set!(config.budget, a.budget);
+    set!(config.workers, a.workers);
+    set!(config.seed, a.seed);
+    set!(config.train.epochs, a.epochs);
+    set!(config.train.devices, a.devices);
+    if a.trial_timeout.is_some() {
+        config.trial_timeout = a.trial_timeout;
+    }
+    config.set.extend(a.settings);
+    if config.workers == 0 {
+        bail!("--workers must be at least 1");
+    }
+    let strategy = find_strategy(&config.strategy)?;
+    // Check everything before creating the run folder.
+    let estimator = EstimatorSpec::parse(&config.estimator).map_err(anyhow::Error::msg).context("--estimator")?;
+    nasbox::run::Budget::parse(&config.budget).map_err(anyhow::Error::msg).context("--budget")?;
+    let timeout = config.trial_timeout.as_deref().map(duration).transpose().map_err(anyhow::Error::msg).context("--trial-timeout")?;
+    let dir = a.out.clone().unwrap_or_else(|| {
+        let name = strategy.file_stem().map_or("run".into(), |s| s.to_string_lossy().into_owned());
+        PathBuf::from("runs").join(format!("{name}-{}-{}", nasbox::space::NetworkSpace::resolve(&config.space).map_or("space".into(), |s| s.name()), config.seed))
+    });
+    let plugin = Plugin::load(engine, &strategy, config.seed, Limits::default())?;
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let mut s = Search::start(&dir, config, plugin, &strategy, &command)?;
+    let mut executor = executor(&s, &estimator, timeout)?;
+    announce(&s, &strategy, false);
+    drive(&mut s, executor.as_mut(), vec![])
+}
+
+pub fn resume(a: ResumeArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
+    let (config, strategy, sha) = Search::config_of(&a.dir)?;
+    let now = sha256(&strategy).with_context(|| format!("the run's strategy {} is gone", strategy.display()))?;
+    if now != sha {
+        bail!("{}: the strategy file changed since the run started (sha256 {now}, recorded {sha}); resuming would not replay the same search", strategy.display());
+    }
+    let estimator = EstimatorSpec::parse(&config.estimator).map_err(anyhow::Error::msg)?;
+    let timeout = config.trial_timeout.as_deref().map(duration).transpose().map_err(anyhow::Error::msg)?;
+    let plugin = Plugin::load(engine, &strategy, config.seed, Limits::default())?;
+    let (mut s, pending) = Search::resume(&a.dir, plugin, a.budget, &mut |e| {
+        if let Event::Resumed { calls, finished, pending } = e {
+            println!("resumed {}: replayed {calls} strategy calls, {finished} trials done, {pending} in flight to rerun", a.dir.display());
+        }
+    })?;
+    let mut executor = executor(&s, &estimator, timeout)?;
+    for t in s.finished_trials()? {
+        executor.remember(&t.metrics);
+    }
+    announce(&s, &strategy, true);
+    drive(&mut s, executor.as_mut(), pending)
+}
+
+/// Where a run's trials are evaluated.
+fn executor(s: &Search, estimator: &EstimatorSpec, timeout: Option<std::time::Duration>) -> anyhow::Result<Box<dyn Executor>> {
+    let c = &s.config;
+    Ok(match estimator {
+        EstimatorSpec::Table(path) => {
+            let path = if path.is_relative() && !path.exists() { s.dir.join(path) } else { path.clone() };
+            let table = Table::load(&path, &s.space)?;
+            Box::new(InProcess::new(move |g: &[u32], f: Option<f64>| table.evaluate(g, f)))
+        }
+        EstimatorSpec::ZeroCost => zero_cost_executor(s)?,
+        EstimatorSpec::Train | EstimatorSpec::EarlyStop => {
+            let workers = c.workers.max(1);
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let job = TrainJob {
+                space: c.space.clone(),
+                arch: String::new(),
+                dataset: c.dataset.clone(),
+                seed: c.seed,
+                epochs: c.train.epochs,
+                fidelity: None,
+                batch_size: c.train.batch_size,
+                lr: c.train.lr,
+                data_fraction: c.train.data_fraction,
+                valid_fraction: c.train.valid_fraction,
+                channels: c.train.channels,
+                cells: c.train.cells,
+                threads: Some(c.train.threads.unwrap_or((cores / workers).max(1) as i32)),
+                device: c.train.device.clone(),
+            };
+            let rule = matches!(estimator, EstimatorSpec::EarlyStop).then(|| MedianRule::new(c.early_stop_min_trials));
+            let devices = c.train.devices.iter().map(|d| format!("cuda:{d}")).collect();
+            Box::new(Workers::new(job, workers, timeout, rule, s.dir.join("trials"))?.with_devices(devices))
+        }
+    })
+}
+
+fn zero_cost_executor(s: &Search) -> anyhow::Result<Box<dyn Executor>> {
+    let _ = s;
+    anyhow::bail!("ZEROCOST-PENDING")
+}
+
+fn announce(s: &Search, strategy: &Path, resumed: bool) {
+    let c = &s.config;
+    if !resumed {
+        println!(
+            "searching {} ({} decisions) with {} on {}, estimator {}, budget {}, {} worker(s), seed {} → {}",
+            s.space.name(),
+            s.decisions().decisions.len(),
+            strategy.display(),
+            c.dataset,
+            c.estimator,
+            s.budget().describe(),
+            c.workers,
+            c.seed,
+            s.dir.display()
+        );
+    }
+}
+
+/// Runs the loop with progress on a terminal (plain lines otherwise) and
+/// prints the summary.
+fn drive(s: &mut Search, executor: &mut dyn Executor, pending: Vec<nasbox::run::journal::Trial>) -> anyhow::Result<ExitCode> {
+    let total = s.budget().trials;
+    let bar = std::io::stdout().is_terminal().then(|| {
+        let bar = ProgressBar::new(total.unwrap_or(0));
+        let template = if total.is_some() { "[{bar:30}] {pos}/{len} trials  {msg}  {elapsed_precise} eta {eta}" } else { "{pos} trials  {msg}  {elapsed_precise}" };
+        bar.set_style(ProgressStyle::with_template(template).expect("valid template").progress_chars("=> "));
+        bar
+    });
+    let outcome = s.run(executor, pending, &mut |e| {
+        if let Event::Finished { trial, best, spent } = e {
+            let what = match &trial.status {
+                TrialStatus::Ok if trial.reused_from.is_some() => format!("{:.4} (repeat of trial {})", trial.objective, trial.reused_from.unwrap_or(0)),
+                TrialStatus::Ok => format!("{:.4}", trial.objective),
+                TrialStatus::Failed(r) => format!("failed: {r}"),
+                TrialStatus::Invalid(r) => format!("invalid: {r}"),
+                TrialStatus::Pending => "pending".into(),
+            };
+            let best = best.map_or("-".into(), |b| format!("{:.4}", b.objective));
+            match &bar {
+                Some(bar) => {
+                    bar.set_position(spent.trials);
+                    bar.set_message(format!("best {best}"));
+                    if !matches!(trial.status, TrialStatus::Ok) {
+                        bar.println(format!("trial {} {what}", trial.id));
+                    }
+                }
+                None => println!("trial {:>4}  {what}  {}  ({:.1} s)  best {best}", trial.id, trial.arch, trial.cost),
+            }
+        }
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    outcome?;
+    let spent = s.spent_now()?;
+    println!("done: {} trials in {:.1} s → {}", spent.trials, spent.time.as_secs_f64(), s.dir.display());
+    match s.best() {
+        Some(b) => {
+            println!("best trial {}: {:.4}  {}", b.id, b.objective, b.arch);
+            let metrics: Vec<String> = b.metrics.iter().filter(|(k, _)| !k.starts_with("valid-accuracy-epoch")).map(|(k, v)| format!("{k} {v}")).collect();
+            if !metrics.is_empty() {
+                println!("  {}", metrics.join("  "));
+            }
+        }
+        None => println!("no trial succeeded"),
+    }
+    if let Some(r) = s.recommendation()? {
+        println!("the strategy recommends: {r}");
+    }
+    println!("leaderboard: nasbox results {0}   retrain the best: nasbox train --from {0}", s.dir.display());
+    Ok(ExitCode::SUCCESS)
+}

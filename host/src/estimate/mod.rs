@@ -1,0 +1,89 @@
+//! Performance estimation strategies: how a proposed architecture gets its
+//! score. Training ([`train`], optionally with early stopping), training-free
+//! proxies ([`zero_cost`]) and benchmark tables ([`table`]).
+
+pub mod table;
+pub mod train;
+pub mod zero_cost;
+
+use std::path::PathBuf;
+
+use crate::run::journal::TrialStatus;
+
+/// The outcome of evaluating one architecture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub status: TrialStatus,
+    /// Higher is better: validation accuracy for training and tables, the
+    /// rank vote in [0, 1] for zero-cost proxies. 0 unless ok.
+    pub objective: f64,
+    /// Seconds spent (simulated seconds for tables).
+    pub cost: f64,
+    pub metrics: Vec<(String, f64)>,
+}
+
+impl Evaluation {
+    pub fn ok(objective: f64, cost: f64, metrics: Vec<(String, f64)>) -> Evaluation {
+        Evaluation { status: TrialStatus::Ok, objective, cost, metrics }
+    }
+
+    pub fn failed(reason: impl Into<String>) -> Evaluation {
+        Evaluation { status: TrialStatus::Failed(reason.into()), objective: 0.0, cost: 0.0, metrics: vec![] }
+    }
+}
+
+/// Which estimator a run uses, as given to `--estimator`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EstimatorSpec {
+    /// Train from scratch; fidelity scales the epochs.
+    Train,
+    /// Train, stopping trials whose curve falls below the median of
+    /// finished trials' curves at the same epoch.
+    EarlyStop,
+    /// Training-free proxies on one minibatch, ranked by their vote.
+    ZeroCost,
+    /// Look results up in a benchmark table.
+    Table(PathBuf),
+}
+
+impl EstimatorSpec {
+    pub fn parse(text: &str) -> Result<EstimatorSpec, String> {
+        match text {
+            "train" => Ok(EstimatorSpec::Train),
+            "early-stop" => Ok(EstimatorSpec::EarlyStop),
+            "zero-cost" => Ok(EstimatorSpec::ZeroCost),
+            _ => match text.strip_prefix("table:") {
+                Some(path) if !path.is_empty() => Ok(EstimatorSpec::Table(PathBuf::from(path))),
+                _ => Err(format!("unknown estimator `{text}` (use train, early-stop, zero-cost or table:FILE)")),
+            },
+        }
+    }
+
+    /// Training estimators run in worker processes; the others in-process.
+    pub fn trains(&self) -> bool {
+        matches!(self, EstimatorSpec::Train | EstimatorSpec::EarlyStop)
+    }
+
+    pub fn to_text(&self) -> String {
+        match self {
+            EstimatorSpec::Train => "train".into(),
+            EstimatorSpec::EarlyStop => "early-stop".into(),
+            EstimatorSpec::ZeroCost => "zero-cost".into(),
+            EstimatorSpec::Table(p) => format!("table:{}", p.display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimator_specs_parse_and_print() {
+        for text in ["train", "early-stop", "zero-cost", "table:runs/t.jsonl"] {
+            assert_eq!(EstimatorSpec::parse(text).unwrap().to_text(), text);
+        }
+        assert!(EstimatorSpec::parse("table:").unwrap_err().contains("table:FILE"));
+        assert!(EstimatorSpec::parse("oracle").unwrap_err().contains("unknown estimator `oracle`"));
+    }
+}

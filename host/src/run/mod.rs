@@ -1,0 +1,137 @@
+//! A search run: the configuration it was started with, its budget, the
+//! journal that records it, where trials are evaluated, and the loop that
+//! ties strategy, estimator and journal together.
+//!
+//! A run folder holds `journal.sqlite` (manifest, trials, calls) and
+//! `trials/<id>.log` (worker output). Everything needed to resume or
+//! report on a run is in the journal.
+
+pub mod budget;
+pub mod executor;
+pub mod journal;
+pub mod search;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use budget::Budget;
+
+/// How a run trains architectures (the `train` and `early-stop`
+/// estimators), and the data every estimator uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainOptions {
+    /// Epochs at fidelity 1.
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub data_fraction: f64,
+    pub valid_fraction: f64,
+    /// Skeleton size (nb201, darts); the default is a small, fast skeleton.
+    pub channels: Option<i64>,
+    pub cells: Option<usize>,
+    /// libtorch threads per worker (default: the cores shared among workers).
+    pub threads: Option<i32>,
+    /// cpu, cuda, cuda:N or auto.
+    pub device: String,
+    /// CUDA devices to spread workers over, one trial per device at a time.
+    pub devices: Vec<usize>,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            epochs: 2,
+            batch_size: 128,
+            lr: 0.1,
+            data_fraction: 0.5,
+            valid_fraction: 0.1,
+            channels: Some(8),
+            cells: Some(1),
+            threads: None,
+            device: "cpu".into(),
+            devices: vec![],
+        }
+    }
+}
+
+/// Everything a run is started with: `--config run.toml` holds it, flags
+/// override it, and the journal's manifest keeps it for `resume`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// A strategy component: a path, or the name of a built-in one.
+    pub strategy: String,
+    /// nb201, darts, chain or a chain space's .toml file.
+    pub space: String,
+    pub dataset: String,
+    /// train, early-stop, zero-cost or table:FILE.
+    pub estimator: String,
+    /// e.g. `trials=50,time=8m`; see [`Budget`].
+    pub budget: String,
+    /// Trials in flight at once.
+    pub workers: usize,
+    pub seed: u64,
+    /// Strategy settings (`--set key=value`).
+    pub set: BTreeMap<String, String>,
+    /// A trial running longer is stopped and failed, e.g. `10m`.
+    pub trial_timeout: Option<String>,
+    /// Finished trials before early stopping may stop any (early-stop).
+    pub early_stop_min_trials: usize,
+    pub train: TrainOptions,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            strategy: "evolution".into(),
+            space: "nb201".into(),
+            dataset: "synthetic".into(),
+            estimator: "train".into(),
+            budget: "trials=50,time=8m".into(),
+            workers: 1,
+            seed: 0,
+            set: BTreeMap::new(),
+            trial_timeout: None,
+            early_stop_min_trials: 4,
+            train: TrainOptions::default(),
+        }
+    }
+}
+
+impl RunConfig {
+    /// Reads a run.toml; errors name the file.
+    pub fn from_toml(path: &Path) -> anyhow::Result<RunConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))
+    }
+}
+
+/// Finds a strategy component: a path that exists, or a built-in name
+/// looked up in `$NASBOX_STRATEGIES` (colon-separated folders), then next
+/// to the binary (`target/wasm32-wasip2/release` for a cargo build, or a
+/// `strategies/` folder beside an installed binary).
+pub fn find_strategy(spec: &str) -> anyhow::Result<PathBuf> {
+    let direct = PathBuf::from(spec);
+    if direct.exists() {
+        return Ok(direct);
+    }
+    let file = if spec.ends_with(".wasm") { spec.to_string() } else { format!("{spec}.wasm") };
+    let mut dirs: Vec<PathBuf> = std::env::var_os("NASBOX_STRATEGIES").map(|v| std::env::split_paths(&v).collect()).unwrap_or_default();
+    if let Some(bin) = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)) {
+        dirs.push(bin.join("../wasm32-wasip2/release"));
+        dirs.push(bin.join("strategies"));
+    }
+    for d in &dirs {
+        let candidate = d.join(&file);
+        if candidate.exists() {
+            return Ok(candidate);
+        }
+    }
+    anyhow::bail!(
+        "strategy `{spec}`: no such file, and no built-in strategy of that name in {} (build them with scripts/build-strategies)",
+        dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+    )
+}

@@ -1,0 +1,361 @@
+//! The search loop: the strategy proposes, the journal records, the
+//! executor evaluates, the journal records, the strategy hears, until the
+//! budget is spent or the strategy has nothing left to propose.
+//!
+//! Resume replays the journal's calls into a fresh instance of the
+//! strategy with the same seed, checking that it proposes exactly what was
+//! recorded, then evaluates the trials that were in flight and goes on.
+//! With a deterministic estimator the result is the uninterrupted run's.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use sha2::{Digest, Sha256};
+
+use super::budget::{Budget, Spent};
+use super::executor::Executor;
+use super::journal::{Call, Journal, Trial, TrialStatus};
+use super::RunConfig;
+use crate::estimate::Evaluation;
+use crate::space::{NetworkSpace, Space};
+use crate::strategy::{Candidate, Metric, Observation, Plugin, Proposal, RunContext, Status};
+
+/// The journal's file name inside a run folder.
+pub const JOURNAL: &str = "journal.sqlite";
+
+/// What the loop reports as it goes.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// Replay finished: calls replayed, trials that were in flight.
+    Resumed { calls: usize, finished: usize, pending: usize },
+    /// A trial finished (or was answered from the journal, or was invalid).
+    Finished { trial: &'a Trial, best: Option<&'a Trial>, spent: Spent },
+}
+
+/// A run in progress.
+pub struct Search {
+    pub dir: PathBuf,
+    pub config: RunConfig,
+    pub space: NetworkSpace,
+    decisions: Space,
+    journal: Journal,
+    plugin: Plugin,
+    budget: Budget,
+    proposals: HashMap<u64, Proposal>,
+    best: Option<Trial>,
+    simulated: f64,
+    elapsed_before: Duration,
+    started: Instant,
+    /// The strategy proposed nothing while nothing was in flight.
+    exhausted: bool,
+}
+
+/// The SHA-256 of a file, hex.
+pub fn sha256(path: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+}
+
+impl Search {
+    /// Starts a new run in `dir` with a loaded (not yet initialised) plugin.
+    pub fn start(dir: &Path, config: RunConfig, mut plugin: Plugin, strategy_path: &Path, command: &str) -> anyhow::Result<Search> {
+        let space = NetworkSpace::resolve(&config.space).context("space")?;
+        let budget = Budget::parse(&config.budget).map_err(anyhow::Error::msg)?;
+        let decisions = space.space();
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let journal_path = dir.join(JOURNAL);
+        if journal_path.exists() {
+            bail!("{}: already holds a run; continue it with `nasbox resume {}` or choose another --out", dir.display(), dir.display());
+        }
+        init(&mut plugin, &decisions, &config, &budget)?;
+        let mut journal = Journal::create(&journal_path)?;
+        let info = plugin.info().clone();
+        journal.set_manifest(&[
+            ("config", serde_json::to_value(&config)?),
+            ("command", serde_json::json!(command)),
+            ("strategy_path", serde_json::json!(strategy_path.display().to_string())),
+            ("strategy_sha256", serde_json::json!(sha256(strategy_path)?)),
+            ("strategy", serde_json::json!({"name": info.name, "version": info.version, "description": info.description})),
+            ("space", serde_json::json!({"name": space.name(), "decisions": decisions.decisions.len(), "size": decisions.size().map(|s| s.to_string())})),
+            ("versions", serde_json::json!({"nasbox": env!("CARGO_PKG_VERSION"), "contract": crate::strategy::CONTRACT, "libtorch": "2.11.0"})),
+            ("elapsed", serde_json::json!(0.0)),
+        ])?;
+        Ok(Search {
+            dir: dir.to_path_buf(),
+            config,
+            space,
+            decisions,
+            journal,
+            plugin,
+            budget,
+            proposals: HashMap::new(),
+            best: None,
+            simulated: 0.0,
+            elapsed_before: Duration::ZERO,
+            started: Instant::now(),
+            exhausted: false,
+        })
+    }
+
+    /// Reads the configuration a run was started with.
+    pub fn config_of(dir: &Path) -> anyhow::Result<(RunConfig, PathBuf, String)> {
+        let journal = Journal::open(&dir.join(JOURNAL))?;
+        let config: RunConfig = serde_json::from_value(journal.manifest("config")?.context("the journal has no config")?)
+            .with_context(|| format!("{}: config in the manifest", dir.display()))?;
+        let path = journal.manifest("strategy_path")?.and_then(|v| v.as_str().map(PathBuf::from)).context("the journal has no strategy path")?;
+        let sha = journal.manifest("strategy_sha256")?.and_then(|v| v.as_str().map(String::from)).context("the journal has no strategy hash")?;
+        Ok((config, path, sha))
+    }
+
+    /// Reopens a run and replays its recorded calls into `plugin` (a fresh
+    /// instance with the run's seed). `budget` replaces the recorded one
+    /// when given. Returns the search and the trials that were in flight,
+    /// which the caller submits again.
+    pub fn resume(dir: &Path, mut plugin: Plugin, budget: Option<String>, observer: &mut dyn FnMut(Event<'_>)) -> anyhow::Result<(Search, Vec<Trial>)> {
+        let (mut config, _, _) = Search::config_of(dir)?;
+        if let Some(b) = budget {
+            config.budget = b;
+        }
+        let mut journal = Journal::open(&dir.join(JOURNAL))?;
+        journal.set_manifest(&[("config", serde_json::to_value(&config)?)])?;
+        let space = NetworkSpace::resolve(&config.space).context("space")?;
+        let budget = Budget::parse(&config.budget).map_err(anyhow::Error::msg)?;
+        let decisions = space.space();
+        init(&mut plugin, &decisions, &config, &budget)?;
+        let trials = journal.trials()?;
+        let calls = journal.calls()?;
+        let elapsed_before = Duration::from_secs_f64(journal.manifest("elapsed")?.and_then(|v| v.as_f64()).unwrap_or(0.0));
+        let mut s = Search {
+            dir: dir.to_path_buf(),
+            config,
+            space,
+            decisions,
+            journal,
+            plugin,
+            budget,
+            proposals: HashMap::new(),
+            best: None,
+            simulated: 0.0,
+            elapsed_before,
+            started: Instant::now(),
+            exhausted: false,
+        };
+        for call in &calls {
+            match call {
+                Call::Ask { n, first, count } => {
+                    let proposals = s.plugin.ask(*n).map_err(|e| anyhow::anyhow!("replaying ask({n}): {e}"))?;
+                    if proposals.len() as u64 != *count {
+                        bail!(
+                            "resume: the strategy proposed {} architectures where the journal recorded {count} (trials {first}..): it is not deterministic for its seed, or the strategy file changed",
+                            proposals.len()
+                        );
+                    }
+                    for (k, p) in proposals.into_iter().enumerate() {
+                        let id = first + k as u64;
+                        let recorded = &trials[id as usize];
+                        let (genotype, fidelity) = proposal_key(&p);
+                        if genotype != recorded.genotype || fidelity != recorded.fidelity {
+                            bail!("resume: trial {id} differs from the journal: the strategy proposed {genotype:?} (fidelity {fidelity:?}), the journal has {:?} (fidelity {:?})", recorded.genotype, recorded.fidelity);
+                        }
+                        s.proposals.insert(id, p);
+                    }
+                }
+                Call::Tell { trials: ids } => {
+                    let observations = ids.iter().map(|&id| s.observation(&trials[id as usize])).collect::<Vec<_>>();
+                    s.plugin.tell(&observations).map_err(|e| anyhow::anyhow!("replaying tell: {e}"))?;
+                }
+            }
+        }
+        for t in &trials {
+            s.note_finished(t);
+        }
+        let pending: Vec<Trial> = trials.iter().filter(|t| t.status == TrialStatus::Pending).cloned().collect();
+        observer(Event::Resumed { calls: calls.len(), finished: trials.len() - pending.len(), pending: pending.len() });
+        Ok((s, pending))
+    }
+
+    /// Finished trials of the journal (for the early-stopping rule).
+    pub fn finished_trials(&self) -> anyhow::Result<Vec<Trial>> {
+        Ok(self.journal.trials()?.into_iter().filter(|t| t.status == TrialStatus::Ok && t.reused_from.is_none()).collect())
+    }
+
+    fn spent(&self) -> anyhow::Result<Spent> {
+        Ok(Spent { trials: self.journal.trial_count()?, time: self.elapsed_before + self.started.elapsed(), simulated: self.simulated })
+    }
+
+    fn note_finished(&mut self, t: &Trial) {
+        if t.status == TrialStatus::Ok {
+            if self.best.as_ref().is_none_or(|b| t.objective > b.objective) {
+                self.best = Some(t.clone());
+            }
+        }
+        if t.status != TrialStatus::Pending {
+            self.simulated += t.cost;
+        }
+    }
+
+    fn observation(&self, t: &Trial) -> Observation {
+        let proposal = self.proposals.get(&t.id).cloned().unwrap_or_else(|| Proposal::Genotype(Candidate { genotype: t.genotype.clone(), fidelity: t.fidelity }));
+        let status = match &t.status {
+            TrialStatus::Ok => Status::Ok,
+            TrialStatus::Failed(r) => Status::Failed(r.clone()),
+            TrialStatus::Invalid(r) => Status::Invalid(r.clone()),
+            TrialStatus::Pending => Status::Failed("no result".into()),
+        };
+        Observation {
+            trial: t.id,
+            proposal,
+            status,
+            objective: if t.status == TrialStatus::Ok { t.objective } else { 0.0 },
+            cost: t.cost,
+            metrics: t.metrics.iter().map(|(name, value)| Metric { name: name.clone(), value: *value }).collect(),
+            gradient: None,
+        }
+    }
+
+    /// Runs until the budget is spent or the strategy is exhausted.
+    /// `pending` are trials in flight from an earlier session.
+    pub fn run(&mut self, executor: &mut dyn Executor, pending: Vec<Trial>, observer: &mut dyn FnMut(Event<'_>)) -> anyhow::Result<()> {
+        let mut ready: Vec<(u64, Evaluation)> = Vec::new();
+        for t in &pending {
+            self.dispatch(t.id, &t.genotype, &t.arch, t.fidelity, executor, &mut ready)?;
+        }
+        loop {
+            let spent = self.spent()?;
+            if self.budget.out_of_time(&spent) {
+                for id in executor.cancel_all() {
+                    ready.push((id, Evaluation::failed("cut off: the run's time budget was reached")));
+                }
+            }
+            // Ask for as many proposals as there are free slots.
+            let free = executor.capacity().saturating_sub(executor.in_flight());
+            if free > 0 && !self.exhausted && self.budget.allows_more(&spent) && ready.is_empty() {
+                let n = self.budget.trials_left(&spent).map_or(free as u64, |left| left.min(free as u64)) as u32;
+                let proposals = self.plugin.ask(n).map_err(|e| self.strategy_failed(e))?;
+                if proposals.is_empty() && executor.in_flight() == 0 {
+                    self.exhausted = true;
+                }
+                let rows: Vec<(Vec<u32>, String, Option<f64>)> = proposals
+                    .iter()
+                    .map(|p| {
+                        let (genotype, fidelity) = proposal_key(p);
+                        let arch = self.space.to_string(&genotype).unwrap_or_default();
+                        (genotype, arch, fidelity)
+                    })
+                    .collect();
+                if !proposals.is_empty() {
+                    let ids = self.journal.record_ask(n, &rows)?;
+                    for ((id, p), (genotype, arch, fidelity)) in ids.into_iter().zip(proposals).zip(rows) {
+                        self.proposals.insert(id, p);
+                        self.dispatch(id, &genotype, &arch, fidelity, executor, &mut ready)?;
+                    }
+                    continue;
+                }
+            }
+            let nothing_to_ask = self.exhausted || !self.budget.allows_more(&spent) || free == 0;
+            let wait = ready.is_empty() && nothing_to_ask;
+            ready.extend(executor.poll(wait)?);
+            if !ready.is_empty() {
+                self.finish(std::mem::take(&mut ready), observer)?;
+                continue;
+            }
+            if executor.in_flight() == 0 && (self.exhausted || !self.budget.allows_more(&self.spent()?)) {
+                return Ok(());
+            }
+            if executor.in_flight() == 0 && free > 0 && !self.exhausted {
+                continue;
+            }
+        }
+    }
+
+    /// Sends a recorded proposal on its way: an invalid one and a repeat of
+    /// a finished architecture are answered at once (the repeat from the
+    /// journal), the others go to the executor. The same on resume as live,
+    /// so a resumed run makes the same decisions.
+    fn dispatch(&mut self, id: u64, genotype: &[u32], arch: &str, fidelity: Option<f64>, executor: &mut dyn Executor, ready: &mut Vec<(u64, Evaluation)>) -> anyhow::Result<()> {
+        if let Some(Proposal::Relaxed(_)) = self.proposals.get(&id) {
+            ready.push((id, invalid("a relaxed (continuous) proposal needs a one-shot estimator; this run evaluates discrete architectures")));
+        } else if let Err(e) = self.space.check(genotype) {
+            ready.push((id, invalid(&e.to_string())));
+        } else if let Some(earlier) = self.journal.finished_like(genotype, fidelity)? {
+            let t = self.journal.trial(earlier)?;
+            let mut e = Evaluation::ok(t.objective, 0.0, t.metrics.clone());
+            e.metrics.push(("reused-from".into(), earlier as f64));
+            ready.push((id, e));
+        } else {
+            executor.submit(id, genotype, arch, fidelity)?;
+        }
+        Ok(())
+    }
+
+    /// Records results durably, then tells the strategy.
+    fn finish(&mut self, results: Vec<(u64, Evaluation)>, observer: &mut dyn FnMut(Event<'_>)) -> anyhow::Result<()> {
+        let mut trials: Vec<Trial> = Vec::with_capacity(results.len());
+        for (id, e) in results {
+            let reused_from = e.metrics.iter().find(|(k, _)| k == "reused-from").map(|(_, v)| *v as u64);
+            let metrics = e.metrics.into_iter().filter(|(k, _)| k != "reused-from").collect();
+            let objective = if e.status == TrialStatus::Ok { e.objective } else { 0.0 };
+            trials.push(Trial { objective, status: e.status, cost: e.cost, metrics, reused_from, ..self.journal.trial(id)? });
+        }
+        let elapsed = (self.elapsed_before + self.started.elapsed()).as_secs_f64();
+        self.journal.record_results(&trials, elapsed)?;
+        let observations: Vec<Observation> = trials.iter().map(|t| self.observation(t)).collect();
+        for t in &trials {
+            self.note_finished(t);
+            let spent = self.spent()?;
+            observer(Event::Finished { trial: t, best: self.best.as_ref(), spent });
+        }
+        self.plugin.tell(&observations).map_err(|e| self.strategy_failed(e))?;
+        Ok(())
+    }
+
+    fn strategy_failed(&self, e: crate::strategy::StrategyError) -> anyhow::Error {
+        anyhow::anyhow!("{e}\nthe run is stopped; its journal is intact ({}): fix the cause and continue with `nasbox resume {}`", self.dir.join(JOURNAL).display(), self.dir.display())
+    }
+
+    /// The best finished trial so far.
+    pub fn best(&self) -> Option<&Trial> {
+        self.best.as_ref()
+    }
+
+    /// The strategy's own recommendation, as text in the space's notation.
+    pub fn recommendation(&mut self) -> anyhow::Result<Option<String>> {
+        Ok(match self.plugin.recommend()? {
+            Some(g) => Some(self.space.to_string(&g).unwrap_or_else(|e| format!("{g:?} ({e})"))),
+            None => None,
+        })
+    }
+
+    pub fn spent_now(&self) -> anyhow::Result<Spent> {
+        self.spent()
+    }
+
+    pub fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
+    pub fn decisions(&self) -> &Space {
+        &self.decisions
+    }
+}
+
+fn invalid(reason: &str) -> Evaluation {
+    Evaluation { status: TrialStatus::Invalid(reason.to_string()), objective: 0.0, cost: 0.0, metrics: vec![] }
+}
+
+/// The genotype and fidelity a proposal is recorded under (relaxed
+/// proposals have no genotype).
+fn proposal_key(p: &Proposal) -> (Vec<u32>, Option<f64>) {
+    match p {
+        Proposal::Genotype(c) => (c.genotype.clone(), c.fidelity),
+        Proposal::Relaxed(_) => (vec![], None),
+    }
+}
+
+fn init(plugin: &mut Plugin, decisions: &Space, config: &RunConfig, budget: &Budget) -> anyhow::Result<()> {
+    let settings: Vec<(String, String)> = config.set.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let context = RunContext { max_trials: budget.trials, parallelism: config.workers.max(1) as u32 };
+    plugin.init(decisions, &settings, context).map_err(|e| anyhow::anyhow!("{e}"))
+}

@@ -1,0 +1,279 @@
+//! `nasbox search`, `resume` and `results` end to end, in separate
+//! processes: budgets, the journal, kill -9 and resume, failing workers,
+//! trapping strategies, parallel workers.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use nasbox::run::journal::{Journal, Trial, TrialStatus};
+use nasbox::space::{nb201, NetworkSpace};
+use support::{guest, text};
+
+/// A benchmark table for every nb201 cell: accuracy grows with 3×3 and
+/// 1×1 convolutions and falls with `none` (a smooth landscape strategies
+/// can climb), the cost with the convolutions.
+fn write_table(path: &Path) {
+    let mut out = String::from("{\"nasbox_table\": 1, \"space\": \"nb201\", \"source\": \"tests/search.rs formula\"}\n");
+    for code in 0..15_625u32 {
+        let g: Vec<u32> = (0..6).map(|i| (code / 5u32.pow(i)) % 5).collect();
+        let count = |op: u32| g.iter().filter(|&&o| o == op).count() as f64;
+        let acc = (0.1 + 0.12 * count(3) + 0.06 * count(2) + 0.02 * count(1) - 0.03 * count(0) + 0.001 * g[5] as f64).clamp(0.0, 1.0);
+        for (fidelity, scale) in [(0.25, 0.8), (1.0, 1.0)] {
+            out.push_str(&format!(
+                "{{\"arch\": \"{}\", \"fidelity\": {fidelity}, \"valid_accuracy\": {:.6}, \"cost\": {:.3}, \"metrics\": {{\"params\": {}}}}}\n",
+                nb201::to_string(&g),
+                acc * scale,
+                (10.0 + 5.0 * count(3) + 2.0 * count(2)) * fidelity,
+                1000.0 + 100.0 * count(3)
+            ));
+        }
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+fn nasbox(args: &[&str]) -> Output {
+    command(args).output().unwrap()
+}
+
+fn command(args: &[&str]) -> Command {
+    let cache = std::env::temp_dir().join("nasbox-test-cache");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_nasbox"));
+    c.arg("--cache-dir").arg(cache).args(args);
+    c
+}
+
+fn trials(dir: &Path) -> Vec<Trial> {
+    Journal::open(&dir.join("journal.sqlite")).unwrap().trials().unwrap()
+}
+
+/// What must be the same between two runs of the same search.
+fn key(t: &Trial) -> (u64, Vec<u32>, Option<f64>, String, String, String) {
+    (t.id, t.genotype.clone(), t.fidelity, format!("{:?}", t.status), format!("{:.6}", t.objective), format!("{:.3}", t.cost))
+}
+
+struct Table {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+fn table() -> Table {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nb201.jsonl");
+    write_table(&path);
+    Table { _dir: dir, path }
+}
+
+#[test]
+fn a_table_search_spends_its_budget_and_reports_results() {
+    let t = table();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let estimator = format!("table:{}", t.path.display());
+    let evolution = guest("evolution");
+    let o = nasbox(&["search", "--strategy", evolution.to_str().unwrap(), "--estimator", &estimator, "--budget", "trials=300", "--seed", "3", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let all = trials(&out);
+    assert_eq!(all.len(), 300);
+    assert!(all.iter().all(|t| t.status == TrialStatus::Ok), "every nb201 cell is in the table");
+    assert!(text(&o).contains("best trial") && text(&o).contains("nasbox results"), "{}", text(&o));
+    // Evolution climbs the table's landscape: its best beats the first 20 (random) trials'.
+    let best = all.iter().map(|t| t.objective).fold(0.0, f64::max);
+    let early = all[..20].iter().map(|t| t.objective).fold(0.0, f64::max);
+    assert!(best > early, "{best} vs {early}");
+    // Repeats are answered from the journal, not re-evaluated.
+    for t in all.iter().filter(|t| t.reused_from.is_some()) {
+        let first = &all[t.reused_from.unwrap() as usize];
+        assert_eq!((t.genotype.clone(), t.objective, t.cost), (first.genotype.clone(), first.objective, 0.0));
+    }
+
+    let csv = dir.path().join("trials.csv");
+    let o = nasbox(&["results", out.to_str().unwrap(), "--top", "3", "--csv", csv.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("300 trials — 300 ok"), "{}", text(&o));
+    assert_eq!(text(&o).lines().filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit())).count(), 3, "{}", text(&o));
+    let csv = std::fs::read_to_string(csv).unwrap();
+    assert_eq!(csv.lines().count(), 301);
+    assert!(csv.lines().next().unwrap().contains("params"));
+
+    // The same folder is never reused by a new search.
+    let o = nasbox(&["search", "--strategy", evolution.to_str().unwrap(), "--estimator", &estimator, "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("already holds a run"), "{}", text(&o));
+}
+
+#[test]
+fn simulated_time_budget_stops_the_run() {
+    let t = table();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--estimator", &format!("table:{}", t.path.display()), "--budget", "sim=600", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let all = trials(&out);
+    let spent: f64 = all.iter().map(|t| t.cost).sum();
+    let before_last: f64 = spent - all.last().unwrap().cost;
+    assert!(spent >= 600.0 && before_last < 600.0, "{spent} / {before_last} over {} trials", all.len());
+}
+
+#[test]
+fn kill_9_at_random_moments_and_resume_gives_the_uninterrupted_run() {
+    let t = table();
+    let dir = tempfile::tempdir().unwrap();
+    let estimator = format!("table:{}", t.path.display());
+    let evolution = guest("evolution");
+    let args = |out: &Path| -> Vec<String> {
+        ["search", "--strategy", evolution.to_str().unwrap(), "--estimator", &estimator, "--budget", "trials=2500", "--seed", "11", "--out", out.to_str().unwrap()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let whole = dir.path().join("whole");
+    let a: Vec<String> = args(&whole);
+    let o = nasbox(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", text(&o));
+
+    let cut = dir.path().join("cut");
+    let a = args(&cut);
+    let mut child = command(&a.iter().map(String::as_str).collect::<Vec<_>>()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut kills = 0;
+    let mut x = 0x9e3779b97f4a7c15u64;
+    for round in 0..40 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        std::thread::sleep(Duration::from_millis(150 + x % 500));
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills += 1;
+        let done = trials(&cut).len();
+        assert!(done < 2500 || round > 0, "killed after the end");
+        child = command(&["resume", cut.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(kills >= 2, "the run finished before it could be killed twice ({kills})");
+    let (a, b) = (trials(&whole), trials(&cut));
+    assert_eq!(a.len(), 2500);
+    assert_eq!(b.len(), a.len(), "after {kills} kills");
+    if let Some(i) = (0..a.len()).find(|&i| key(&a[i]) != key(&b[i])) {
+        panic!("after {kills} kills, trial {i} differs:\n  uninterrupted {:?}\n  resumed       {:?}", key(&a[i]), key(&b[i]));
+    }
+}
+
+#[test]
+fn a_trapping_strategy_stops_the_run_with_the_journal_intact() {
+    let t = table();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = nasbox(&["search", "--strategy", guest("hostile").to_str().unwrap(), "--set", "attack=panic", "--set", "when=tell", "--estimator", &format!("table:{}", t.path.display()), "--budget", "trials=5", "--out", out.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let msg = text(&o);
+    assert!(msg.contains("hostile") && msg.contains("tell") && msg.contains("nasbox resume"), "{msg}");
+    let all = trials(&out);
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].status, TrialStatus::Ok, "the result was recorded before the strategy heard it");
+    // Resuming replays up to the same trap and says so; nothing is lost.
+    let o = nasbox(&["resume", out.to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("replaying tell"), "{}", text(&o));
+    assert_eq!(trials(&out).len(), 1);
+}
+
+/// A worker wrapper that dies by SIGKILL on cells whose first edge is an
+/// average pool, and otherwise runs the real worker.
+fn crashing_launcher(dir: &Path) -> PathBuf {
+    let path = dir.join("launcher.sh");
+    std::fs::write(
+        &path,
+        format!("#!/bin/sh\njob=$(cat)\ncase \"$job\" in *'avg_pool_3x3~0|+'*) kill -9 $$;; esac\nprintf '%s' \"$job\" | exec {} worker\n", env!("CARGO_BIN_EXE_nasbox")),
+    )
+    .unwrap();
+    std::process::Command::new("chmod").arg("+x").arg(&path).status().unwrap();
+    path
+}
+
+/// A run.toml for fast training trials: `trials` trials, `train` extra
+/// lines of the [train] table.
+fn tiny_training(dir: &Path, name: &str, trials: u32, train: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!("estimator = \"train\"\nbudget = \"trials={trials}\"\nseed = 4\n\n[train]\nepochs = 1\nbatch_size = 64\ndata_fraction = 0.1\nchannels = 2\ncells = 1\nthreads = 1\n{train}"),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn crashed_workers_and_diverged_trials_fail_and_the_search_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let launcher = crashing_launcher(dir.path());
+    let out = dir.path().join("run");
+    let config = tiny_training(dir.path(), "crash.toml", 8, "");
+    let o = command(&["search", "--strategy", guest("grid").to_str().unwrap(), "--set", "start=3", "--set", "stride=7", "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .env("NASBOX_WORKER_COMMAND", &launcher)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let all = trials(&out);
+    assert_eq!(all.len(), 8);
+    let crashed: Vec<&Trial> = all.iter().filter(|t| t.arch.starts_with("|avg_pool_3x3~0|+")).collect();
+    assert!(!crashed.is_empty(), "the grid should reach an avg_pool first edge: {:?}", all.iter().map(|t| &t.arch).collect::<Vec<_>>());
+    for t in &all {
+        if t.arch.starts_with("|avg_pool_3x3~0|+") {
+            assert!(matches!(&t.status, TrialStatus::Failed(r) if r.contains("signal 9")), "{t:?}");
+        } else {
+            assert_eq!(t.status, TrialStatus::Ok, "{t:?}");
+            assert!(t.metrics.iter().any(|(k, _)| k == "params"));
+        }
+    }
+
+    let out = dir.path().join("diverging");
+    let config = tiny_training(dir.path(), "diverge.toml", 2, "lr = 1e30\n");
+    let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let all = trials(&out);
+    assert_eq!(all.len(), 2);
+    for t in &all {
+        assert!(matches!(&t.status, TrialStatus::Failed(r) if r.contains("diverged")), "{t:?}");
+    }
+    assert!(text(&o).contains("no trial succeeded"), "{}", text(&o));
+}
+
+#[test]
+fn parallel_workers_give_the_same_results_as_serial() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_training(dir.path(), "parallel.toml", 4, "");
+    let mut results = vec![];
+    for workers in ["1", "2"] {
+        let out = dir.path().join(format!("w{workers}"));
+        let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--workers", workers, "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", text(&o));
+        let mut set: Vec<(String, String)> = trials(&out).iter().map(|t| (t.arch.clone(), format!("{:?} {:.6}", t.status, t.objective))).collect();
+        set.sort();
+        results.push(set);
+    }
+    assert_eq!(results[0].len(), 4);
+    assert_eq!(results[0], results[1]);
+}
+
+#[test]
+fn retraining_the_best_architecture_of_a_run() {
+    let t = table();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--estimator", &format!("table:{}", t.path.display()), "--budget", "trials=20", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let best = trials(&out).into_iter().max_by(|a, b| a.objective.total_cmp(&b.objective).then(b.id.cmp(&a.id))).unwrap();
+    let o = nasbox(&["train", "--from", out.to_str().unwrap(), "--epochs", "1", "--channels", "2", "--cells", "1", "--data-fraction", "0.05", "--threads", "1"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains(&best.arch), "{}", text(&o));
+    let metrics: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("final/metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["arch"], best.arch.as_str());
+    assert!(out.join("final/model.py").exists());
+    assert_eq!(NetworkSpace::Nb201.parse(&best.arch).unwrap(), best.genotype);
+}
