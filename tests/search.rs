@@ -9,30 +9,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use nasbox::run::journal::{Journal, Trial, TrialStatus};
-use nasbox::space::{nb201, NetworkSpace};
-use support::{guest, text};
-
-/// A benchmark table for every nb201 cell: accuracy grows with 3×3 and
-/// 1×1 convolutions and falls with `none` (a smooth landscape strategies
-/// can climb), the cost with the convolutions.
-fn write_table(path: &Path) {
-    let mut out = String::from("{\"nasbox_table\": 1, \"space\": \"nb201\", \"source\": \"tests/search.rs formula\"}\n");
-    for code in 0..15_625u32 {
-        let g: Vec<u32> = (0..6).map(|i| (code / 5u32.pow(i)) % 5).collect();
-        let count = |op: u32| g.iter().filter(|&&o| o == op).count() as f64;
-        let acc = (0.1 + 0.12 * count(3) + 0.06 * count(2) + 0.02 * count(1) - 0.03 * count(0) + 0.001 * g[5] as f64).clamp(0.0, 1.0);
-        for (fidelity, scale) in [(0.25, 0.8), (1.0, 1.0)] {
-            out.push_str(&format!(
-                "{{\"arch\": \"{}\", \"fidelity\": {fidelity}, \"valid_accuracy\": {:.6}, \"cost\": {:.3}, \"metrics\": {{\"params\": {}}}}}\n",
-                nb201::to_string(&g),
-                acc * scale,
-                (10.0 + 5.0 * count(3) + 2.0 * count(2)) * fidelity,
-                1000.0 + 100.0 * count(3)
-            ));
-        }
-    }
-    std::fs::write(path, out).unwrap();
-}
+use nasbox::space::NetworkSpace;
+use support::{guest, text, write_table};
 
 fn nasbox(args: &[&str]) -> Output {
     command(args).output().unwrap()
@@ -276,4 +254,43 @@ fn retraining_the_best_architecture_of_a_run() {
     assert_eq!(metrics["arch"], best.arch.as_str());
     assert!(out.join("final/model.py").exists());
     assert_eq!(NetworkSpace::Nb201.parse(&best.arch).unwrap(), best.genotype);
+}
+
+#[test]
+fn zero_cost_search_scores_with_the_proxies_vote() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--estimator", "zero-cost", "--budget", "trials=6", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    for t in trials(&out) {
+        assert_eq!(t.status, TrialStatus::Ok, "{t:?}");
+        assert!((0.0..=1.0).contains(&t.objective), "{t:?}");
+        for proxy in ["synflow", "grad-norm", "snip"] {
+            assert!(t.metrics.iter().any(|(k, v)| k == proxy && v.is_finite()), "{proxy} missing: {t:?}");
+        }
+    }
+}
+
+#[test]
+fn early_stopping_stops_trials_below_the_median_curve() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let config = tiny_training(dir.path(), "early.toml", 8, "");
+    let text_cfg = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("estimator = \"train\"", "estimator = \"early-stop\"\nearly_stop_min_trials = 2")
+        .replace("epochs = 1", "epochs = 3");
+    std::fs::write(&config, text_cfg).unwrap();
+    let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let all = trials(&out);
+    assert_eq!(all.len(), 8);
+    let curve = |t: &Trial| nasbox::estimate::train::curve_of(&t.metrics);
+    let stopped: Vec<&Trial> = all.iter().filter(|t| t.metrics.iter().any(|(k, _)| k == "stopped-at-epoch")).collect();
+    assert!(!stopped.is_empty(), "no trial was stopped: {:?}", all.iter().map(curve).collect::<Vec<_>>());
+    for t in &stopped {
+        assert!(curve(t).len() < 3, "{t:?}");
+        assert_eq!(t.status, TrialStatus::Ok);
+    }
+    assert!(all[..2].iter().all(|t| curve(t).len() == 3), "the first trials run in full");
 }

@@ -173,8 +173,10 @@ fn executor(s: &Search, estimator: &EstimatorSpec, timeout: Option<std::time::Du
 }
 
 fn zero_cost_executor(s: &Search) -> anyhow::Result<Box<dyn Executor>> {
-    let _ = s;
-    anyhow::bail!("ZEROCOST-PENDING")
+    println!("zero-cost: scoring a reference sample of {} architectures…", nasbox::estimate::proxies::REFERENCE);
+    let c = &s.config;
+    let scorer = nasbox::estimate::proxies::ZeroCost::new(&s.space, &c.dataset, c.train.channels, c.train.cells, c.seed)?;
+    Ok(Box::new(InProcess::new(move |g: &[u32], _f: Option<f64>| scorer.evaluate(g))))
 }
 
 fn announce(s: &Search, strategy: &Path, resumed: bool) {

@@ -2,6 +2,7 @@
 //! score. Training ([`train`], optionally with early stopping), training-free
 //! proxies ([`zero_cost`]) and benchmark tables ([`table`]).
 
+pub mod proxies;
 pub mod table;
 pub mod train;
 pub mod zero_cost;
