@@ -32,10 +32,10 @@ pub struct SearchArgs {
     /// train, early-stop, zero-cost or table:FILE [default: train].
     #[arg(long)]
     estimator: Option<String>,
-    /// trials=N, time=DURATION, sim=DURATION, comma-separated [default: trials=50,time=8m].
+    /// trials=N, time=DURATION, sim=DURATION, comma-separated [default: trials=40,time=8m].
     #[arg(long)]
     budget: Option<String>,
-    /// Trials in flight at once [default: 1].
+    /// Trials in flight at once [default: 2].
     #[arg(long)]
     workers: Option<usize>,
     /// CUDA devices for workers, e.g. 0,1 (one trial per device at a time).
@@ -46,7 +46,7 @@ pub struct SearchArgs {
     /// Strategy setting KEY=VALUE (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = crate::cli::parse::setting)]
     settings: Vec<(String, String)>,
-    /// Epochs at full fidelity for the training estimators [default: 2].
+    /// Epochs at full fidelity for the training estimators [default: 3].
     #[arg(long)]
     epochs: Option<usize>,
     /// A trial running longer is stopped and failed, e.g. 10m.
@@ -102,9 +102,16 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     let estimator = EstimatorSpec::parse(&config.estimator).map_err(anyhow::Error::msg).context("--estimator")?;
     nasbox::run::Budget::parse(&config.budget).map_err(anyhow::Error::msg).context("--budget")?;
     let timeout = config.trial_timeout.as_deref().map(duration).transpose().map_err(anyhow::Error::msg).context("--trial-timeout")?;
+    // Without --out, the first free runs/<strategy>-<space>-<seed>[-k]: a
+    // repeated demo never collides with an earlier run.
     let dir = a.out.clone().unwrap_or_else(|| {
         let name = strategy.file_stem().map_or("run".into(), |s| s.to_string_lossy().into_owned());
-        PathBuf::from("runs").join(format!("{name}-{}-{}", nasbox::space::NetworkSpace::resolve(&config.space).map_or("space".into(), |s| s.name()), config.seed))
+        let space = nasbox::space::NetworkSpace::resolve(&config.space).map_or("space".into(), |s| s.name());
+        let base = format!("{name}-{space}-{}", config.seed);
+        (1..)
+            .map(|k| PathBuf::from("runs").join(if k == 1 { base.clone() } else { format!("{base}-{k}") }))
+            .find(|d| !d.exists())
+            .expect("some name is free")
     });
     let plugin = Plugin::load(engine, &strategy, config.seed, Limits::default())?;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
@@ -157,7 +164,7 @@ fn executor(s: &Search, estimator: &EstimatorSpec, timeout: Option<std::time::Du
                 epochs: c.train.epochs,
                 fidelity: None,
                 batch_size: c.train.batch_size,
-                lr: c.train.lr,
+                lr: c.train.lr.unwrap_or_else(|| nasbox::train::default_lr(&s.space)),
                 data_fraction: c.train.data_fraction,
                 valid_fraction: c.train.valid_fraction,
                 channels: c.train.channels,

@@ -35,8 +35,9 @@ pub struct TrainArgs {
     epochs: usize,
     #[arg(long, default_value_t = 256)]
     batch_size: usize,
-    #[arg(long, default_value_t = 0.1)]
-    lr: f64,
+    /// Initial learning rate [default: the space's recipe: nb201 0.1, darts 0.025, chain 0.05].
+    #[arg(long)]
+    lr: Option<f64>,
     #[arg(long, default_value_t = 5e-4)]
     weight_decay: f64,
     #[arg(long, default_value_t = 0.0)]
@@ -110,7 +111,7 @@ pub fn run(mut a: TrainArgs) -> anyhow::Result<ExitCode> {
     let mut cfg = TrainConfig {
         epochs: a.epochs,
         batch_size: a.batch_size,
-        lr: a.lr,
+        lr: a.lr.unwrap_or_else(|| train::default_lr(&space)),
         weight_decay: a.weight_decay,
         label_smoothing: a.label_smoothing,
         data_fraction: a.data_fraction,

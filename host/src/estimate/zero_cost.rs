@@ -251,13 +251,13 @@ mod tests {
     use super::*;
     use crate::data::synthetic::{generate, Options};
     use crate::space::chain::ChainSpec;
-    use std::sync::{Mutex, MutexGuard};
+    use crate::train::ops::TORCH_TEST_LOCK;
+    use std::sync::MutexGuard;
 
-    /// libtorch's seed is process-wide and tests run in parallel.
-    static TORCH: Mutex<()> = Mutex::new(());
-
+    /// Held across seeding and scoring: `score` seeds libtorch's
+    /// process-wide generator, as other modules' tests do.
     fn torch() -> MutexGuard<'static, ()> {
-        let guard = TORCH.lock().unwrap_or_else(|e| e.into_inner());
+        let guard = TORCH_TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         tch::set_num_threads(1);
         guard
     }

@@ -26,7 +26,8 @@ pub struct TrainOptions {
     /// Epochs at fidelity 1.
     pub epochs: usize,
     pub batch_size: usize,
-    pub lr: f64,
+    /// Initial learning rate; unset: the space's recipe (see `train::default_lr`).
+    pub lr: Option<f64>,
     pub data_fraction: f64,
     pub valid_fraction: f64,
     /// Skeleton size (nb201, darts); the default is a small, fast skeleton.
@@ -43,10 +44,10 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
-            epochs: 2,
+            epochs: 3,
             batch_size: 128,
-            lr: 0.1,
-            data_fraction: 0.5,
+            lr: None,
+            data_fraction: 0.4,
             valid_fraction: 0.1,
             channels: Some(8),
             cells: Some(1),
@@ -90,8 +91,11 @@ impl Default for RunConfig {
             space: "nb201".into(),
             dataset: "synthetic".into(),
             estimator: "train".into(),
-            budget: "trials=50,time=8m".into(),
-            workers: 1,
+            budget: "trials=40,time=8m".into(),
+            // Two single-threaded workers use a 2-core machine best: one
+            // libtorch process with two OpenMP threads slows to a crawl as
+            // soon as anything else wants a core.
+            workers: 2,
             seed: 0,
             set: BTreeMap::new(),
             trial_timeout: None,

@@ -48,6 +48,17 @@ impl Skeleton {
     }
 }
 
+/// The learning rate of each space's published recipe: NAS-Bench-201's
+/// 0.1, DARTS' 0.025 (its separable convolutions diverge at 0.1), ENAS'
+/// 0.05 for chains. The rest of the recipe (SGD, Nesterov, cosine) is shared.
+pub fn default_lr(space: &NetworkSpace) -> f64 {
+    match space {
+        NetworkSpace::Nb201 => 0.1,
+        NetworkSpace::Darts => 0.025,
+        NetworkSpace::Chain(_) => 0.05,
+    }
+}
+
 /// Builds the network of `genotype` under `p`, after checking that the
 /// genotype is a network of the space and that the input is large enough
 /// for the space's reductions.

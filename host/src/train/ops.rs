@@ -69,6 +69,12 @@ pub fn record_relu_kernel<T>(f: impl FnOnce() -> T) -> (T, Option<Tensor>) {
     (out, kernel)
 }
 
+/// libtorch's seed is process-wide and tests run in parallel: every test
+/// that seeds it holds this one lock from seeding to its last random draw,
+/// so no other test's seeding lands in between.
+#[cfg(test)]
+pub(crate) static TORCH_TEST_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Output side of a "same"-padded op with this stride.
 pub fn strided(side: i64, stride: i64) -> i64 {
     (side + stride - 1) / stride
