@@ -294,3 +294,42 @@ fn early_stopping_stops_trials_below_the_median_curve() {
     }
     assert!(all[..2].iter().all(|t| curve(t).len() == 3), "the first trials run in full");
 }
+
+#[test]
+fn a_time_budget_stops_the_run_and_cuts_off_trials_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let config = tiny_training(dir.path(), "time.toml", 1, "");
+    let text_cfg = std::fs::read_to_string(&config).unwrap().replace("budget = \"trials=1\"", "budget = \"time=4s\"");
+    std::fs::write(&config, text_cfg).unwrap();
+    let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let all = trials(&out);
+    assert!(!all.is_empty());
+    for t in &all {
+        assert!(t.status == TrialStatus::Ok || matches!(&t.status, TrialStatus::Failed(r) if r.contains("time budget")), "{t:?}");
+    }
+    let journal = Journal::open(&out.join("journal.sqlite")).unwrap();
+    let elapsed = journal.manifest("elapsed").unwrap().unwrap().as_f64().unwrap();
+    assert!(elapsed >= 4.0, "stopped after {elapsed} s");
+    // Resuming a run whose budget is spent does nothing; a larger budget continues it.
+    let o = nasbox(&["resume", out.to_str().unwrap(), "--budget", &format!("trials={}", all.len() + 2)]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(trials(&out).len(), all.len() + 2);
+}
+
+#[test]
+fn a_trial_over_its_timeout_fails_and_the_search_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let config = tiny_training(dir.path(), "timeout.toml", 2, "");
+    let text_cfg = std::fs::read_to_string(&config).unwrap().replace("epochs = 1", "epochs = 50").replace("seed = 4", "seed = 4\ntrial_timeout = \"1s\"");
+    std::fs::write(&config, text_cfg).unwrap();
+    let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let all = trials(&out);
+    assert_eq!(all.len(), 2);
+    for t in &all {
+        assert!(matches!(&t.status, TrialStatus::Failed(r) if r.contains("timed out after 1 s")), "{t:?}");
+    }
+}

@@ -32,7 +32,7 @@ pub struct SearchArgs {
     /// train, early-stop, zero-cost or table:FILE [default: train].
     #[arg(long)]
     estimator: Option<String>,
-    /// trials=N, time=DURATION, sim=DURATION, comma-separated [default: trials=40,time=8m].
+    /// trials=N, time=DURATION, sim=DURATION, comma-separated [default: trials=50,time=8m].
     #[arg(long)]
     budget: Option<String>,
     /// Trials in flight at once [default: 2].

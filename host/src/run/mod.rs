@@ -45,9 +45,9 @@ impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             epochs: 3,
-            batch_size: 128,
+            batch_size: 64,
             lr: None,
-            data_fraction: 0.4,
+            data_fraction: 0.5,
             valid_fraction: 0.1,
             channels: Some(8),
             cells: Some(1),
@@ -91,7 +91,7 @@ impl Default for RunConfig {
             space: "nb201".into(),
             dataset: "synthetic".into(),
             estimator: "train".into(),
-            budget: "trials=40,time=8m".into(),
+            budget: "trials=50,time=8m".into(),
             // Two single-threaded workers use a 2-core machine best: one
             // libtorch process with two OpenMP threads slows to a crawl as
             // soon as anything else wants a core.
