@@ -112,7 +112,7 @@ fn user_mistakes_get_clear_errors() {
 
     let o = nasbox(cache.path(), &["strategy", "check", path(&guest("random")), "--space", "nb999"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains("unknown space `nb999` (available: toy, wide, nb201)"), "{}", text(&o));
+    assert!(text(&o).contains("unknown space `nb999` (available: toy, wide, nb201, darts, chain, or a chain space's FILE.toml)"), "{}", text(&o));
 
     let o = nasbox(cache.path(), &["strategy", "inspect", "/no/such/strategy.wasm"]);
     assert_eq!(o.status.code(), Some(2));

@@ -82,8 +82,10 @@ pub fn run(command: Command, engine: &Engine) -> anyhow::Result<ExitCode> {
     match command {
         Command::Inspect { file, json, limits } => inspect(engine, file, json, limits.limits()),
         Command::Check { file, space, seed, settings, rounds, transcript, limits } => {
-            let Some(space) = space::builtin(&space) else {
-                bail!("unknown space `{space}` (available: {})", space::builtin_names().join(", "));
+            let space = match space::builtin(&space) {
+                Some(s) => s,
+                None if space.ends_with(".toml") => space::NetworkSpace::resolve(&space)?.space(),
+                None => bail!("unknown space `{space}` (available: {}, or a chain space's FILE.toml)", space::builtin_names().join(", ")),
             };
             let mut opts = check::Options::new(space);
             opts.seed = seed;
