@@ -156,22 +156,9 @@ fn executor(s: &Search, estimator: &EstimatorSpec, timeout: Option<std::time::Du
         EstimatorSpec::Train | EstimatorSpec::EarlyStop => {
             let workers = c.workers.max(1);
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let job = TrainJob {
-                space: c.space.clone(),
-                arch: String::new(),
-                dataset: c.dataset.clone(),
-                seed: c.seed,
-                epochs: c.train.epochs,
-                fidelity: None,
-                batch_size: c.train.batch_size,
-                lr: c.train.lr.unwrap_or_else(|| nasbox::train::default_lr(&s.space)),
-                data_fraction: c.train.data_fraction,
-                valid_fraction: c.train.valid_fraction,
-                channels: c.train.channels,
-                cells: c.train.cells,
-                threads: Some(c.train.threads.unwrap_or((cores / workers).max(1) as i32)),
-                device: c.train.device.clone(),
-            };
+            let mut train = c.train.clone();
+            train.threads = Some(train.threads.unwrap_or((cores / workers).max(1) as i32));
+            let job = TrainJob { space: c.space.clone(), arch: String::new(), dataset: c.dataset.clone(), seed: c.seed, fidelity: None, train };
             let rule = matches!(estimator, EstimatorSpec::EarlyStop).then(|| MedianRule::new(c.early_stop_min_trials));
             let devices = c.train.devices.iter().map(|d| format!("cuda:{d}")).collect();
             Box::new(Workers::new(job, workers, timeout, rule, s.dir.join("trials"))?.with_devices(devices))

@@ -143,14 +143,7 @@ pub fn run(mut a: TrainArgs) -> anyhow::Result<ExitCode> {
     }
     let dataset = data::load(&dataset_spec, a.seed)?;
     let splits = dataset.split(a.valid_fraction, a.seed);
-    let (channels, cells) = Skeleton::defaults(&space);
-    let skeleton = Skeleton {
-        channels: a.channels.unwrap_or(channels),
-        cells: a.cells.unwrap_or(cells),
-        in_channels: splits.train.channels as i64,
-        classes: dataset.classes.len() as i64,
-        image_size: splits.train.height.min(splits.train.width) as i64,
-    };
+    let skeleton = Skeleton::for_data(&space, a.channels, a.cells, &splits.train, dataset.classes.len());
     if splits.train.height != splits.train.width {
         bail!("{}: images are {}×{}; the networks take square images", dataset.name, splits.train.height, splits.train.width);
     }

@@ -47,14 +47,7 @@ impl ZeroCost {
             .to_device(Device::Cpu);
         let labels: Vec<i64> = order.iter().map(|&i| train.labels[i] as i64).collect();
         let y = Tensor::from_slice(&labels);
-        let (c, n) = Skeleton::defaults(space);
-        let skeleton = Skeleton {
-            channels: channels.unwrap_or(c),
-            cells: cells.unwrap_or(n),
-            in_channels: train.channels as i64,
-            classes: d.classes.len() as i64,
-            image_size: train.height as i64,
-        };
+        let skeleton = Skeleton::for_data(space, channels, cells, train, d.classes.len());
         let reference = Reference::sample(space, &skeleton, &x, &y, seed, REFERENCE)?;
         Ok(ZeroCost { space: space.clone(), skeleton, x, y, seed, reference })
     }

@@ -15,6 +15,46 @@ use crate::data;
 use crate::space::NetworkSpace;
 use crate::train::{self, Progress, Skeleton, TrainConfig};
 
+/// How a run trains architectures (the `train` and `early-stop`
+/// estimators), and the data every estimator uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainOptions {
+    /// Epochs at fidelity 1.
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Initial learning rate; unset: the space's recipe (see `train::default_lr`).
+    pub lr: Option<f64>,
+    pub data_fraction: f64,
+    pub valid_fraction: f64,
+    /// Skeleton size (nb201, darts); the default is a small, fast skeleton.
+    pub channels: Option<i64>,
+    pub cells: Option<usize>,
+    /// libtorch threads per worker (default: the cores shared among workers).
+    pub threads: Option<i32>,
+    /// cpu, cuda, cuda:N or auto.
+    pub device: String,
+    /// CUDA devices to spread workers over, one trial per device at a time.
+    pub devices: Vec<usize>,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            epochs: 3,
+            batch_size: 64,
+            lr: None,
+            data_fraction: 0.5,
+            valid_fraction: 0.1,
+            channels: Some(8),
+            cells: Some(1),
+            threads: None,
+            device: "cpu".into(),
+            devices: vec![],
+        }
+    }
+}
+
 /// Everything a worker needs to train one architecture.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainJob {
@@ -23,23 +63,14 @@ pub struct TrainJob {
     pub arch: String,
     pub dataset: String,
     pub seed: u64,
-    /// Epochs at fidelity 1.
-    pub epochs: usize,
     pub fidelity: Option<f64>,
-    pub batch_size: usize,
-    pub lr: f64,
-    pub data_fraction: f64,
-    pub valid_fraction: f64,
-    pub channels: Option<i64>,
-    pub cells: Option<usize>,
-    pub threads: Option<i32>,
-    pub device: String,
+    pub train: TrainOptions,
 }
 
 impl TrainJob {
     /// Epochs at this job's fidelity.
     pub fn epochs_at_fidelity(&self) -> usize {
-        ((self.epochs as f64 * self.fidelity.unwrap_or(1.0)).round() as usize).max(1)
+        ((self.train.epochs as f64 * self.fidelity.unwrap_or(1.0)).round() as usize).max(1)
     }
 }
 
@@ -57,30 +88,24 @@ pub enum WorkerLine {
 
 /// Runs a job in this process, reporting each line to `emit`.
 pub fn run_job(job: &TrainJob, emit: &mut dyn FnMut(WorkerLine)) -> anyhow::Result<()> {
+    let o = &job.train;
     let space = NetworkSpace::resolve(&job.space)?;
     let genotype = space.parse(&job.arch)?;
-    let device = train::device(&job.device)?;
+    let device = train::device(&o.device)?;
     tch::manual_seed(job.seed as i64);
-    if let Some(t) = job.threads {
+    if let Some(t) = o.threads {
         tch::set_num_threads(t);
     }
     let dataset = data::load(&job.dataset, job.seed)?;
-    let splits = dataset.split(job.valid_fraction, job.seed);
-    let (c, n) = Skeleton::defaults(&space);
-    let skeleton = Skeleton {
-        channels: job.channels.unwrap_or(c),
-        cells: job.cells.unwrap_or(n),
-        in_channels: splits.train.channels as i64,
-        classes: dataset.classes.len() as i64,
-        image_size: splits.train.height as i64,
-    };
+    let splits = dataset.split(o.valid_fraction, job.seed);
+    let skeleton = Skeleton::for_data(&space, o.channels, o.cells, &splits.train, dataset.classes.len());
     let vs = tch::nn::VarStore::new(device);
     let net = train::build(&vs.root(), &space, &genotype, &skeleton)?;
     let cfg = TrainConfig {
         epochs: job.epochs_at_fidelity(),
-        batch_size: job.batch_size,
-        lr: job.lr,
-        data_fraction: job.data_fraction,
+        batch_size: o.batch_size,
+        lr: o.lr.unwrap_or_else(|| train::default_lr(&space)),
+        data_fraction: o.data_fraction,
         seed: job.seed,
         device,
         ..TrainConfig::default()
@@ -190,16 +215,8 @@ mod tests {
             arch: String::new(),
             dataset: "synthetic".into(),
             seed: 0,
-            epochs: 12,
             fidelity: Some(0.25),
-            batch_size: 64,
-            lr: 0.1,
-            data_fraction: 1.0,
-            valid_fraction: 0.1,
-            channels: None,
-            cells: None,
-            threads: None,
-            device: "cpu".into(),
+            train: TrainOptions { epochs: 12, ..TrainOptions::default() },
         };
         assert_eq!(job.epochs_at_fidelity(), 3);
         assert_eq!(TrainJob { fidelity: Some(0.01), ..job.clone() }.epochs_at_fidelity(), 1);

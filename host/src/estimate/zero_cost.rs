@@ -19,7 +19,6 @@ use std::cmp::Ordering;
 use tch::nn;
 use tch::{Device, Kind, Tensor};
 
-use crate::data::SplitMix;
 use crate::space::{GenotypeError, NetworkSpace};
 use crate::train::{build, ops, Skeleton};
 
@@ -144,27 +143,9 @@ fn synflow(space: &NetworkSpace, genotype: &[u32], skeleton: &Skeleton, shape: [
     Ok(total(parts))
 }
 
-/// `n` random architectures of `space`, uniform over the decisions and
-/// resampled until valid (DARTS refuses nodes without inputs), the same
-/// for the same seed: the sample a [`Reference`] is drawn from.
+/// `n` random architectures of `space`: see [`NetworkSpace::sample`].
 pub fn sample_genotypes(space: &NetworkSpace, seed: u64, n: usize) -> Result<Vec<Vec<u32>>, GenotypeError> {
-    let arities = space.space().arities();
-    let mut rng = SplitMix(seed);
-    let mut out = Vec::with_capacity(n);
-    // Valid genotypes are most of every built-in space; the bound only
-    // turns a space with (almost) none into an error instead of a hang.
-    let mut tries = 0usize;
-    while out.len() < n {
-        if tries >= 1000 * n.max(1) {
-            return Err(GenotypeError::Space(format!("{}: no valid architecture in {tries} random draws", space.name())));
-        }
-        tries += 1;
-        let g: Vec<u32> = arities.iter().map(|&a| rng.below(a) as u32).collect();
-        if space.check(&g).is_ok() {
-            out.push(g);
-        }
-    }
-    Ok(out)
+    space.sample(seed, n)
 }
 
 /// The proxies of a seeded sample of random architectures: the scale

@@ -171,7 +171,10 @@ impl Executor for Workers {
             .iter()
             .min_by_key(|d| self.running.iter().filter(|r| r.device.as_ref() == Some(*d)).count())
             .cloned();
-        let job = TrainJob { arch: arch.to_string(), fidelity, device: device.clone().unwrap_or_else(|| self.job.device.clone()), ..self.job.clone() };
+        let mut job = TrainJob { arch: arch.to_string(), fidelity, ..self.job.clone() };
+        if let Some(d) = &device {
+            job.train.device = d.clone();
+        }
         let log = self.logs.join(format!("{id}.log"));
         let stderr = std::fs::File::create(&log).map_err(|e| anyhow::anyhow!("creating {}: {e}", log.display()))?;
         let mut child = Command::new(&self.command[0])

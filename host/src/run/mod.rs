@@ -16,47 +16,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::estimate::train::TrainOptions;
 pub use budget::Budget;
-
-/// How a run trains architectures (the `train` and `early-stop`
-/// estimators), and the data every estimator uses.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TrainOptions {
-    /// Epochs at fidelity 1.
-    pub epochs: usize,
-    pub batch_size: usize,
-    /// Initial learning rate; unset: the space's recipe (see `train::default_lr`).
-    pub lr: Option<f64>,
-    pub data_fraction: f64,
-    pub valid_fraction: f64,
-    /// Skeleton size (nb201, darts); the default is a small, fast skeleton.
-    pub channels: Option<i64>,
-    pub cells: Option<usize>,
-    /// libtorch threads per worker (default: the cores shared among workers).
-    pub threads: Option<i32>,
-    /// cpu, cuda, cuda:N or auto.
-    pub device: String,
-    /// CUDA devices to spread workers over, one trial per device at a time.
-    pub devices: Vec<usize>,
-}
-
-impl Default for TrainOptions {
-    fn default() -> Self {
-        TrainOptions {
-            epochs: 3,
-            batch_size: 64,
-            lr: None,
-            data_fraction: 0.5,
-            valid_fraction: 0.1,
-            channels: Some(8),
-            cells: Some(1),
-            threads: None,
-            device: "cpu".into(),
-            devices: vec![],
-        }
-    }
-}
 
 /// Everything a run is started with: `--config run.toml` holds it, flags
 /// override it, and the journal's manifest keeps it for `resume`.

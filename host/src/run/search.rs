@@ -82,21 +82,25 @@ impl Search {
             ("versions", serde_json::json!({"nasbox": env!("CARGO_PKG_VERSION"), "contract": crate::strategy::CONTRACT, "libtorch": "2.11.0"})),
             ("elapsed", serde_json::json!(0.0)),
         ])?;
-        Ok(Search {
+        Ok(Search::assemble(dir, config, space, journal, plugin, budget, Duration::ZERO))
+    }
+
+    fn assemble(dir: &Path, config: RunConfig, space: NetworkSpace, journal: Journal, plugin: Plugin, budget: Budget, elapsed_before: Duration) -> Search {
+        Search {
             dir: dir.to_path_buf(),
             config,
+            decisions: space.space(),
             space,
-            decisions,
             journal,
             plugin,
             budget,
             proposals: HashMap::new(),
             best: None,
             simulated: 0.0,
-            elapsed_before: Duration::ZERO,
+            elapsed_before,
             started: Instant::now(),
             exhausted: false,
-        })
+        }
     }
 
     /// Reads the configuration a run was started with.
@@ -127,21 +131,7 @@ impl Search {
         let trials = journal.trials()?;
         let calls = journal.calls()?;
         let elapsed_before = Duration::from_secs_f64(journal.manifest("elapsed")?.and_then(|v| v.as_f64()).unwrap_or(0.0));
-        let mut s = Search {
-            dir: dir.to_path_buf(),
-            config,
-            space,
-            decisions,
-            journal,
-            plugin,
-            budget,
-            proposals: HashMap::new(),
-            best: None,
-            simulated: 0.0,
-            elapsed_before,
-            started: Instant::now(),
-            exhausted: false,
-        };
+        let mut s = Search::assemble(dir, config, space, journal, plugin, budget, elapsed_before);
         for call in &calls {
             match call {
                 Call::Ask { n, first, count } => {

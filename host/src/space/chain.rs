@@ -300,15 +300,8 @@ impl ChainSpec {
 mod tests {
     use super::*;
 
-    fn sample(s: &Space, seed: u64) -> Vec<u32> {
-        let mut x = seed;
-        s.arities()
-            .iter()
-            .map(|&a| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                ((x >> 33) % a as u64) as u32
-            })
-            .collect()
+    fn sample(c: &ChainSpec, seed: u64) -> Vec<u32> {
+        crate::space::NetworkSpace::Chain(c.clone()).sample(seed, 1).unwrap().remove(0)
     }
 
     #[test]
@@ -324,7 +317,7 @@ mod tests {
         assert_eq!(layers[3].skips, vec![0, 1]);
         assert_eq!(layers.iter().map(|l| l.width).collect::<Vec<_>>(), vec![32, 32, 64, 64, 128, 128]);
         for seed in 0..100 {
-            let g = sample(&s, seed);
+            let g = sample(&c, seed);
             assert_eq!(c.parse(&c.to_string(&g)).unwrap(), g);
         }
     }
@@ -342,7 +335,7 @@ mod tests {
         assert_eq!(c.to_string(&g), text);
         assert_eq!(c.layers(&g)[2].width, 32);
         for seed in 0..50 {
-            let g = sample(&c.space(), seed);
+            let g = sample(&c, seed);
             assert_eq!(c.parse(&c.to_string(&g)).unwrap(), g);
         }
         assert!(c.parse("conv_3x3 | identity@8 | max_pool_5x5@16").unwrap_err().to_string().contains("give the width"));

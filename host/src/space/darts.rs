@@ -179,22 +179,13 @@ mod tests {
 
     #[test]
     fn every_sampled_genotype_round_trips() {
-        let s = space();
-        let mut x = 12345u64;
-        for _ in 0..200 {
-            let g: Vec<u32> = s
-                .arities()
-                .iter()
-                .map(|&a| {
-                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                    ((x >> 33) % a as u64) as u32
-                })
-                .collect();
-            match check(&g) {
-                Ok(()) => assert_eq!(parse(&to_string(&g)).unwrap(), g),
-                Err(e) => assert!(e.to_string().contains("no input"), "{e}"),
-            }
+        let space = crate::space::NetworkSpace::Darts;
+        for g in space.sample(12345, 200).unwrap() {
+            assert_eq!(parse(&to_string(&g)).unwrap(), g);
         }
+        // In-range genotypes that are not networks are refused by check.
+        let none_pair = [0u32, 0, 0, 0].iter().chain(&[0u32; 28]).copied().collect::<Vec<_>>();
+        assert!(check(&none_pair).unwrap_err().to_string().contains("no input"));
     }
 
     #[test]

@@ -107,6 +107,29 @@ impl NetworkSpace {
         })
     }
 
+    /// `n` random architectures, uniform over the decisions and resampled
+    /// until valid (DARTS refuses nodes without inputs), the same for the
+    /// same seed.
+    pub fn sample(&self, seed: u64, n: usize) -> Result<Vec<Vec<u32>>, GenotypeError> {
+        let arities = self.space().arities();
+        let mut rng = crate::data::SplitMix(seed);
+        let mut out = Vec::with_capacity(n);
+        // Valid genotypes are most of every space here; the bound only
+        // turns a space with (almost) none into an error instead of a hang.
+        let mut tries = 0usize;
+        while out.len() < n {
+            if tries >= 1000 * n.max(1) {
+                return Err(GenotypeError::Space(format!("{}: no valid architecture in {tries} random draws", self.name())));
+            }
+            tries += 1;
+            let g: Vec<u32> = arities.iter().map(|&a| rng.below(a) as u32).collect();
+            if self.check(&g).is_ok() {
+                out.push(g);
+            }
+        }
+        Ok(out)
+    }
+
     /// Parses the space's notation into a checked genotype.
     pub fn parse(&self, text: &str) -> Result<Vec<u32>, GenotypeError> {
         let genotype = match self {

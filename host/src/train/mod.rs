@@ -48,6 +48,21 @@ impl Skeleton {
     }
 }
 
+impl Skeleton {
+    /// The skeleton for a dataset's images: the given sizes or the space's
+    /// defaults, the data's channels, classes and side.
+    pub fn for_data(space: &NetworkSpace, channels: Option<i64>, cells: Option<usize>, images: &crate::data::Images, classes: usize) -> Skeleton {
+        let (c, n) = Skeleton::defaults(space);
+        Skeleton {
+            channels: channels.unwrap_or(c),
+            cells: cells.unwrap_or(n),
+            in_channels: images.channels as i64,
+            classes: classes as i64,
+            image_size: images.height.min(images.width) as i64,
+        }
+    }
+}
+
 /// The learning rate of each space's published recipe: NAS-Bench-201's
 /// 0.1, DARTS' 0.025 (its separable convolutions diverge at 0.1), ENAS'
 /// 0.05 for chains. The rest of the recipe (SGD, Nesterov, cosine) is shared.
@@ -143,21 +158,7 @@ mod tests {
     use tch::{Device, Kind, Tensor};
 
     fn sample(space: &NetworkSpace, seed: u64) -> Vec<u32> {
-        let mut x = seed;
-        loop {
-            let g: Vec<u32> = space
-                .space()
-                .arities()
-                .iter()
-                .map(|&a| {
-                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                    ((x >> 33) % a as u64) as u32
-                })
-                .collect();
-            if space.check(&g).is_ok() {
-                return g;
-            }
-        }
+        space.sample(seed, 1).unwrap().remove(0)
     }
 
     /// Every space builds random architectures that run forward and
