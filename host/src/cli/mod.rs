@@ -1,5 +1,6 @@
 //! Subcommands, one module each.
 
+mod bench;
 mod data;
 pub(crate) mod parse;
 pub(crate) mod results;
@@ -49,6 +50,8 @@ enum Command {
     Search(search::SearchArgs),
     /// Continue a search that was stopped or killed, from its journal.
     Resume(search::ResumeArgs),
+    /// Compare strategies over many seeds on a benchmark table: plots, tables, significance.
+    Bench(bench::BenchArgs),
     /// A run's leaderboard; export its trials as CSV or JSON.
     Results(results::ResultsArgs),
     /// Train one architecture for a search (run by `nasbox search`).
@@ -70,6 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Search(a) => search::search(a, &Engine::new(cache)?),
         Command::Resume(a) => search::resume(a, &Engine::new(cache)?),
         Command::Results(a) => results::run(a),
+        Command::Bench(a) => bench::run(a, &Engine::new(cache)?),
         Command::Worker => worker::run(),
     }
 }

@@ -12,8 +12,9 @@
 //! ```
 //!
 //! `arch` is in the space's notation; `fidelity` in (0, 1] (1 = the full
-//! budget); `valid_accuracy` in [0, 1]; `cost` in seconds; `metrics` is
-//! optional. A proposal at fidelity f is answered by the entry with the
+//! budget); `valid_accuracy` in [0, 1]; `cost` in seconds; `test_accuracy`
+//! (optional, in [0, 1]) is never shown to strategies, only to reports of
+//! what the found architecture is worth; `metrics` is optional. A proposal at fidelity f is answered by the entry with the
 //! smallest fidelity ≥ f.
 
 use std::collections::HashMap;
@@ -42,6 +43,8 @@ struct Row {
     valid_accuracy: f64,
     cost: f64,
     #[serde(default)]
+    test_accuracy: Option<f64>,
+    #[serde(default)]
     metrics: HashMap<String, f64>,
 }
 
@@ -51,6 +54,8 @@ pub struct Entry {
     pub fidelity: f64,
     pub valid_accuracy: f64,
     pub cost: f64,
+    /// For reports only: never part of an evaluation.
+    pub test_accuracy: Option<f64>,
     pub metrics: Vec<(String, f64)>,
 }
 
@@ -84,8 +89,8 @@ impl Table {
             if !(row.fidelity > 0.0 && row.fidelity <= 1.0) {
                 return Err(err(i + 1, format!("fidelity {} is not in (0, 1]", row.fidelity)));
             }
-            if !(0.0..=1.0).contains(&row.valid_accuracy) || !row.cost.is_finite() || row.cost < 0.0 {
-                return Err(err(i + 1, format!("valid_accuracy {} must be in [0, 1] and cost {} a finite number of seconds", row.valid_accuracy, row.cost)));
+            if !(0.0..=1.0).contains(&row.valid_accuracy) || !row.cost.is_finite() || row.cost < 0.0 || row.test_accuracy.is_some_and(|t| !(0.0..=1.0).contains(&t)) {
+                return Err(err(i + 1, format!("valid_accuracy {} and test_accuracy {:?} must be in [0, 1] and cost {} a finite number of seconds", row.valid_accuracy, row.test_accuracy, row.cost)));
             }
             let list = entries.entry(genotype).or_default();
             if list.iter().any(|e| e.fidelity == row.fidelity) {
@@ -93,7 +98,7 @@ impl Table {
             }
             let mut metrics: Vec<(String, f64)> = row.metrics.into_iter().collect();
             metrics.sort_by(|a, b| a.0.cmp(&b.0));
-            list.push(Entry { fidelity: row.fidelity, valid_accuracy: row.valid_accuracy, cost: row.cost, metrics });
+            list.push(Entry { fidelity: row.fidelity, valid_accuracy: row.valid_accuracy, cost: row.cost, test_accuracy: row.test_accuracy, metrics });
         }
         for list in entries.values_mut() {
             list.sort_by(|a, b| a.fidelity.total_cmp(&b.fidelity));
@@ -113,6 +118,12 @@ impl Table {
     pub fn lookup(&self, genotype: &[u32], fidelity: Option<f64>) -> Option<&Entry> {
         let f = fidelity.unwrap_or(1.0);
         self.entries.get(genotype)?.iter().find(|e| e.fidelity >= f - 1e-12)
+    }
+
+    /// The entry with the highest validation accuracy at full fidelity: what
+    /// a perfect search would find (for regret).
+    pub fn best(&self) -> Option<&Entry> {
+        self.entries.values().filter_map(|list| list.last().filter(|e| e.fidelity >= 1.0 - 1e-12)).max_by(|a, b| a.valid_accuracy.total_cmp(&b.valid_accuracy))
     }
 
     /// A trial answered from the table; an architecture the table lacks is

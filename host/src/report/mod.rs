@@ -1,3 +1,7 @@
-//! Turning results into conclusions: statistics for comparing strategies.
+//! Turning results into conclusions: statistics for comparing strategies,
+//! anytime curves, plots and reports.
 
+pub mod compare;
+pub mod html;
+pub mod plot;
 pub mod stats;

@@ -1,0 +1,179 @@
+//! `nasbox bench`: every strategy × seed searched on a benchmark table,
+//! then anytime plots, a final table and pairwise tests, as files and on
+//! the terminal. Each search is an ordinary run folder (resumable): a
+//! comparison that was interrupted picks up where it stopped.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use anyhow::Context;
+use clap::Args;
+use nasbox::estimate::table::Table;
+use nasbox::report::compare::{pairwise, rows, Anytime, Band};
+use nasbox::report::{html, plot};
+use nasbox::run::executor::InProcess;
+use nasbox::run::journal::Journal;
+use nasbox::run::search::{Search, JOURNAL};
+use nasbox::run::{find_strategy, Budget, RunConfig};
+use nasbox::space::NetworkSpace;
+use nasbox::strategy::{Engine, Limits, Plugin};
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Strategy components (paths or built-in names).
+    #[arg(long, num_args = 1.., required = true)]
+    strategies: Vec<String>,
+    /// Seeds per strategy (0..N).
+    #[arg(long, default_value_t = 20)]
+    seeds: u64,
+    #[arg(long, default_value = "nb201")]
+    space: String,
+    /// A benchmark table: table:FILE.
+    #[arg(long)]
+    estimator: String,
+    /// trials=N and/or sim=DURATION.
+    #[arg(long, default_value = "trials=500")]
+    budget: String,
+    /// Searches run at once [default: the cores].
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Where the runs and the report go.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
+    let space = NetworkSpace::resolve(&a.space).context("--space")?;
+    let table_path = a.estimator.strip_prefix("table:").context("--estimator: `nasbox bench` compares strategies on a benchmark table (table:FILE)")?;
+    let table = Table::load(Path::new(table_path), &space)?;
+    let budget = Budget::parse(&a.budget).map_err(anyhow::Error::msg).context("--budget")?;
+    anyhow::ensure!(budget.time.is_none(), "--budget: wall time would make the comparison depend on the machine; use trials= or sim=");
+    anyhow::ensure!(a.seeds > 0, "--seeds must be at least 1");
+    let strategies: Vec<(String, PathBuf)> = a
+        .strategies
+        .iter()
+        .map(|s| find_strategy(s).map(|p| (p.file_stem().map_or(s.clone(), |n| n.to_string_lossy().into_owned()), p)))
+        .collect::<anyhow::Result<_>>()?;
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+
+    let jobs: Vec<(usize, u64)> = (0..strategies.len()).flat_map(|s| (0..a.seeds).map(move |seed| (s, seed))).collect();
+    let threads = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    println!("{} strategies × {} seeds on {} ({} architectures), budget {}, {threads} at a time → {}", strategies.len(), a.seeds, space.name(), table.len(), budget.describe(), a.out.display());
+    let next = Mutex::new(0usize);
+    let failures = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let k = {
+                    let mut n = next.lock().expect("not poisoned");
+                    *n += 1;
+                    *n - 1
+                };
+                let Some(&(s, seed)) = jobs.get(k) else { return };
+                let (name, path) = &strategies[s];
+                if let Err(e) = one_search(engine, &a, &table, name, path, seed) {
+                    failures.lock().expect("not poisoned").push(format!("{name} seed {seed}: {e:#}"));
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().expect("not poisoned");
+    if !failures.is_empty() {
+        anyhow::bail!("{} searches failed (their run folders are kept; run the command again to resume):\n  {}", failures.len(), failures.join("\n  "));
+    }
+
+    // Curves per strategy, seeds in order.
+    let names: Vec<String> = strategies.iter().map(|(n, _)| n.clone()).collect();
+    let mut runs: Vec<Vec<Anytime>> = vec![];
+    for name in &names {
+        let mut per_seed = vec![];
+        for seed in 0..a.seeds {
+            let trials = Journal::open(&run_dir(&a.out, name, seed).join(JOURNAL))?.trials()?;
+            per_seed.push(Anytime::of(&trials, &table));
+        }
+        runs.push(per_seed);
+    }
+    let best = table.best().context("the table has no entry at fidelity 1")?;
+    let has_test = runs.iter().flatten().any(|r| r.test.iter().any(|t| t.is_finite()));
+    let score = if has_test { "test accuracy" } else { "validation accuracy" };
+    let final_rows = rows(&names, &runs, best.valid_accuracy);
+    let pairs = pairwise(&names, &runs);
+
+    // Anytime curves against trials and against simulated time.
+    let bands_trials: Vec<Band> = runs.iter().map(|r| Band::of(&r.iter().map(|a| a.valid.clone()).collect::<Vec<_>>())).collect();
+    let longest = bands_trials.iter().map(|b| b.mean.len()).max().unwrap_or(0);
+    let x_trials: Vec<f64> = (1..=longest).map(|i| i as f64).collect();
+    let t_max = runs.iter().flatten().filter_map(|a| a.time.last()).fold(0.0f64, |m, &t| m.max(t));
+    let t_min = runs.iter().flatten().filter_map(|a| a.time.first()).fold(f64::INFINITY, |m, &t| m.min(t)).max(1e-3);
+    let grid: Vec<f64> = (0..200).map(|i| t_min * (t_max / t_min).powf(i as f64 / 199.0)).collect();
+    let bands_time: Vec<Band> = runs.iter().map(|r| Band::of(&r.iter().map(|a| a.valid_at(&grid)).collect::<Vec<_>>())).collect();
+    let series = |bands: &[Band], x: &[f64]| -> Vec<(String, Vec<f64>, Band)> { names.iter().zip(bands).map(|(n, b)| (n.clone(), x.to_vec(), b.clone())).collect() };
+    let plot_of = |title: &str, x_label: &str, s: &[(String, Vec<f64>, Band)], log_x: bool| {
+        let s: Vec<plot::Series<'_>> = s.iter().map(|(n, x, b)| plot::Series { name: n, x, band: b }).collect();
+        plot::anytime_svg(title, x_label, "validation accuracy of the incumbent", &s, log_x)
+    };
+    let by_trials = plot_of("Best found so far (mean, 95% band)", "trials", &series(&bands_trials, &x_trials), false)?;
+    let by_time = plot_of("Best found so far against simulated time", "simulated seconds", &series(&bands_time, &grid), true)?;
+    std::fs::write(a.out.join("anytime-trials.svg"), &by_trials)?;
+    std::fs::write(a.out.join("anytime-time.svg"), &by_time)?;
+
+    let setup = vec![
+        ("space".to_string(), space.name()),
+        ("table".into(), format!("{table_path} ({} architectures; best validation accuracy {:.4})", table.len(), best.valid_accuracy)),
+        ("budget".into(), budget.describe()),
+        ("seeds".into(), a.seeds.to_string()),
+        ("strategies".into(), strategies.iter().map(|(n, p)| format!("{n} ({})", p.display())).collect::<Vec<_>>().join(", ")),
+    ];
+    std::fs::write(a.out.join("report.html"), html::comparison("nasbox bench", &setup, &[by_trials, by_time], &final_rows, &pairs, score))?;
+    std::fs::write(
+        a.out.join("summary.json"),
+        serde_json::to_string_pretty(&serde_json::json!({"score": score, "best_valid": best.valid_accuracy, "rows": final_rows, "pairs": pairs, "runs": names.iter().zip(&runs).map(|(n, r)| (n.clone(), r)).collect::<std::collections::BTreeMap<_, _>>()}))?,
+    )?;
+    let mut csv = String::from("strategy,seed,trials,final_valid,final_test,simulated_seconds\n");
+    for (name, r) in names.iter().zip(&runs) {
+        for (seed, a) in r.iter().enumerate() {
+            csv.push_str(&format!("{name},{seed},{},{},{},{}\n", a.valid.len(), a.valid.last().unwrap_or(&f64::NAN), a.test.last().unwrap_or(&f64::NAN), a.time.last().unwrap_or(&0.0)));
+        }
+    }
+    std::fs::write(a.out.join("final.csv"), csv)?;
+
+    println!("{:<16} {:>5}  {:>19}  {:>17}  {:>9}  {:>7}", "strategy", "runs", format!("{score}"), "regret", "mean rank", "trials");
+    for r in &final_rows {
+        println!(
+            "{:<16} {:>5}  {:>8.4} ± {:<8.4}  {:>7.4} ± {:<7.4}  {:>9.2}  {:>7.0}",
+            r.strategy, r.runs, r.score_mean, r.score_std, r.regret_mean, r.regret_std, r.mean_rank, r.trials_mean
+        );
+    }
+    for p in pairs.iter().filter(|p| p.p_holm < 0.05) {
+        println!("  {} vs {}: p = {:.2e} (Holm)", p.a, p.b, p.p_holm);
+    }
+    println!("wrote {0}/report.html, {0}/summary.json, {0}/final.csv, {0}/anytime-*.svg", a.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_dir(out: &Path, name: &str, seed: u64) -> PathBuf {
+    out.join("runs").join(format!("{name}-{seed}"))
+}
+
+/// One search of the comparison, resumed if its folder exists.
+fn one_search(engine: &Engine, a: &BenchArgs, table: &Table, name: &str, path: &Path, seed: u64) -> anyhow::Result<()> {
+    let dir = run_dir(&a.out, name, seed);
+    let plugin = Plugin::load(engine, path, seed, Limits::default())?;
+    let mut executor = InProcess::new(|g: &[u32], f: Option<f64>| table.evaluate(g, f));
+    let (mut search, pending) = if dir.join(JOURNAL).exists() {
+        Search::resume(&dir, plugin, Some(a.budget.clone()), &mut |_| {})?
+    } else {
+        let config = RunConfig {
+            strategy: path.display().to_string(),
+            space: a.space.clone(),
+            estimator: a.estimator.clone(),
+            budget: a.budget.clone(),
+            workers: 1,
+            seed,
+            ..RunConfig::default()
+        };
+        (Search::start(&dir, config, plugin, path, "nasbox bench")?, vec![])
+    };
+    search.run(&mut executor, pending, &mut |_| {})
+}

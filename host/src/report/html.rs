@@ -1,0 +1,60 @@
+//! A self-contained HTML report (inline SVG, no scripts, no network), kept
+//! well-formed XML so any parser reads it.
+
+use super::compare::{Pair, Row};
+
+/// Escapes text for HTML.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The comparison report: what was run, the plots, the final table and
+/// the pairwise tests.
+pub fn comparison(title: &str, setup: &[(String, String)], plots: &[String], rows: &[Row], pairs: &[Pair], score: &str) -> String {
+    let mut h = String::new();
+    h.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>");
+    h.push_str(&format!("<title>{}</title>", escape(title)));
+    h.push_str("<style>body{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.sig{font-weight:bold}</style>");
+    h.push_str(&format!("</head><body><h1>{}</h1><table>", escape(title)));
+    for (k, v) in setup {
+        h.push_str(&format!("<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(v)));
+    }
+    h.push_str("</table>");
+    for svg in plots {
+        h.push_str("<div class=\"plot\">");
+        // plotters writes an XML declaration-free <svg> element: inline it.
+        h.push_str(svg.trim());
+        h.push_str("</div>");
+    }
+    h.push_str(&format!(
+        "<h2>Final results</h2><table><tr><th>strategy</th><th>runs</th><th>{} mean ± std</th><th>regret mean ± std</th><th>mean rank</th><th>trials</th></tr>",
+        escape(score)
+    ));
+    for r in rows {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{:.4} ± {:.4}</td><td>{:.4} ± {:.4}</td><td>{:.2}</td><td>{:.0}</td></tr>",
+            escape(&r.strategy),
+            r.runs,
+            r.score_mean,
+            r.score_std,
+            r.regret_mean,
+            r.regret_std,
+            r.mean_rank,
+            r.trials_mean
+        ));
+    }
+    h.push_str("</table><h2>Pairwise tests</h2><p>Two-sided Mann–Whitney U on the final scores, p adjusted for the number of pairs (Holm–Bonferroni); bold: p<sub>Holm</sub> &lt; 0.05.</p><table><tr><th>pair</th><th>U</th><th>p</th><th>p (Holm)</th></tr>");
+    for p in pairs {
+        let class = if p.p_holm < 0.05 { " class=\"sig\"" } else { "" };
+        h.push_str(&format!(
+            "<tr{class}><td>{} vs {}</td><td>{:.1}</td><td>{:.3e}</td><td>{:.3e}</td></tr>",
+            escape(&p.a),
+            escape(&p.b),
+            p.u,
+            p.p,
+            p.p_holm
+        ));
+    }
+    h.push_str("</table></body></html>\n");
+    h
+}

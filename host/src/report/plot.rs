@@ -1,0 +1,96 @@
+//! Anytime plots as SVG text, drawn with plotters: one line per strategy
+//! (the mean over seeds) inside its 95% band.
+
+use plotters::prelude::*;
+
+use super::compare::Band;
+
+/// One strategy's curve.
+pub struct Series<'a> {
+    pub name: &'a str,
+    pub x: &'a [f64],
+    pub band: &'a Band,
+}
+
+const COLOURS: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+/// A line plot of `series` as an SVG document; `log_x` for time axes.
+pub fn anytime_svg(title: &str, x_label: &str, y_label: &str, series: &[Series<'_>], log_x: bool) -> anyhow::Result<String> {
+    let finite = |v: &&f64| v.is_finite();
+    let xs = || series.iter().flat_map(|s| s.x.iter()).filter(finite).copied();
+    let ys = || series.iter().flat_map(|s| s.band.lo.iter().chain(&s.band.hi)).filter(finite).copied();
+    let (x0, x1) = (xs().fold(f64::INFINITY, f64::min), xs().fold(f64::NEG_INFINITY, f64::max));
+    let (y0, y1) = (ys().fold(f64::INFINITY, f64::min), ys().fold(f64::NEG_INFINITY, f64::max));
+    anyhow::ensure!(x0.is_finite() && y0.is_finite(), "{title}: nothing to plot");
+    let pad = ((y1 - y0) * 0.05).max(1e-3);
+    let (y0, y1) = (y0 - pad, y1 + pad);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (820, 460)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut builder = ChartBuilder::on(&root);
+        builder.caption(title, ("sans-serif", 20)).margin(12).x_label_area_size(40).y_label_area_size(60);
+        macro_rules! draw {
+            ($chart:expr) => {{
+                let mut chart = $chart;
+                chart.configure_mesh().x_desc(x_label).y_desc(y_label).light_line_style(WHITE.mix(0.0)).draw()?;
+                for (k, s) in series.iter().enumerate() {
+                    let colour = COLOURS[k % COLOURS.len()];
+                    let points = |v: &[f64]| s.x.iter().zip(v).filter(|(x, y)| x.is_finite() && y.is_finite() && (!log_x || **x > 0.0)).map(|(x, y)| (*x, *y)).collect::<Vec<_>>();
+                    let (lo, hi) = (points(&s.band.lo), points(&s.band.hi));
+                    let polygon: Vec<(f64, f64)> = lo.iter().chain(hi.iter().rev()).copied().collect();
+                    if polygon.len() > 2 {
+                        chart.draw_series(std::iter::once(Polygon::new(polygon, colour.mix(0.18))))?;
+                    }
+                    chart.draw_series(LineSeries::new(points(&s.band.mean), colour.stroke_width(2)))?.label(s.name).legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+                    });
+                }
+                chart.configure_series_labels().position(SeriesLabelPosition::LowerRight).background_style(WHITE.mix(0.85)).border_style(BLACK).draw()?;
+            }};
+        }
+        if log_x {
+            let lo = xs().filter(|x| *x > 0.0).fold(f64::INFINITY, f64::min);
+            draw!(builder.build_cartesian_2d((lo..x1.max(lo * 1.01)).log_scale(), y0..y1)?);
+        } else {
+            draw!(builder.build_cartesian_2d(x0..x1.max(x0 + 1.0), y0..y1)?);
+        }
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plots_are_well_formed_svg_with_one_path_per_strategy() {
+        let band = |m: f64| Band { mean: vec![m, m + 0.1, m + 0.2], lo: vec![m - 0.05; 3], hi: vec![m + 0.25; 3] };
+        let (a, b) = (band(0.5), band(0.6));
+        let x = [1.0, 2.0, 3.0];
+        let series = [Series { name: "random", x: &x, band: &a }, Series { name: "evolution", x: &x, band: &b }];
+        for log_x in [false, true] {
+            let svg = anytime_svg("best so far", "trials", "validation accuracy", &series, log_x).unwrap();
+            let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+            assert!(doc.root_element().has_tag_name("svg"));
+            let texts: Vec<&str> = doc.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).map(str::trim).collect();
+            assert!(texts.contains(&"random") && texts.contains(&"evolution"), "legend: {texts:?}");
+            for colour in ["#1F77B4", "#FF7F0E"] {
+                let lines = doc.descendants().filter(|n| n.has_tag_name("polyline") && n.attribute("stroke") == Some(colour)).count();
+                assert_eq!(lines, 2, "{colour}: a mean line and a legend mark per strategy");
+            }
+            assert_eq!(doc.descendants().filter(|n| n.has_tag_name("polygon")).count(), 2, "a band per strategy");
+        }
+        assert!(anytime_svg("empty", "x", "y", &[], false).is_err());
+    }
+}

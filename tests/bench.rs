@@ -1,0 +1,65 @@
+//! `nasbox bench`: strategies × seeds on a table, the report's files, and
+//! determinism and resumption of the comparison.
+
+mod support;
+
+use std::process::Command;
+
+use support::{guest, text, write_table};
+
+fn nasbox(args: &[&str]) -> std::process::Output {
+    let cache = std::env::temp_dir().join("nasbox-test-cache");
+    Command::new(env!("CARGO_BIN_EXE_nasbox")).arg("--cache-dir").arg(cache).args(args).output().unwrap()
+}
+
+#[test]
+fn bench_writes_a_report_that_parses_and_is_deterministic_and_resumable() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("t.jsonl");
+    write_table(&table);
+    let estimator = format!("table:{}", table.display());
+    let (random, evolution) = (guest("random"), guest("evolution"));
+    let bench = |out: &std::path::Path| {
+        nasbox(&["bench", "--strategies", random.to_str().unwrap(), evolution.to_str().unwrap(), "--seeds", "6", "--estimator", &estimator, "--budget", "trials=150", "--out", out.to_str().unwrap()])
+    };
+    let out = dir.path().join("cmp");
+    let o = bench(&out);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("random") && text(&o).contains("evolution") && text(&o).contains("test accuracy"), "{}", text(&o));
+
+    // The HTML is well-formed XML; every SVG too, with one line per strategy.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let doc = roxmltree::Document::parse_with_options(&html, roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() }).unwrap();
+    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("svg")).count(), 2);
+    assert!(doc.descendants().any(|n| n.has_tag_name("td") && n.text().map(str::trim) == Some("evolution")));
+    for svg in ["anytime-trials.svg", "anytime-time.svg"] {
+        let text = std::fs::read_to_string(out.join(svg)).unwrap();
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        assert_eq!(doc.descendants().filter(|n| n.has_tag_name("polygon")).count(), 2, "{svg}: a band per strategy");
+        let labels: Vec<&str> = doc.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).map(str::trim).collect();
+        assert!(labels.contains(&"random") && labels.contains(&"evolution"), "{svg}: {labels:?}");
+    }
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let rows = summary["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["runs"], 6);
+    let csv = std::fs::read_to_string(out.join("final.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 13);
+
+    // Evolution climbs this table's smooth landscape better than random search.
+    let score = |k: usize| rows[k]["score_mean"].as_f64().unwrap();
+    assert!(score(1) > score(0), "evolution {} vs random {}", score(1), score(0));
+
+    // The same command again resumes every finished search (no new trials)
+    // and writes the same numbers; a fresh folder gives them too.
+    let o = bench(&out);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(out.join("final.csv")).unwrap(), csv);
+    let again = dir.path().join("again");
+    assert!(bench(&again).status.success());
+    assert_eq!(std::fs::read_to_string(again.join("final.csv")).unwrap(), csv);
+
+    let o = nasbox(&["bench", "--strategies", "random", "--estimator", "train", "--out", dir.path().join("x").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("table:FILE"), "{}", text(&o));
+}
