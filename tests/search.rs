@@ -333,3 +333,20 @@ fn a_trial_over_its_timeout_fails_and_the_search_goes_on() {
         assert!(matches!(&t.status, TrialStatus::Failed(r) if r.contains("timed out after 1 s")), "{t:?}");
     }
 }
+
+#[test]
+fn report_draws_a_run_as_well_formed_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let config = tiny_training(dir.path(), "report.toml", 3, "");
+    let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = nasbox(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let doc = roxmltree::Document::parse_with_options(&html, roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() }).unwrap();
+    // Params and FLOPs scatters, the best-so-far curve, the best cell.
+    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("svg")).count(), 4);
+    let best = trials(&out).into_iter().filter(|t| t.status == TrialStatus::Ok).max_by(|a, b| a.objective.total_cmp(&b.objective).then(b.id.cmp(&a.id))).unwrap();
+    assert!(doc.descendants().any(|n| n.has_tag_name("code") && n.text() == Some(best.arch.as_str())));
+}

@@ -3,6 +3,7 @@
 mod bench;
 mod data;
 pub(crate) mod parse;
+mod report;
 pub(crate) mod results;
 mod search;
 mod space;
@@ -50,6 +51,8 @@ enum Command {
     Search(search::SearchArgs),
     /// Continue a search that was stopped or killed, from its journal.
     Resume(search::ResumeArgs),
+    /// One search as an HTML page: Pareto fronts, best-so-far curve, the best cell drawn.
+    Report(report::ReportArgs),
     /// Compare strategies over many seeds on a benchmark table: plots, tables, significance.
     Bench(bench::BenchArgs),
     /// A run's leaderboard; export its trials as CSV or JSON.
@@ -73,6 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Search(a) => search::search(a, &Engine::new(cache)?),
         Command::Resume(a) => search::resume(a, &Engine::new(cache)?),
         Command::Results(a) => results::run(a),
+        Command::Report(a) => report::run(a),
         Command::Bench(a) => bench::run(a, &Engine::new(cache)?),
         Command::Worker => worker::run(),
     }

@@ -58,3 +58,29 @@ pub fn comparison(title: &str, setup: &[(String, String)], plots: &[String], row
     h.push_str("</table></body></html>\n");
     h
 }
+
+/// The report of one search: setup, plots (SVG documents), the best
+/// architecture's drawing and the leaderboard `(trial, objective, arch)`.
+pub fn search(title: &str, setup: &[(String, String)], plots: &[String], cells: &[String], top: &[(u64, f64, String)]) -> String {
+    let mut h = String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>");
+    h.push_str(&format!("<title>{}</title>", escape(title)));
+    h.push_str("<style>body{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f4f4f4}code{font-size:90%}</style>");
+    h.push_str(&format!("</head><body><h1>{}</h1><table>", escape(title)));
+    for (k, v) in setup {
+        h.push_str(&format!("<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(v)));
+    }
+    h.push_str("</table><h2>The best architecture</h2>");
+    for svg in cells {
+        h.push_str(&format!("<div class=\"cell\">{}</div>", svg.trim()));
+    }
+    h.push_str("<h2>The search</h2>");
+    for svg in plots {
+        h.push_str(&format!("<div class=\"plot\">{}</div>", svg.trim()));
+    }
+    h.push_str("<h2>Leaderboard</h2><table><tr><th>trial</th><th>objective</th><th>architecture</th></tr>");
+    for (id, objective, arch) in top {
+        h.push_str(&format!("<tr><td>{id}</td><td>{objective:.4}</td><td><code>{}</code></td></tr>", escape(arch)));
+    }
+    h.push_str("</table></body></html>\n");
+    h
+}

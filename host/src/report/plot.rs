@@ -94,3 +94,66 @@ mod tests {
         assert!(anytime_svg("empty", "x", "y", &[], false).is_err());
     }
 }
+
+/// The points on the Pareto front of (cost, accuracy): no other point is
+/// at most as costly and more accurate. Sorted by cost.
+pub fn pareto_front(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut sorted: Vec<(f64, f64)> = points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    let mut front: Vec<(f64, f64)> = vec![];
+    for p in sorted {
+        if front.last().is_none_or(|last| p.1 > last.1) {
+            front.push(p);
+        }
+    }
+    front
+}
+
+/// A scatter of architectures (cost against accuracy) with the Pareto
+/// front drawn as a step line; `log_x` for params and FLOPs.
+pub fn scatter_svg(title: &str, x_label: &str, y_label: &str, points: &[(f64, f64)], log_x: bool) -> anyhow::Result<String> {
+    let pts: Vec<(f64, f64)> = points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite() && (!log_x || *x > 0.0)).collect();
+    anyhow::ensure!(!pts.is_empty(), "{title}: nothing to plot");
+    let (x0, x1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (y0, y1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let pad = ((y1 - y0) * 0.05).max(1e-3);
+    let front = pareto_front(&pts);
+    let steps: Vec<(f64, f64)> = front.windows(2).flat_map(|w| [w[0], (w[1].0, w[0].1)]).chain(front.last().copied()).collect();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (820, 460)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut builder = ChartBuilder::on(&root);
+        builder.caption(title, ("sans-serif", 20)).margin(12).x_label_area_size(40).y_label_area_size(60);
+        macro_rules! draw {
+            ($chart:expr) => {{
+                let mut chart = $chart;
+                chart.configure_mesh().x_desc(x_label).y_desc(y_label).light_line_style(WHITE.mix(0.0)).draw()?;
+                chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, COLOURS[0].mix(0.6).filled())))?.label("architectures").legend(|(x, y)| Circle::new((x + 9, y), 3, COLOURS[0].filled()));
+                chart.draw_series(LineSeries::new(steps.clone(), COLOURS[3].stroke_width(2)))?.label("Pareto front").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], COLOURS[3].stroke_width(2)));
+                chart.configure_series_labels().position(SeriesLabelPosition::LowerRight).background_style(WHITE.mix(0.85)).border_style(BLACK).draw()?;
+            }};
+        }
+        if log_x {
+            draw!(builder.build_cartesian_2d((x0..x1.max(x0 * 1.01)).log_scale(), (y0 - pad)..(y1 + pad))?);
+        } else {
+            draw!(builder.build_cartesian_2d(x0..x1.max(x0 + 1.0), (y0 - pad)..(y1 + pad))?);
+        }
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod front_tests {
+    use super::*;
+
+    #[test]
+    fn the_pareto_front_keeps_the_undominated_points() {
+        let pts = [(3.0, 0.9), (1.0, 0.5), (2.0, 0.4), (2.0, 0.7), (4.0, 0.85), (5.0, 0.95)];
+        assert_eq!(pareto_front(&pts), vec![(1.0, 0.5), (2.0, 0.7), (3.0, 0.9), (5.0, 0.95)]);
+        let svg = scatter_svg("acc vs params", "params", "accuracy", &pts, true).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        assert_eq!(doc.descendants().filter(|n| n.has_tag_name("circle")).count(), pts.len() + 1, "the points and a legend mark");
+    }
+}

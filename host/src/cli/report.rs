@@ -1,0 +1,69 @@
+//! `nasbox report`: one search as a self-contained HTML page: accuracy
+//! against parameters and FLOPs with the Pareto front, the best-so-far
+//! curve, the best architecture drawn as a graph, and the leaderboard.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use nasbox::report::compare::Band;
+use nasbox::report::{cell, html, plot};
+use nasbox::run::journal::{Journal, TrialStatus};
+use nasbox::run::search::{Search, JOURNAL};
+use nasbox::space::NetworkSpace;
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The run folder.
+    dir: PathBuf,
+    /// Where to write the page [default: DIR/report.html].
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
+    let (config, strategy, _) = Search::config_of(&a.dir)?;
+    let trials = Journal::open(&a.dir.join(JOURNAL))?.trials()?;
+    let space = NetworkSpace::resolve(&config.space)?;
+    let board = crate::cli::results::leaderboard(&trials);
+    let best = board.first().copied().ok_or_else(|| anyhow::anyhow!("{}: no trial succeeded, there is nothing to report", a.dir.display()))?;
+
+    let mut plots = vec![];
+    let metric = |t: &nasbox::run::journal::Trial, name: &str| t.metrics.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
+    for (name, label) in [("params", "trainable parameters"), ("flops", "FLOPs (multiply–accumulates)")] {
+        let points: Vec<(f64, f64)> = board.iter().filter_map(|t| metric(t, name).map(|m| (m, t.objective))).collect();
+        if !points.is_empty() {
+            plots.push(plot::scatter_svg(&format!("Objective against {label}"), label, "objective", &points, true)?);
+        }
+    }
+    let mut best_so_far = f64::NEG_INFINITY;
+    let curve: Vec<f64> = trials
+        .iter()
+        .map(|t| {
+            if t.status == TrialStatus::Ok {
+                best_so_far = best_so_far.max(t.objective);
+            }
+            if best_so_far.is_finite() { best_so_far } else { f64::NAN }
+        })
+        .collect();
+    let x: Vec<f64> = (1..=curve.len()).map(|i| i as f64).collect();
+    let band = Band::of(&[curve]);
+    plots.push(plot::anytime_svg("Best found so far", "trials", "objective", &[plot::Series { name: "best so far", x: &x, band: &band }], false)?);
+    let cells = cell::graphs(&space, &best.genotype).iter().map(cell::graph_svg).collect::<anyhow::Result<Vec<_>>>()?;
+    let count = |f: fn(&TrialStatus) -> bool| trials.iter().filter(|t| f(&t.status)).count();
+    let setup = vec![
+        ("run".to_string(), a.dir.display().to_string()),
+        ("strategy".into(), strategy.display().to_string()),
+        ("space".into(), space.name()),
+        ("estimator".into(), config.estimator.clone()),
+        ("dataset".into(), config.dataset.clone()),
+        ("trials".into(), format!("{} ({} ok, {} failed, {} invalid)", trials.len(), count(|s| *s == TrialStatus::Ok), count(|s| matches!(s, TrialStatus::Failed(_))), count(|s| matches!(s, TrialStatus::Invalid(_))))),
+        ("best".into(), format!("trial {}: {:.4}  {}", best.id, best.objective, best.arch)),
+    ];
+    let top: Vec<(u64, f64, String)> = board.iter().take(20).map(|t| (t.id, t.objective, t.arch.clone())).collect();
+    let page = html::search(&format!("nasbox search — {}", a.dir.display()), &setup, &plots, &cells, &top);
+    let out = a.out.unwrap_or_else(|| a.dir.join("report.html"));
+    std::fs::write(&out, page).map_err(|e| anyhow::anyhow!("writing {}: {e}", out.display()))?;
+    println!("wrote {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
