@@ -63,3 +63,35 @@ fn bench_writes_a_report_that_parses_and_is_deterministic_and_resumable() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("table:FILE"), "{}", text(&o));
 }
+
+#[test]
+fn tabulate_trains_a_sample_into_a_table_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tab");
+    let args = ["tabulate", "--epochs", "2,1", "--sample", "3", "--channels", "2", "--cells", "1", "--data-fraction", "0.05", "--workers", "2", "--out", out.to_str().unwrap()];
+    let o = nasbox(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    let table_path = out.join("table.jsonl");
+    let table = std::fs::read_to_string(&table_path).unwrap();
+    let rows: Vec<serde_json::Value> = table.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows[0]["nasbox_table"], 1);
+    assert_eq!(rows.len(), 1 + 6, "3 architectures at 2 budgets");
+    for r in &rows[1..] {
+        assert!(r["fidelity"] == 0.5 || r["fidelity"] == 1.0, "{r}");
+        let test = r["test_accuracy"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&test) && r["metrics"]["params"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    // The same architectures at both budgets, and the table loads.
+    let archs = |f: f64| {
+        let mut a: Vec<String> = rows[1..].iter().filter(|r| r["fidelity"] == f).map(|r| r["arch"].as_str().unwrap().to_string()).collect();
+        a.sort();
+        a
+    };
+    assert_eq!(archs(0.5), archs(1.0));
+    let t = nasbox::estimate::table::Table::load(&table_path, &nasbox::space::NetworkSpace::Nb201).unwrap();
+    assert_eq!(t.len(), 3);
+    // Running it again trains nothing new and writes the same table.
+    let o = nasbox(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&table_path).unwrap(), table);
+}

@@ -8,6 +8,7 @@ pub(crate) mod results;
 mod search;
 mod space;
 mod strategy;
+mod tabulate;
 mod train;
 mod worker;
 
@@ -51,6 +52,8 @@ enum Command {
     Search(search::SearchArgs),
     /// Continue a search that was stopped or killed, from its journal.
     Resume(search::ResumeArgs),
+    /// Train every architecture of a space (or a sample) into a benchmark table.
+    Tabulate(tabulate::TabulateArgs),
     /// One search as an HTML page: Pareto fronts, best-so-far curve, the best cell drawn.
     Report(report::ReportArgs),
     /// Compare strategies over many seeds on a benchmark table: plots, tables, significance.
@@ -77,6 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Resume(a) => search::resume(a, &Engine::new(cache)?),
         Command::Results(a) => results::run(a),
         Command::Report(a) => report::run(a),
+        Command::Tabulate(a) => tabulate::run(a, &Engine::new(cache)?),
         Command::Bench(a) => bench::run(a, &Engine::new(cache)?),
         Command::Worker => worker::run(),
     }

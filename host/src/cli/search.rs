@@ -158,7 +158,7 @@ fn executor(s: &Search, estimator: &EstimatorSpec, timeout: Option<std::time::Du
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             let mut train = c.train.clone();
             train.threads = Some(train.threads.unwrap_or((cores / workers).max(1) as i32));
-            let job = TrainJob { space: c.space.clone(), arch: String::new(), dataset: c.dataset.clone(), seed: c.seed, fidelity: None, train };
+            let job = TrainJob { space: c.space.clone(), arch: String::new(), dataset: c.dataset.clone(), seed: c.seed, fidelity: None, train, test: false };
             let rule = matches!(estimator, EstimatorSpec::EarlyStop).then(|| MedianRule::new(c.early_stop_min_trials));
             let devices = c.train.devices.iter().map(|d| format!("cuda:{d}")).collect();
             Box::new(Workers::new(job, workers, timeout, rule, s.dir.join("trials"))?.with_devices(devices))

@@ -65,6 +65,10 @@ pub struct TrainJob {
     pub seed: u64,
     pub fidelity: Option<f64>,
     pub train: TrainOptions,
+    /// Also evaluate on the test set (`test-accuracy`, `test-loss`): only
+    /// for building benchmark tables, whose strategies ignore results.
+    #[serde(default)]
+    pub test: bool,
 }
 
 impl TrainJob {
@@ -119,6 +123,11 @@ pub fn run_job(job: &TrainJob, emit: &mut dyn FnMut(WorkerLine)) -> anyhow::Resu
     })?;
     // JSON has no NaN or infinity (a diverged run's losses): leave those out.
     let finite = |m: Vec<(String, f64)>| m.into_iter().filter(|(_, v)| v.is_finite()).collect();
+    let mut extra = vec![];
+    if job.test && !r.diverged {
+        let (acc, loss) = train::test(net.as_ref(), &splits, &cfg);
+        extra = vec![("test-accuracy".to_string(), acc), ("test-loss".to_string(), loss)];
+    }
     emit(WorkerLine::Done {
         valid_accuracy: if r.valid_accuracy.is_finite() { r.valid_accuracy } else { 0.0 },
         diverged: r.diverged,
@@ -130,7 +139,10 @@ pub fn run_job(job: &TrainJob, emit: &mut dyn FnMut(WorkerLine)) -> anyhow::Resu
             ("train-loss".into(), r.train_loss),
             ("valid-loss".into(), r.valid_loss),
             ("epochs".into(), r.epochs as f64),
-        ]),
+        ]
+        .into_iter()
+        .chain(extra)
+        .collect()),
     });
     Ok(())
 }
@@ -217,6 +229,7 @@ mod tests {
             seed: 0,
             fidelity: Some(0.25),
             train: TrainOptions { epochs: 12, ..TrainOptions::default() },
+            test: false,
         };
         assert_eq!(job.epochs_at_fidelity(), 3);
         assert_eq!(TrainJob { fidelity: Some(0.01), ..job.clone() }.epochs_at_fidelity(), 1);

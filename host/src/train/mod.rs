@@ -9,7 +9,7 @@ pub mod nb201;
 pub mod ops;
 pub mod trainer;
 
-pub use trainer::{train, train_with_progress, Epoch, Progress, TrainConfig, TrainResult};
+pub use trainer::{test, train, train_with_progress, Epoch, Progress, TrainConfig, TrainResult};
 
 use crate::space::{GenotypeError, NetworkSpace};
 

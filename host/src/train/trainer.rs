@@ -239,6 +239,14 @@ pub fn train_with_progress<N: Network + ?Sized>(
     Ok(result)
 }
 
+/// Accuracy and mean loss of a trained network on the test set, with the
+/// training split's normalisation. For the final evaluation of a found
+/// architecture and for benchmark tables, never for selection.
+pub fn test<N: Network + ?Sized>(net: &N, splits: &Splits, cfg: &TrainConfig) -> (f64, f64) {
+    let (mean, std) = splits.train.channel_stats();
+    evaluate(net, &Data { mean, std, flip: false }, &splits.test, cfg)
+}
+
 /// Accuracy and mean loss on `images`, without augmentation.
 fn evaluate<N: Network + ?Sized>(net: &N, data: &Data, images: &Images, cfg: &TrainConfig) -> (f64, f64) {
     let none = Augment { pad: 0, flip: false };
