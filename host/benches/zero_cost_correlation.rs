@@ -33,10 +33,10 @@ fn main() -> anyhow::Result<()> {
         columns[4].push(scorer.evaluate(&t.genotype).objective);
     }
     println!(
-        "Spearman ρ with validation accuracy after {} epochs (C={:?}, N={:?}, {}), {} architectures of {}:",
+        "Spearman ρ with validation accuracy after {} epochs (C={}, N={}, {}), {} architectures of {}:",
         config.train.epochs,
-        config.train.channels,
-        config.train.cells,
+        config.train.channels.map_or("default".into(), |c| c.to_string()),
+        config.train.cells.map_or("default".into(), |c| c.to_string()),
         config.dataset,
         trials.len(),
         run.display()
