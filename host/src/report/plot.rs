@@ -33,12 +33,7 @@ pub fn anytime_svg(title: &str, x_label: &str, y_label: &str, series: &[Series<'
     anyhow::ensure!(x0.is_finite() && y0.is_finite(), "{title}: nothing to plot");
     let pad = ((y1 - y0) * 0.05).max(1e-3);
     let (y0, y1) = (y0 - pad, y1 + pad);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (820, 460)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut builder = ChartBuilder::on(&root);
-        builder.caption(title, ("sans-serif", 20)).margin(12).x_label_area_size(40).y_label_area_size(60);
+    framed(title, |builder| {
         macro_rules! draw {
             ($chart:expr) => {{
                 let mut chart = $chart;
@@ -64,6 +59,19 @@ pub fn anytime_svg(title: &str, x_label: &str, y_label: &str, series: &[Series<'
         } else {
             draw!(builder.build_cartesian_2d(x0..x1.max(x0 + 1.0), y0..y1)?);
         }
+        Ok(())
+    })
+}
+
+/// An 820×460 SVG chart with a title: `draw` builds the axes and series.
+fn framed(title: &str, draw: impl FnOnce(&mut ChartBuilder<'_, '_, SVGBackend<'_>>) -> anyhow::Result<()>) -> anyhow::Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (820, 460)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut builder = ChartBuilder::on(&root);
+        builder.caption(title, ("sans-serif", 20)).margin(12).x_label_area_size(40).y_label_area_size(60);
+        draw(&mut builder)?;
         root.present()?;
     }
     Ok(svg)
@@ -119,12 +127,7 @@ pub fn scatter_svg(title: &str, x_label: &str, y_label: &str, points: &[(f64, f6
     let pad = ((y1 - y0) * 0.05).max(1e-3);
     let front = pareto_front(&pts);
     let steps: Vec<(f64, f64)> = front.windows(2).flat_map(|w| [w[0], (w[1].0, w[0].1)]).chain(front.last().copied()).collect();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (820, 460)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut builder = ChartBuilder::on(&root);
-        builder.caption(title, ("sans-serif", 20)).margin(12).x_label_area_size(40).y_label_area_size(60);
+    framed(title, |builder| {
         macro_rules! draw {
             ($chart:expr) => {{
                 let mut chart = $chart;
@@ -139,9 +142,8 @@ pub fn scatter_svg(title: &str, x_label: &str, y_label: &str, points: &[(f64, f6
         } else {
             draw!(builder.build_cartesian_2d(x0..x1.max(x0 + 1.0), (y0 - pad)..(y1 + pad))?);
         }
-        root.present()?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 #[cfg(test)]
