@@ -30,9 +30,9 @@ fn bench_writes_a_report_that_parses_and_is_deterministic_and_resumable() {
     // The HTML is well-formed XML; every SVG too, with one line per strategy.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     let doc = roxmltree::Document::parse_with_options(&html, roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() }).unwrap();
-    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("svg")).count(), 2);
+    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("svg")).count(), 4, "validation and test accuracy, against trials and time");
     assert!(doc.descendants().any(|n| n.has_tag_name("td") && n.text().map(str::trim) == Some("evolution")));
-    for svg in ["anytime-trials.svg", "anytime-time.svg"] {
+    for svg in ["anytime-trials.svg", "anytime-time.svg", "test-trials.svg", "test-time.svg"] {
         let text = std::fs::read_to_string(out.join(svg)).unwrap();
         let doc = roxmltree::Document::parse(&text).unwrap();
         assert_eq!(doc.descendants().filter(|n| n.has_tag_name("polygon")).count(), 2, "{svg}: a band per strategy");

@@ -97,7 +97,8 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     let best = table.best().context("the table has no entry at fidelity 1")?;
     let has_test = runs.iter().flatten().any(|r| r.test.iter().any(|t| t.is_finite()));
     let score = if has_test { "test accuracy" } else { "validation accuracy" };
-    let final_rows = rows(&names, &runs, best.valid_accuracy);
+    let oracle = if has_test { best.test_accuracy.unwrap_or(f64::NAN) } else { best.valid_accuracy };
+    let final_rows = rows(&names, &runs, oracle);
     let pairs = pairwise(&names, &runs);
 
     // Anytime curves against trials and against simulated time.
@@ -109,23 +110,34 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     let grid: Vec<f64> = (0..200).map(|i| t_min * (t_max / t_min).powf(i as f64 / 199.0)).collect();
     let bands_time: Vec<Band> = runs.iter().map(|r| Band::of(&r.iter().map(|a| a.valid_at(&grid)).collect::<Vec<_>>())).collect();
     let series = |bands: &[Band], x: &[f64]| -> Vec<(String, Vec<f64>, Band)> { names.iter().zip(bands).map(|(n, b)| (n.clone(), x.to_vec(), b.clone())).collect() };
-    let plot_of = |title: &str, x_label: &str, s: &[(String, Vec<f64>, Band)], log_x: bool| {
+    let plot_of = |title: &str, x_label: &str, s: &[(String, Vec<f64>, Band)], log_x: bool, y_label: &str| {
         let s: Vec<plot::Series<'_>> = s.iter().map(|(n, x, b)| plot::Series { name: n, x, band: b }).collect();
-        plot::anytime_svg(title, x_label, "validation accuracy of the incumbent", &s, log_x)
+        plot::anytime_svg(title, x_label, y_label, &s, log_x)
     };
-    let by_trials = plot_of("Best found so far (mean, 95% band)", "trials", &series(&bands_trials, &x_trials), false)?;
-    let by_time = plot_of("Best found so far against simulated time", "simulated seconds", &series(&bands_time, &grid), true)?;
+    let by_trials = plot_of("Best found so far (mean, 95% band)", "trials", &series(&bands_trials, &x_trials), false, "validation accuracy of the incumbent")?;
+    let by_time = plot_of("Best found so far against simulated time", "simulated seconds", &series(&bands_time, &grid), true, "validation accuracy of the incumbent")?;
     std::fs::write(a.out.join("anytime-trials.svg"), &by_trials)?;
     std::fs::write(a.out.join("anytime-time.svg"), &by_time)?;
+    let mut plots = vec![by_trials, by_time];
+    if has_test {
+        // The test accuracy of the architecture each search would hand over.
+        let test_trials: Vec<Band> = runs.iter().map(|r| Band::of(&r.iter().map(|a| a.test.clone()).collect::<Vec<_>>())).collect();
+        let test_time: Vec<Band> = runs.iter().map(|r| Band::of(&r.iter().map(|a| a.test_at(&grid)).collect::<Vec<_>>())).collect();
+        let t1 = plot_of("Test accuracy of the incumbent", "trials", &series(&test_trials, &x_trials), false, "test accuracy")?;
+        let t2 = plot_of("Test accuracy of the incumbent against simulated time", "simulated seconds", &series(&test_time, &grid), true, "test accuracy")?;
+        std::fs::write(a.out.join("test-trials.svg"), &t1)?;
+        std::fs::write(a.out.join("test-time.svg"), &t2)?;
+        plots.extend([t1, t2]);
+    }
 
     let setup = vec![
         ("space".to_string(), space.name()),
-        ("table".into(), format!("{table_path} ({} architectures; best validation accuracy {:.4})", table.len(), best.valid_accuracy)),
+        ("table".into(), format!("{table_path} ({} architectures; the best by validation: {:.4} validation, {} test)", table.len(), best.valid_accuracy, best.test_accuracy.map_or("no".into(), |t| format!("{t:.4}")))),
         ("budget".into(), budget.describe()),
         ("seeds".into(), a.seeds.to_string()),
         ("strategies".into(), strategies.iter().map(|(n, p)| format!("{n} ({})", p.display())).collect::<Vec<_>>().join(", ")),
     ];
-    std::fs::write(a.out.join("report.html"), html::comparison("nasbox bench", &setup, &[by_trials, by_time], &final_rows, &pairs, score))?;
+    std::fs::write(a.out.join("report.html"), html::comparison("nasbox bench", &setup, &plots, &final_rows, &pairs, score))?;
     std::fs::write(
         a.out.join("summary.json"),
         serde_json::to_string_pretty(&serde_json::json!({"score": score, "best_valid": best.valid_accuracy, "rows": final_rows, "pairs": pairs, "runs": names.iter().zip(&runs).map(|(n, r)| (n.clone(), r)).collect::<std::collections::BTreeMap<_, _>>()}))?,
@@ -148,7 +160,7 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     for p in pairs.iter().filter(|p| p.p_holm < 0.05) {
         println!("  {} vs {}: p = {:.2e} (Holm)", p.a, p.b, p.p_holm);
     }
-    println!("wrote {0}/report.html, {0}/summary.json, {0}/final.csv, {0}/anytime-*.svg", a.out.display());
+    println!("wrote {0}/report.html, {0}/summary.json, {0}/final.csv and the plots (*.svg)", a.out.display());
     Ok(ExitCode::SUCCESS)
 }
 

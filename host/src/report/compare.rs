@@ -56,9 +56,18 @@ impl Anytime {
     /// The incumbent's validation accuracy at each time of `grid` (NaN
     /// before anything was found).
     pub fn valid_at(&self, grid: &[f64]) -> Vec<f64> {
+        self.at(&self.valid, grid)
+    }
+
+    /// The incumbent's test accuracy at each time of `grid`.
+    pub fn test_at(&self, grid: &[f64]) -> Vec<f64> {
+        self.at(&self.test, grid)
+    }
+
+    fn at(&self, values: &[f64], grid: &[f64]) -> Vec<f64> {
         grid.iter()
             .map(|&g| match self.time.iter().rposition(|&t| t <= g) {
-                Some(i) => self.valid[i],
+                Some(i) => values[i],
                 None => f64::NAN,
             })
             .collect()
@@ -106,7 +115,8 @@ pub struct Row {
     /// Final score (test accuracy where the table has it), mean and std.
     pub score_mean: f64,
     pub score_std: f64,
-    /// The table's best validation accuracy minus the incumbent's.
+    /// The score of the table's best architecture (by validation
+    /// accuracy: what an oracle search would hand over) minus the final score.
     pub regret_mean: f64,
     pub regret_std: f64,
     /// Rank among strategies per seed (1 = best, ties averaged), mean.
@@ -115,8 +125,9 @@ pub struct Row {
 }
 
 /// The final table: `runs[s]` are strategy s's searches, one per seed, in
-/// seed order (rank needs the same seeds for every strategy).
-pub fn rows(names: &[String], runs: &[Vec<Anytime>], best_valid: f64) -> Vec<Row> {
+/// seed order (rank needs the same seeds for every strategy); `best` is the
+/// oracle's score, on the same scale as [`Anytime::final_score`].
+pub fn rows(names: &[String], runs: &[Vec<Anytime>], best: f64) -> Vec<Row> {
     let seeds = runs.iter().map(Vec::len).min().unwrap_or(0);
     let mut rank_sum = vec![0.0; names.len()];
     for seed in 0..seeds {
@@ -133,7 +144,7 @@ pub fn rows(names: &[String], runs: &[Vec<Anytime>], best_valid: f64) -> Vec<Row
         .enumerate()
         .map(|(s, (name, r))| {
             let scores: Vec<f64> = r.iter().map(Anytime::final_score).collect();
-            let regrets: Vec<f64> = r.iter().map(|a| best_valid - a.valid.last().copied().unwrap_or(f64::NAN)).collect();
+            let regrets: Vec<f64> = scores.iter().map(|s| best - s).collect();
             let (score_mean, score_std) = mean_std(&scores);
             let (regret_mean, regret_std) = mean_std(&regrets);
             Row {
@@ -222,6 +233,7 @@ mod tests {
         assert_eq!(a.final_score(), 0.78);
         assert_eq!(a.valid_at(&[5.0, 15.0, 100.0])[1..], [0.80, 0.80]);
         assert!(a.valid_at(&[5.0])[0].is_nan());
+        assert_eq!(a.test_at(&[15.0]), vec![0.78]);
         assert_eq!(table.best().unwrap().valid_accuracy, 0.90);
     }
 
