@@ -125,6 +125,8 @@ pub fn scatter_svg(title: &str, x_label: &str, y_label: &str, points: &[(f64, f6
     let (x0, x1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0), b.max(p.0)));
     let (y0, y1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
     let pad = ((y1 - y0) * 0.05).max(1e-3);
+    // A log axis within one decade gets no tick labels: keep it linear then.
+    let log_x = log_x && x1 > 10.0 * x0;
     let front = pareto_front(&pts);
     let steps: Vec<(f64, f64)> = front.windows(2).flat_map(|w| [w[0], (w[1].0, w[0].1)]).chain(front.last().copied()).collect();
     framed(title, |builder| {
