@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use nasbox::data::synthetic::{generate, Options};
-use nasbox::estimate::zero_cost::{sample_genotypes, score, Scores};
+use nasbox::estimate::zero_cost::{score, Scores};
 use nasbox::space::NetworkSpace;
 use nasbox::train::Skeleton;
 use tch::Tensor;
@@ -29,7 +29,7 @@ fn main() {
     let pixels: Vec<f32> = data.train.pixels.iter().enumerate().map(|(i, &p)| (p as f32 / 255.0 - mean[i / plane % 3]) / std[i / plane % 3]).collect();
     let x = Tensor::from_slice(&pixels).view([BATCH as i64, 3, 32, 32]);
     let y = Tensor::from_slice(&data.train.labels.iter().map(|&l| l as i64).collect::<Vec<_>>());
-    let genotypes = sample_genotypes(&space, 0, ARCHS).expect("nb201 samples");
+    let genotypes = space.sample(0, ARCHS).expect("nb201 samples");
 
     // Warm-up: libtorch's first calls allocate and pick kernels.
     score(&space, &genotypes[0], &skeleton, &x, &y, 0).expect("scores");

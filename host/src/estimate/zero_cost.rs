@@ -143,11 +143,6 @@ fn synflow(space: &NetworkSpace, genotype: &[u32], skeleton: &Skeleton, shape: [
     Ok(total(parts))
 }
 
-/// `n` random architectures of `space`: see [`NetworkSpace::sample`].
-pub fn sample_genotypes(space: &NetworkSpace, seed: u64, n: usize) -> Result<Vec<Vec<u32>>, GenotypeError> {
-    space.sample(seed, n)
-}
-
 /// The proxies of a seeded sample of random architectures: the scale
 /// against which [`Reference::vote`] ranks a candidate. The proxies'
 /// values mean nothing across spaces, sizes or batches; their rank among
@@ -159,14 +154,14 @@ pub struct Reference {
 }
 
 impl Reference {
-    /// Scores `n` (≥ 1) architectures from [`sample_genotypes`]`(space,
-    /// seed, n)` on the batch, the i-th with network seed `seed + i`.
+    /// Scores `n` (≥ 1) architectures from `space.sample(seed, n)` on the
+    /// batch, the i-th with network seed `seed + i`.
     /// Deterministic for a seed and thread count.
     pub fn sample(space: &NetworkSpace, skeleton: &Skeleton, x: &Tensor, y: &Tensor, seed: u64, n: usize) -> Result<Reference, GenotypeError> {
         if n == 0 {
             return Err(GenotypeError::Space("a zero-cost reference needs at least one architecture".into()));
         }
-        let genotypes = sample_genotypes(space, seed, n)?;
+        let genotypes = space.sample(seed, n)?;
         let scores = genotypes
             .iter()
             .enumerate()
@@ -295,7 +290,7 @@ mod tests {
         let darts = NetworkSpace::Darts;
         let chain = NetworkSpace::Chain(ChainSpec { widths: vec![4], stem_channels: 4, ..ChainSpec::builtin() });
         for (space, sk) in [(darts, Skeleton { channels: 2, cells: 3, ..skeleton() }), (chain, skeleton())] {
-            for g in sample_genotypes(&space, 5, 2).unwrap() {
+            for g in space.sample(5, 2).unwrap() {
                 let s = score(&space, &g, &sk, &x, &y, 1).unwrap();
                 assert!(s.synflow > 0.0 && s.grad_norm > 0.0 && s.snip > 0.0, "{} {s:?}", space.name());
                 assert!(!s.naswot.is_nan(), "{} {s:?}", space.name());
@@ -319,7 +314,7 @@ mod tests {
         let (x, y) = batch();
         let space = NetworkSpace::Nb201;
         let reference = Reference::sample(&space, &skeleton(), &x, &y, 11, 6).unwrap();
-        assert_eq!(reference.genotypes(), sample_genotypes(&space, 11, 6).unwrap());
+        assert_eq!(reference.genotypes(), space.sample(11, 6).unwrap());
         for s in reference.scores() {
             let v = reference.vote(s);
             assert!((0.0..=1.0).contains(&v), "{v}");
@@ -360,10 +355,10 @@ mod tests {
     #[test]
     fn sampled_genotypes_are_valid_and_seeded() {
         let space = NetworkSpace::Darts;
-        let a = sample_genotypes(&space, 4, 20).unwrap();
+        let a = space.sample(4, 20).unwrap();
         assert_eq!(a.len(), 20);
         assert!(a.iter().all(|g| space.check(g).is_ok()));
-        assert_eq!(sample_genotypes(&space, 4, 20).unwrap(), a);
-        assert_ne!(sample_genotypes(&space, 5, 20).unwrap(), a);
+        assert_eq!(space.sample(4, 20).unwrap(), a);
+        assert_ne!(space.sample(5, 20).unwrap(), a);
     }
 }

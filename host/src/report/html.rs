@@ -8,18 +8,25 @@ pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// The comparison report: what was run, the plots, the final table and
-/// the pairwise tests.
-pub fn comparison(title: &str, setup: &[(String, String)], plots: &[String], rows: &[Row], pairs: &[Pair], score: &str) -> String {
-    let mut h = String::new();
-    h.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>");
+/// The head of a report page, its title and the table of what was run;
+/// `style` adds to the shared style sheet.
+fn page_start(title: &str, setup: &[(String, String)], style: &str) -> String {
+    let mut h = String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>");
     h.push_str(&format!("<title>{}</title>", escape(title)));
-    h.push_str("<style>body{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.sig{font-weight:bold}</style>");
-    h.push_str(&format!("</head><body><h1>{}</h1><table>", escape(title)));
+    h.push_str("<style>body{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px}th{background:#f4f4f4}");
+    h.push_str(style);
+    h.push_str(&format!("</style></head><body><h1>{}</h1><table>", escape(title)));
     for (k, v) in setup {
         h.push_str(&format!("<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(v)));
     }
     h.push_str("</table>");
+    h
+}
+
+/// The comparison report: what was run, the plots, the final table and
+/// the pairwise tests.
+pub fn comparison(title: &str, setup: &[(String, String)], plots: &[String], rows: &[Row], pairs: &[Pair], score: &str) -> String {
+    let mut h = page_start(title, setup, "td,th{text-align:right}td:first-child,th:first-child{text-align:left}.sig{font-weight:bold}");
     for svg in plots {
         h.push_str("<div class=\"plot\">");
         // plotters writes an XML declaration-free <svg> element: inline it.
@@ -62,14 +69,8 @@ pub fn comparison(title: &str, setup: &[(String, String)], plots: &[String], row
 /// The report of one search: setup, plots (SVG documents), the best
 /// architecture's drawing and the leaderboard `(trial, objective, arch)`.
 pub fn search(title: &str, setup: &[(String, String)], plots: &[String], cells: &[String], top: &[(u64, f64, String)]) -> String {
-    let mut h = String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>");
-    h.push_str(&format!("<title>{}</title>", escape(title)));
-    h.push_str("<style>body{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f4f4f4}code{font-size:90%}</style>");
-    h.push_str(&format!("</head><body><h1>{}</h1><table>", escape(title)));
-    for (k, v) in setup {
-        h.push_str(&format!("<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(v)));
-    }
-    h.push_str("</table><h2>The best architecture</h2>");
+    let mut h = page_start(title, setup, "td,th{text-align:left}code{font-size:90%}");
+    h.push_str("<h2>The best architecture</h2>");
     for svg in cells {
         h.push_str(&format!("<div class=\"cell\">{}</div>", svg.trim()));
     }
