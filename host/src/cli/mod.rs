@@ -62,7 +62,7 @@ enum Command {
     Results(results::ResultsArgs),
     /// Train one architecture for a search (run by `nasbox search`).
     #[command(hide = true)]
-    Worker,
+    Worker(worker::WorkerArgs),
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -82,6 +82,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Report(a) => report::run(a),
         Command::Tabulate(a) => tabulate::run(a, &Engine::new(cache)?),
         Command::Bench(a) => bench::run(a, &Engine::new(cache)?),
-        Command::Worker => worker::run(),
+        Command::Worker(a) => worker::run(a),
     }
 }

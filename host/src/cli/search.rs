@@ -12,10 +12,11 @@ use nasbox::estimate::table::Table;
 use nasbox::estimate::train::{MedianRule, TrainJob};
 use nasbox::estimate::EstimatorSpec;
 use nasbox::run::budget::duration;
-use nasbox::run::executor::{Executor, InProcess, Workers};
+use nasbox::run::executor::slurm::OnLost;
+use nasbox::run::executor::{Executor, InProcess, Slurm, Workers};
 use nasbox::run::journal::TrialStatus;
 use nasbox::run::search::{sha256, Event, Search};
-use nasbox::run::{find_strategy, RunConfig};
+use nasbox::run::{find_strategy, ExecutorKind, RunConfig};
 use nasbox::strategy::{Engine, Limits, Plugin};
 
 #[derive(Args, Debug)]
@@ -58,6 +59,40 @@ pub struct SearchArgs {
     /// The run folder [default: runs/<strategy>-<space>-<seed>].
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Where training trials run: local worker processes, or one Slurm job each [default: local].
+    #[arg(long, value_enum)]
+    executor: Option<ExecutorKind>,
+    #[command(flatten)]
+    slurm: SlurmArgs,
+}
+
+/// Slurm submission (`[slurm]` in the TOML); used with `--executor slurm`.
+/// The run folder must be on a filesystem the nodes share.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Slurm")]
+struct SlurmArgs {
+    #[arg(long)]
+    partition: Option<String>,
+    #[arg(long)]
+    account: Option<String>,
+    /// Slurm time limit per trial (sbatch --time), e.g. 30:00.
+    #[arg(long, value_name = "TIME")]
+    time_limit: Option<String>,
+    /// GPUs per trial (--gres=gpu:N); trials then train on cuda.
+    #[arg(long, value_name = "N")]
+    gpus_per_trial: Option<u32>,
+    /// CPUs per trial (--cpus-per-task), also the worker's threads [default: 1].
+    #[arg(long, value_name = "N")]
+    cpus_per_trial: Option<u32>,
+    /// A further sbatch argument, e.g. --sbatch-arg=--qos=short (repeatable).
+    #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
+    sbatch_args: Vec<String>,
+    /// A job lost to a node failure, a scancel outside nasbox or preemption without requeue: fail the trial or retry it [default: fail].
+    #[arg(long, value_enum)]
+    on_lost: Option<OnLost>,
+    /// Retries per trial with --on-lost retry [default: 2].
+    #[arg(long, value_name = "N")]
+    retries: Option<u32>,
 }
 
 #[derive(Args, Debug)]
@@ -90,6 +125,22 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     set!(config.seed, a.seed);
     set!(config.train.epochs, a.epochs);
     set!(config.train.devices, a.devices);
+    set!(config.executor, a.executor);
+    let sl = a.slurm;
+    if sl.partition.is_some() {
+        config.slurm.partition = sl.partition;
+    }
+    if sl.account.is_some() {
+        config.slurm.account = sl.account;
+    }
+    if sl.time_limit.is_some() {
+        config.slurm.time = sl.time_limit;
+    }
+    set!(config.slurm.gpus, sl.gpus_per_trial);
+    set!(config.slurm.cpus, sl.cpus_per_trial);
+    set!(config.slurm.on_lost, sl.on_lost);
+    set!(config.slurm.retries, sl.retries);
+    config.slurm.sbatch_args.extend(sl.sbatch_args);
     if a.trial_timeout.is_some() {
         config.trial_timeout = a.trial_timeout;
     }
@@ -102,6 +153,9 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     let estimator = EstimatorSpec::parse(&config.estimator).map_err(anyhow::Error::msg).context("--estimator")?;
     nasbox::run::Budget::parse(&config.budget).map_err(anyhow::Error::msg).context("--budget")?;
     let timeout = config.trial_timeout.as_deref().map(duration).transpose().map_err(anyhow::Error::msg).context("--trial-timeout")?;
+    if config.executor == ExecutorKind::Slurm && !matches!(estimator, EstimatorSpec::Train | EstimatorSpec::EarlyStop) {
+        bail!("--executor slurm runs training trials as jobs; the {} estimator is evaluated in the search's own process (use --estimator train or early-stop)", config.estimator);
+    }
     // Without --out, the first free runs/<strategy>-<space>-<seed>[-k]: a
     // repeated demo never collides with an earlier run.
     let dir = a.out.clone().unwrap_or_else(|| {
@@ -117,6 +171,7 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let mut s = Search::start(&dir, config, plugin, &strategy, &command)?;
     let mut executor = executor(&s, &estimator, timeout)?;
+    nasbox::run::interrupt::install()?;
     announce(&s, &strategy, false);
     drive(&mut s, executor.as_mut(), vec![])
 }
@@ -139,6 +194,7 @@ pub fn resume(a: ResumeArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     for t in s.finished_trials()? {
         executor.remember(&t.metrics);
     }
+    nasbox::run::interrupt::install()?;
     announce(&s, &strategy, true);
     drive(&mut s, executor.as_mut(), pending)
 }
@@ -160,8 +216,13 @@ fn executor(s: &Search, estimator: &EstimatorSpec, timeout: Option<std::time::Du
             train.threads = Some(train.threads.unwrap_or((cores / workers).max(1) as i32));
             let job = TrainJob { space: c.space.clone(), arch: String::new(), dataset: c.dataset.clone(), seed: c.seed, fidelity: None, train, test: false };
             let rule = matches!(estimator, EstimatorSpec::EarlyStop).then(|| MedianRule::new(c.early_stop_min_trials));
-            let devices = c.train.devices.iter().map(|d| format!("cuda:{d}")).collect();
-            Box::new(Workers::new(job, workers, timeout, rule, s.dir.join("trials"))?.with_devices(devices))
+            match c.executor {
+                ExecutorKind::Local => {
+                    let devices = c.train.devices.iter().map(|d| format!("cuda:{d}")).collect();
+                    Box::new(Workers::new(job, workers, timeout, rule, s.dir.join("trials"))?.with_devices(devices))
+                }
+                ExecutorKind::Slurm => Box::new(Slurm::new(&s.dir, job, workers, c.slurm.clone(), timeout, rule)?),
+            }
         }
     })
 }
@@ -177,7 +238,7 @@ fn announce(s: &Search, strategy: &Path, resumed: bool) {
     let c = &s.config;
     if !resumed {
         println!(
-            "searching {} ({} decisions) with {} on {}, estimator {}, budget {}, {} worker(s), seed {} → {}",
+            "searching {} ({} decisions) with {} on {}, estimator {}, budget {}, {} {}, seed {} → {}",
             s.space.name(),
             s.decisions().decisions.len(),
             strategy.display(),
@@ -185,6 +246,7 @@ fn announce(s: &Search, strategy: &Path, resumed: bool) {
             c.estimator,
             s.budget().describe(),
             c.workers,
+            if c.executor == ExecutorKind::Slurm { "Slurm job(s) at a time" } else { "worker(s)" },
             c.seed,
             s.dir.display()
         );

@@ -1,13 +1,29 @@
-//! `nasbox worker`: trains one architecture for a search. Reads a job
-//! (JSON) on standard input, writes one JSON line per epoch and a final
-//! line on standard output. Run by `nasbox search`, not by hand.
+//! `nasbox worker`: trains one architecture for a search. Run by `nasbox
+//! search`, not by hand: a local worker reads its job (JSON) on standard
+//! input and writes one JSON line per epoch and a final line on standard
+//! output; a Slurm job's worker (`--trial-dir`) reads and writes the files
+//! of its job folder instead.
 
 use std::io::{Read, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::Args;
 use nasbox::estimate::train::{run_job, TrainJob, WorkerLine};
+use nasbox::run::executor::slurm::job::JobFolder;
 
-pub fn run() -> anyhow::Result<ExitCode> {
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    /// A job folder written by the Slurm executor (RUN/jobs/TRIAL.ATTEMPT).
+    #[arg(long, value_name = "DIR")]
+    trial_dir: Option<PathBuf>,
+}
+
+pub fn run(a: WorkerArgs) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = a.trial_dir {
+        JobFolder { dir }.work()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut input = String::new();
     std::io::stdin().read_to_string(&mut input)?;
     let job: TrainJob = serde_json::from_str(&input).map_err(|e| anyhow::anyhow!("worker: the job on standard input is not valid: {e}"))?;

@@ -2,12 +2,14 @@
 //! journal that records it, where trials are evaluated, and the loop that
 //! ties strategy, estimator and journal together.
 //!
-//! A run folder holds `journal.sqlite` (manifest, trials, calls) and
-//! `trials/<id>.log` (worker output). Everything needed to resume or
+//! A run folder holds `journal.sqlite` (manifest, trials, calls, cluster
+//! jobs), `trials/<id>.log` (local worker output) and, for Slurm,
+//! `jobs/<trial>.<attempt>/` (each job's input, progress and result). Everything needed to resume or
 //! report on a run is in the journal.
 
 pub mod budget;
 pub mod executor;
+pub mod interrupt;
 pub mod journal;
 pub mod search;
 
@@ -18,6 +20,17 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::estimate::train::TrainOptions;
 pub use budget::Budget;
+pub use executor::slurm::SlurmOptions;
+
+/// Where training trials run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecutorKind {
+    /// `nasbox worker` processes on this machine.
+    Local,
+    /// One Slurm job per trial (see `[slurm]`).
+    Slurm,
+}
 
 /// Everything a run is started with: `--config run.toml` holds it, flags
 /// override it, and the journal's manifest keeps it for `resume`.
@@ -33,8 +46,12 @@ pub struct RunConfig {
     pub estimator: String,
     /// e.g. `trials=50,time=8m`; see [`Budget`].
     pub budget: String,
-    /// Trials in flight at once.
+    /// Trials in flight at once (for Slurm: jobs queued or running).
     pub workers: usize,
+    /// Where training trials run.
+    pub executor: ExecutorKind,
+    /// How trials are submitted with `executor = "slurm"`.
+    pub slurm: SlurmOptions,
     pub seed: u64,
     /// Strategy settings (`--set key=value`).
     pub set: BTreeMap<String, String>,
@@ -57,6 +74,8 @@ impl Default for RunConfig {
             // libtorch process with two OpenMP threads slows to a crawl as
             // soon as anything else wants a core.
             workers: 2,
+            executor: ExecutorKind::Local,
+            slurm: SlurmOptions::default(),
             seed: 0,
             set: BTreeMap::new(),
             trial_timeout: None,

@@ -213,6 +213,14 @@ impl Search {
             self.dispatch(t.id, &t.genotype, &t.arch, t.fidelity, executor, &mut ready)?;
         }
         loop {
+            if super::interrupt::requested() {
+                let cancelled = executor.cancel_all();
+                bail!(
+                    "interrupted: {} trial(s) in flight were cancelled and stay pending in the journal; continue with `nasbox resume {}`",
+                    cancelled.len(),
+                    self.dir.display()
+                );
+            }
             let spent = self.spent()?;
             if self.budget.out_of_time(&spent) {
                 for id in executor.cancel_all() {
@@ -221,12 +229,16 @@ impl Search {
             }
             // Ask for as many proposals as there are free slots.
             let free = executor.capacity().saturating_sub(executor.in_flight());
+            // The strategy had nothing to propose just now: wait for a
+            // result rather than asking again at once.
+            let mut idle = false;
             if free > 0 && !self.exhausted && self.budget.allows_more(&spent) && ready.is_empty() {
                 let n = self.budget.trials_left(&spent).map_or(free as u64, |left| left.min(free as u64)) as u32;
                 let proposals = self.plugin.ask(n).map_err(|e| self.strategy_failed(e))?;
                 if proposals.is_empty() && executor.in_flight() == 0 {
                     self.exhausted = true;
                 }
+                idle = proposals.is_empty();
                 let rows: Vec<(Vec<u32>, String, Option<f64>)> = proposals
                     .iter()
                     .map(|p| {
@@ -245,7 +257,7 @@ impl Search {
                 }
             }
             let nothing_to_ask = self.exhausted || !self.budget.allows_more(&spent) || free == 0;
-            let wait = ready.is_empty() && nothing_to_ask;
+            let wait = ready.is_empty() && (nothing_to_ask || idle);
             ready.extend(executor.poll(wait)?);
             if !ready.is_empty() {
                 self.finish(std::mem::take(&mut ready), observer)?;

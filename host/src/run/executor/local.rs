@@ -1,9 +1,7 @@
-//! Where trials are evaluated: in this process for cheap estimators
-//! (tables, zero-cost proxies), or in `nasbox worker` processes for
-//! training, N at a time, so that a crash, an out-of-memory kill or a
-//! timeout fails one trial and the search goes on.
+//! Training trials in `nasbox worker` processes on this machine, N at a
+//! time. Each worker gets its job on standard input and reports one JSON
+//! line per epoch on standard output.
 
-use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -11,58 +9,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::estimate::train::{self, MedianRule, TrainJob, WorkerLine};
+use super::Executor;
 use crate::estimate::Evaluation;
-
-/// Runs trials and hands back their evaluations.
-pub trait Executor {
-    /// Trials it runs at once.
-    fn capacity(&self) -> usize;
-    fn in_flight(&self) -> usize;
-    fn submit(&mut self, id: u64, genotype: &[u32], arch: &str, fidelity: Option<f64>) -> anyhow::Result<()>;
-    /// Finished trials, in the order they finished. With `wait`, blocks
-    /// until at least one finishes (if any is in flight).
-    fn poll(&mut self, wait: bool) -> anyhow::Result<Vec<(u64, Evaluation)>>;
-    /// Stops every trial in flight and returns their ids.
-    fn cancel_all(&mut self) -> Vec<u64>;
-    /// A trial finished in an earlier session (for early stopping).
-    fn remember(&mut self, _metrics: &[(String, f64)]) {}
-}
-
-/// Evaluates each trial at once, in this process, in submission order.
-pub struct InProcess<F: FnMut(&[u32], Option<f64>) -> Evaluation> {
-    evaluate: F,
-    done: VecDeque<(u64, Evaluation)>,
-}
-
-impl<F: FnMut(&[u32], Option<f64>) -> Evaluation> InProcess<F> {
-    pub fn new(evaluate: F) -> Self {
-        InProcess { evaluate, done: VecDeque::new() }
-    }
-}
-
-impl<F: FnMut(&[u32], Option<f64>) -> Evaluation> Executor for InProcess<F> {
-    fn capacity(&self) -> usize {
-        1
-    }
-
-    fn in_flight(&self) -> usize {
-        self.done.len()
-    }
-
-    fn submit(&mut self, id: u64, genotype: &[u32], _arch: &str, fidelity: Option<f64>) -> anyhow::Result<()> {
-        let e = (self.evaluate)(genotype, fidelity);
-        self.done.push_back((id, e));
-        Ok(())
-    }
-
-    fn poll(&mut self, _wait: bool) -> anyhow::Result<Vec<(u64, Evaluation)>> {
-        Ok(self.done.drain(..).collect())
-    }
-
-    fn cancel_all(&mut self) -> Vec<u64> {
-        vec![]
-    }
-}
 
 enum Message {
     Line(u64, WorkerLine),
@@ -177,7 +125,20 @@ impl Executor for Workers {
         }
         let log = self.logs.join(format!("{id}.log"));
         let stderr = std::fs::File::create(&log).map_err(|e| anyhow::anyhow!("creating {}: {e}", log.display()))?;
-        let mut child = Command::new(&self.command[0])
+        let mut command = Command::new(&self.command[0]);
+        // Its own process group: Ctrl-C at the terminal reaches only the
+        // search, which cancels the trials itself and keeps them pending.
+        // And it dies with the search, even a search killed with -9.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        // SAFETY: prctl is async-signal-safe; nothing else runs between
+        // fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = command
             .args(&self.command[1..])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -210,7 +171,8 @@ impl Executor for Workers {
     fn poll(&mut self, wait: bool) -> anyhow::Result<Vec<(u64, Evaluation)>> {
         let mut finished = Vec::new();
         loop {
-            let message = if wait && finished.is_empty() && !self.running.is_empty() {
+            let waiting = wait && finished.is_empty() && !self.running.is_empty() && !crate::run::interrupt::requested();
+            let message = if waiting {
                 match self.rx.recv_timeout(Duration::from_millis(200)) {
                     Ok(m) => Some(m),
                     Err(mpsc::RecvTimeoutError::Timeout) => None,
@@ -228,7 +190,7 @@ impl Executor for Workers {
                 }
             }
             let Some(message) = message else {
-                if !wait || !finished.is_empty() || self.running.is_empty() {
+                if !waiting {
                     return Ok(finished);
                 }
                 continue;

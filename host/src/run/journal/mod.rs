@@ -9,8 +9,11 @@
 //! Resuming replays the recorded calls into a fresh strategy instance with
 //! the same seed and checks that it proposes exactly what was recorded.
 
+mod jobs;
+
 use std::path::Path;
 
+pub use jobs::JobRecord;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -134,6 +137,7 @@ impl Journal {
         }
         let j = Journal::open_raw(path)?;
         j.conn.execute_batch(SCHEMA).map_err(|e| j.err(e))?;
+        j.conn.execute_batch(jobs::SCHEMA).map_err(|e| j.err(e))?;
         j.conn.execute("INSERT INTO manifest VALUES ('format', '1')", []).map_err(|e| j.err(e))?;
         Ok(j)
     }
@@ -152,6 +156,8 @@ impl Journal {
         if format.as_deref() != Some("1") {
             return Err(JournalError::NotAJournal { path: j.path.clone(), detail: format!("format {format:?}, expected 1") });
         }
+        // Journals written before the Slurm executor have no jobs table.
+        j.conn.execute_batch(jobs::SCHEMA).map_err(|e| j.err(e))?;
         Ok(j)
     }
 
