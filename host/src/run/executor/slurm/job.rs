@@ -52,6 +52,18 @@ impl JobFolder {
         self.dir.join("progress.jsonl")
     }
 
+    /// One line per time a worker started on this job: more than one
+    /// when Slurm requeued it.
+    pub fn starts(&self) -> PathBuf {
+        self.dir.join("starts")
+    }
+
+    /// Times the job started over after a requeue.
+    pub fn restarts(&self) -> u32 {
+        let text = std::fs::read_to_string(self.starts()).unwrap_or_default();
+        (text.lines().count() as u32).saturating_sub(1)
+    }
+
     pub fn result(&self) -> PathBuf {
         self.dir.join("result.json")
     }
@@ -105,6 +117,9 @@ impl JobFolder {
         let text = std::fs::read_to_string(self.job()).with_context(|| format!("reading {}", self.job().display()))?;
         let job: TrainJob = serde_json::from_str(&text).with_context(|| format!("{}: not a training job", self.job().display()))?;
         let started_at = unix_now();
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+        let mut starts = std::fs::OpenOptions::new().create(true).append(true).open(self.starts()).with_context(|| format!("opening {}", self.starts().display()))?;
+        writeln!(starts, "{started_at} {host}").and_then(|_| starts.sync_all()).with_context(|| format!("writing {}", self.starts().display()))?;
         let mut progress = std::fs::File::create(self.progress()).with_context(|| format!("creating {}", self.progress().display()))?;
         let mut curve = Vec::new();
         let mut done = None;
@@ -118,7 +133,6 @@ impl JobFolder {
         if let Err(e) = outcome {
             done = Some(WorkerLine::Error { message: format!("{e:#}") });
         }
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
         let result = JobResult { curve, done, started_at, finished_at: unix_now(), host };
         write_atomically(&self.result(), serde_json::to_string(&result)?.as_bytes())
     }

@@ -292,8 +292,9 @@ impl Slurm {
             self.learn(&e, &result.curve, false);
             e.metrics.push(("slurm-queue-seconds".into(), (result.started_at - j.submitted_at).max(0.0)));
             e.metrics.push(("slurm-collect-seconds".into(), (unix_now() - result.finished_at).max(0.0)));
-            if j.requeues > 0 {
-                e.metrics.push(("slurm-requeues".into(), j.requeues as f64));
+            let requeues = j.requeues.max(j.folder.restarts());
+            if requeues > 0 {
+                e.metrics.push(("slurm-requeues".into(), requeues as f64));
             }
             return Ok(Some((j.trial, e)));
         }

@@ -190,7 +190,7 @@ mod tests {
 
     #[test]
     fn sbatch_ids_of_every_release() {
-        assert_eq!(sbatch(&fixture("sbatch-22.05.txt")).unwrap(), "1");
+        assert_eq!(sbatch(&fixture("sbatch-22.05.txt")).unwrap(), "4");
         assert_eq!(sbatch(&fixture("sbatch-24.05-federated.txt")).unwrap(), "1234");
         assert_eq!(sbatch(&fixture("sbatch-17.11-not-parsable.txt")).unwrap(), "42");
         assert!(sbatch("").is_err());
@@ -202,7 +202,7 @@ mod tests {
     fn squeue_long_and_compact_states() {
         let jobs = squeue(&fixture("squeue-22.05.txt")).unwrap();
         let states: Vec<_> = jobs.iter().map(|j| (j.id.as_str(), j.state.clone(), j.reason.as_str())).collect();
-        assert_eq!(states, vec![("3", JobState::Pending, "Resources"), ("1", JobState::Running, "None"), ("2", JobState::Running, "None")]);
+        assert_eq!(states, vec![("6", JobState::Pending, "Resources"), ("4", JobState::Running, "None"), ("5", JobState::Running, "None")]);
         let requeued = squeue(&fixture("squeue-requeued-22.05.txt")).unwrap();
         assert_eq!(requeued[0].state, JobState::Pending);
         assert_eq!(requeued[0].reason, "BeginTime");
@@ -219,7 +219,7 @@ mod tests {
     #[test]
     fn scontrol_states_restarts_and_exit_codes() {
         let running = scontrol_job(&fixture("scontrol-running-22.05.txt")).unwrap().unwrap();
-        assert_eq!((running.id.as_str(), &running.state, running.restarts), ("1", &JobState::Running, Some(0)));
+        assert_eq!((running.id.as_str(), &running.state, running.restarts), ("4", &JobState::Running, Some(0)));
         let pending = scontrol_job(&fixture("scontrol-pending-oneliner-22.05.txt")).unwrap().unwrap();
         assert_eq!((pending.state, pending.reason.as_deref()), (JobState::Pending, Some("Resources")));
         let cancelled = scontrol_job(&fixture("scontrol-cancelled-22.05.txt")).unwrap().unwrap();
