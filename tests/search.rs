@@ -350,3 +350,79 @@ fn report_draws_a_run_as_well_formed_html() {
     let best = trials(&out).into_iter().filter(|t| t.status == TrialStatus::Ok).max_by(|a, b| a.objective.total_cmp(&b.objective).then(b.id.cmp(&a.id))).unwrap();
     assert!(doc.descendants().any(|n| n.has_tag_name("code") && n.text() == Some(best.arch.as_str())));
 }
+
+/// A worker wrapper that leaves its pid in `dir` before it becomes the worker.
+fn pid_launcher(dir: &Path) -> PathBuf {
+    let path = dir.join("pid-launcher.sh");
+    std::fs::write(&path, format!("#!/bin/sh\necho $$ > {}/worker.$$.pid\nexec {} worker\n", dir.display(), env!("CARGO_BIN_EXE_nasbox"))).unwrap();
+    std::process::Command::new("chmod").arg("+x").arg(&path).status().unwrap();
+    path
+}
+
+fn worker_pids(dir: &Path) -> Vec<u32> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("worker.")?.strip_suffix(".pid")?.parse().ok())
+        .collect()
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie has been killed; only its parent has not reaped it yet.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.split(") ").nth(1).is_some_and(|rest| rest.starts_with('Z')))
+}
+
+#[test]
+fn workers_die_with_a_killed_search_and_ctrl_c_keeps_their_trials_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let launcher = pid_launcher(dir.path());
+    let config = tiny_training(dir.path(), "long.toml", 3, "");
+    std::fs::write(&config, std::fs::read_to_string(&config).unwrap().replace("epochs = 1", "epochs = 200")).unwrap();
+    let strategy = guest("random");
+    let run = |out: &Path| {
+        command(&["search", "--strategy", strategy.to_str().unwrap(), "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()])
+            .env("NASBOX_WORKER_COMMAND", &launcher)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let wait_for_workers = |n: usize| {
+        let start = std::time::Instant::now();
+        loop {
+            let pids = worker_pids(dir.path());
+            if pids.len() >= n {
+                return pids;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "the workers did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+
+    // kill -9 of the search takes its workers with it.
+    let mut child = run(&dir.path().join("killed"));
+    let pids = wait_for_workers(2);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let start = std::time::Instant::now();
+    while pids.iter().any(|&p| alive(p)) {
+        assert!(start.elapsed() < Duration::from_secs(10), "workers {pids:?} outlived the killed search");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // Ctrl-C: the trials in flight are cancelled, not failed, and resume runs them.
+    for p in pids {
+        std::fs::remove_file(dir.path().join(format!("worker.{p}.pid"))).unwrap();
+    }
+    let out = dir.path().join("interrupted");
+    let child = run(&out);
+    wait_for_workers(2);
+    // SAFETY: signalling a child process we own.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(!o.status.success() && text(&o).contains("interrupted: 2 trial(s) in flight were cancelled"), "{}", text(&o));
+    let all = trials(&out);
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().all(|t| t.status == TrialStatus::Pending), "{all:?}");
+}
