@@ -26,7 +26,7 @@ pub struct ResultsArgs {
 /// The run's distinct architectures that finished, best first (a repeated
 /// proposal is not a second entry).
 pub fn leaderboard(trials: &[Trial]) -> Vec<&Trial> {
-    let mut ok: Vec<&Trial> = trials.iter().filter(|t| t.status == TrialStatus::Ok && t.reused_from.is_none()).collect();
+    let mut ok: Vec<&Trial> = trials.iter().filter(|t| t.status == TrialStatus::Ok && t.reused_from.is_none() && t.relaxed.is_none()).collect();
     ok.sort_by(|a, b| b.objective.total_cmp(&a.objective).then(a.id.cmp(&b.id)));
     ok
 }

@@ -10,10 +10,11 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use nasbox::estimate::table::Table;
 use nasbox::estimate::train::{MedianRule, TrainJob};
+use nasbox::estimate::one_shot::OneShot;
 use nasbox::estimate::EstimatorSpec;
 use nasbox::run::budget::duration;
 use nasbox::run::executor::slurm::OnLost;
-use nasbox::run::executor::{Executor, InProcess, Slurm, Workers};
+use nasbox::run::executor::{Executor, InProcess, OneShotExecutor, Slurm, Workers};
 use nasbox::run::journal::TrialStatus;
 use nasbox::run::search::{sha256, Event, Search};
 use nasbox::run::{find_strategy, ExecutorKind, RunConfig};
@@ -170,7 +171,7 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     let plugin = Plugin::load(engine, &strategy, config.seed, Limits::default())?;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let mut s = Search::start(&dir, config, plugin, &strategy, &command)?;
-    let mut executor = executor(&s, &estimator, timeout)?;
+    let mut executor = executor(&s, &estimator, timeout, false)?;
     nasbox::run::interrupt::install()?;
     announce(&s, &strategy, false);
     drive(&mut s, executor.as_mut(), vec![])
@@ -190,7 +191,7 @@ pub fn resume(a: ResumeArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
             println!("resumed {}: replayed {calls} strategy calls, {finished} trials done, {pending} in flight to rerun", a.dir.display());
         }
     })?;
-    let mut executor = executor(&s, &estimator, timeout)?;
+    let mut executor = executor(&s, &estimator, timeout, true)?;
     for t in s.finished_trials()? {
         executor.remember(&t.metrics);
     }
@@ -200,9 +201,18 @@ pub fn resume(a: ResumeArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
 }
 
 /// Where a run's trials are evaluated.
-fn executor(s: &Search, estimator: &EstimatorSpec, timeout: Option<std::time::Duration>) -> anyhow::Result<Box<dyn Executor>> {
+fn executor(s: &Search, estimator: &EstimatorSpec, timeout: Option<std::time::Duration>, resuming: bool) -> anyhow::Result<Box<dyn Executor>> {
     let c = &s.config;
     Ok(match estimator {
+        EstimatorSpec::Supernet => {
+            let t = &c.train;
+            let supernet = OneShot::new(&s.space, &c.dataset, t.channels, t.cells, t.batch_size, t.data_fraction, t.valid_fraction, c.seed, c.supernet.clone())?;
+            let mut executor = OneShotExecutor::new(supernet, &s.dir)?;
+            if resuming {
+                executor.resume(&s.all_trials()?)?;
+            }
+            Box::new(executor)
+        }
         EstimatorSpec::Table(path) => {
             let path = if path.is_relative() && !path.exists() { s.dir.join(path) } else { path.clone() };
             let table = Table::load(&path, &s.space)?;

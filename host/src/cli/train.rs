@@ -23,7 +23,8 @@ pub struct TrainArgs {
     /// DARTS' Genotype(...), or a chain's 'conv_3x3 | sep_conv_5x5 +0 | ...'.
     #[arg(long, required_unless_present = "from", conflicts_with = "from")]
     arch: Option<String>,
-    /// Retrain the best architecture of a search run (its space and dataset;
+    /// Retrain the best architecture of a search run, or the architecture a
+    /// one-shot (supernet) search derived (its space and dataset;
     /// the full-size skeleton and these training flags), writing to DIR/final
     /// unless --out says otherwise.
     #[arg(long, value_name = "RUN_DIR")]
@@ -85,12 +86,22 @@ pub fn run(mut a: TrainArgs) -> anyhow::Result<ExitCode> {
         let (config, _, _) = nasbox::run::search::Search::config_of(run)?;
         let journal = nasbox::run::journal::Journal::open(&run.join(nasbox::run::search::JOURNAL))?;
         let trials = journal.trials()?;
-        let best = crate::cli::results::leaderboard(&trials)
-            .first()
-            .map(|t| (*t).clone())
-            .with_context(|| format!("{}: no trial finished successfully, there is nothing to retrain", run.display()))?;
-        println!("retraining trial {} of {} (objective {:.4}): {}", best.id, run.display(), best.objective, best.arch);
-        a.arch = Some(best.arch);
+        if config.estimator == "supernet" {
+            // Supernet scores rank architectures only roughly; what a
+            // one-shot search found is the architecture its strategy derives.
+            let derived = journal.manifest("recommendation")?.and_then(|v| v.as_str().map(String::from)).with_context(|| {
+                format!("{}: the one-shot search has not derived an architecture yet (it is recorded when the search ends; `nasbox resume` it)", run.display())
+            })?;
+            println!("retraining the architecture derived by the one-shot search {}: {derived}", run.display());
+            a.arch = Some(derived);
+        } else {
+            let best = crate::cli::results::leaderboard(&trials)
+                .first()
+                .map(|t| (*t).clone())
+                .with_context(|| format!("{}: no trial finished successfully, there is nothing to retrain", run.display()))?;
+            println!("retraining trial {} of {} (objective {:.4}): {}", best.id, run.display(), best.objective, best.arch);
+            a.arch = Some(best.arch);
+        }
         a.space.get_or_insert(config.space);
         a.dataset.get_or_insert(config.dataset);
         a.out.get_or_insert(run.join("final"));

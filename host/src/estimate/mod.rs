@@ -2,6 +2,7 @@
 //! score. Training ([`train`], optionally with early stopping), training-free
 //! proxies ([`zero_cost`]) and benchmark tables ([`table`]).
 
+pub mod one_shot;
 pub mod proxies;
 pub mod table;
 pub mod train;
@@ -21,15 +22,22 @@ pub struct Evaluation {
     /// Seconds spent (simulated seconds for tables).
     pub cost: f64,
     pub metrics: Vec<(String, f64)>,
+    /// For a relaxed proposal: the gradient of the validation loss with
+    /// respect to its weights.
+    pub gradient: Option<Vec<Vec<f64>>>,
 }
 
 impl Evaluation {
     pub fn ok(objective: f64, cost: f64, metrics: Vec<(String, f64)>) -> Evaluation {
-        Evaluation { status: TrialStatus::Ok, objective, cost, metrics }
+        Evaluation { status: TrialStatus::Ok, objective, cost, metrics, gradient: None }
     }
 
     pub fn failed(reason: impl Into<String>) -> Evaluation {
-        Evaluation { status: TrialStatus::Failed(reason.into()), objective: 0.0, cost: 0.0, metrics: vec![] }
+        Evaluation { status: TrialStatus::Failed(reason.into()), objective: 0.0, cost: 0.0, metrics: vec![], gradient: None }
+    }
+
+    pub fn invalid(reason: impl Into<String>) -> Evaluation {
+        Evaluation { status: TrialStatus::Invalid(reason.into()), ..Evaluation::failed("") }
     }
 }
 
@@ -45,6 +53,10 @@ pub enum EstimatorSpec {
     ZeroCost,
     /// Look results up in a benchmark table.
     Table(PathBuf),
+    /// Shared weights for the whole space (one-shot): a discrete proposal
+    /// trains and is scored on its path, a relaxed one takes a
+    /// differentiable step.
+    Supernet,
 }
 
 impl EstimatorSpec {
@@ -53,9 +65,10 @@ impl EstimatorSpec {
             "train" => Ok(EstimatorSpec::Train),
             "early-stop" => Ok(EstimatorSpec::EarlyStop),
             "zero-cost" => Ok(EstimatorSpec::ZeroCost),
+            "supernet" => Ok(EstimatorSpec::Supernet),
             _ => match text.strip_prefix("table:") {
                 Some(path) if !path.is_empty() => Ok(EstimatorSpec::Table(PathBuf::from(path))),
-                _ => Err(format!("unknown estimator `{text}` (use train, early-stop, zero-cost or table:FILE)")),
+                _ => Err(format!("unknown estimator `{text}` (use train, early-stop, zero-cost, supernet or table:FILE)")),
             },
         }
     }
@@ -71,6 +84,7 @@ impl EstimatorSpec {
             EstimatorSpec::EarlyStop => "early-stop".into(),
             EstimatorSpec::ZeroCost => "zero-cost".into(),
             EstimatorSpec::Table(p) => format!("table:{}", p.display()),
+            EstimatorSpec::Supernet => "supernet".into(),
         }
     }
 }

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::estimate::train::TrainOptions;
 pub use budget::Budget;
+pub use crate::estimate::one_shot::OneShotOptions;
 pub use executor::slurm::SlurmOptions;
 
 /// Where training trials run.
@@ -42,7 +43,7 @@ pub struct RunConfig {
     /// nb201, darts, chain or a chain space's .toml file.
     pub space: String,
     pub dataset: String,
-    /// train, early-stop, zero-cost or table:FILE.
+    /// train, early-stop, zero-cost, supernet or table:FILE.
     pub estimator: String,
     /// e.g. `trials=50,time=8m`; see [`Budget`].
     pub budget: String,
@@ -60,6 +61,8 @@ pub struct RunConfig {
     /// Finished trials before early stopping may stop any (early-stop).
     pub early_stop_min_trials: usize,
     pub train: TrainOptions,
+    /// How the supernet estimator trains the shared weights.
+    pub supernet: OneShotOptions,
 }
 
 impl Default for RunConfig {
@@ -81,6 +84,7 @@ impl Default for RunConfig {
             trial_timeout: None,
             early_stop_min_trials: 4,
             train: TrainOptions::default(),
+            supernet: OneShotOptions::default(),
         }
     }
 }

@@ -146,7 +146,11 @@ impl Search {
                         let id = first + k as u64;
                         let recorded = &trials[id as usize];
                         let (genotype, fidelity) = proposal_key(&p);
-                        if genotype != recorded.genotype || fidelity != recorded.fidelity {
+                        let relaxed = match &p {
+                            Proposal::Relaxed(w) => Some(w.clone()),
+                            Proposal::Genotype(_) => None,
+                        };
+                        if genotype != recorded.genotype || fidelity != recorded.fidelity || relaxed != recorded.relaxed {
                             bail!("resume: trial {id} differs from the journal: the strategy proposed {genotype:?} (fidelity {fidelity:?}), the journal has {:?} (fidelity {:?})", recorded.genotype, recorded.fidelity);
                         }
                         s.proposals.insert(id, p);
@@ -166,6 +170,11 @@ impl Search {
         Ok((s, pending))
     }
 
+    /// Every trial of the journal.
+    pub fn all_trials(&self) -> anyhow::Result<Vec<Trial>> {
+        Ok(self.journal.trials()?)
+    }
+
     /// Finished trials of the journal (for the early-stopping rule).
     pub fn finished_trials(&self) -> anyhow::Result<Vec<Trial>> {
         Ok(self.journal.trials()?.into_iter().filter(|t| t.status == TrialStatus::Ok && t.reused_from.is_none()).collect())
@@ -176,7 +185,8 @@ impl Search {
     }
 
     fn note_finished(&mut self, t: &Trial) {
-        if t.status == TrialStatus::Ok {
+        // A relaxed step's accuracy is not an architecture's.
+        if t.status == TrialStatus::Ok && t.relaxed.is_none() {
             if self.best.as_ref().is_none_or(|b| t.objective > b.objective) {
                 self.best = Some(t.clone());
             }
@@ -201,7 +211,7 @@ impl Search {
             objective: if t.status == TrialStatus::Ok { t.objective } else { 0.0 },
             cost: t.cost,
             metrics: t.metrics.iter().map(|(name, value)| Metric { name: name.clone(), value: *value }).collect(),
-            gradient: None,
+            gradient: t.gradient.clone(),
         }
     }
 
@@ -239,17 +249,22 @@ impl Search {
                     self.exhausted = true;
                 }
                 idle = proposals.is_empty();
-                let rows: Vec<(Vec<u32>, String, Option<f64>)> = proposals
+                let rows: Vec<(Vec<u32>, String, Option<f64>, Option<Vec<Vec<f64>>>)> = proposals
                     .iter()
                     .map(|p| {
                         let (genotype, fidelity) = proposal_key(p);
-                        let arch = self.space.to_string(&genotype).unwrap_or_default();
-                        (genotype, arch, fidelity)
+                        match p {
+                            Proposal::Relaxed(w) => (genotype, self.relaxed_text(w), fidelity, Some(w.clone())),
+                            Proposal::Genotype(_) => {
+                                let arch = self.space.to_string(&genotype).unwrap_or_default();
+                                (genotype, arch, fidelity, None)
+                            }
+                        }
                     })
                     .collect();
                 if !proposals.is_empty() {
                     let ids = self.journal.record_ask(n, &rows)?;
-                    for ((id, p), (genotype, arch, fidelity)) in ids.into_iter().zip(proposals).zip(rows) {
+                    for ((id, p), (genotype, arch, fidelity, _)) in ids.into_iter().zip(proposals).zip(rows) {
                         self.proposals.insert(id, p);
                         self.dispatch(id, &genotype, &arch, fidelity, executor, &mut ready)?;
                     }
@@ -277,11 +292,13 @@ impl Search {
     /// journal), the others go to the executor. The same on resume as live,
     /// so a resumed run makes the same decisions.
     fn dispatch(&mut self, id: u64, genotype: &[u32], arch: &str, fidelity: Option<f64>, executor: &mut dyn Executor, ready: &mut Vec<(u64, Evaluation)>) -> anyhow::Result<()> {
-        if let Some(Proposal::Relaxed(_)) = self.proposals.get(&id) {
-            ready.push((id, invalid("a relaxed (continuous) proposal needs a one-shot estimator; this run evaluates discrete architectures")));
+        if let Some(Proposal::Relaxed(weights)) = self.proposals.get(&id) {
+            if !executor.submit_relaxed(id, weights)? {
+                ready.push((id, Evaluation::invalid("a relaxed (continuous) proposal needs the supernet estimator; this run evaluates discrete architectures")));
+            }
         } else if let Err(e) = self.space.check(genotype) {
-            ready.push((id, invalid(&e.to_string())));
-        } else if let Some(earlier) = self.journal.finished_like(genotype, fidelity)? {
+            ready.push((id, Evaluation::invalid(e.to_string())));
+        } else if let Some(earlier) = executor.reuses_results().then(|| self.journal.finished_like(genotype, fidelity)).transpose()?.flatten() {
             let t = self.journal.trial(earlier)?;
             let mut e = Evaluation::ok(t.objective, 0.0, t.metrics.clone());
             e.metrics.push(("reused-from".into(), earlier as f64));
@@ -299,7 +316,7 @@ impl Search {
             let reused_from = e.metrics.iter().find(|(k, _)| k == "reused-from").map(|(_, v)| *v as u64);
             let metrics = e.metrics.into_iter().filter(|(k, _)| k != "reused-from").collect();
             let objective = if e.status == TrialStatus::Ok { e.objective } else { 0.0 };
-            trials.push(Trial { objective, status: e.status, cost: e.cost, metrics, reused_from, ..self.journal.trial(id)? });
+            trials.push(Trial { objective, status: e.status, cost: e.cost, metrics, reused_from, gradient: e.gradient, ..self.journal.trial(id)? });
         }
         let elapsed = (self.elapsed_before + self.started.elapsed()).as_secs_f64();
         self.journal.record_results(&trials, elapsed)?;
@@ -317,17 +334,34 @@ impl Search {
         anyhow::anyhow!("{e}\nthe run is stopped; its journal is intact ({}): fix the cause and continue with `nasbox resume {}`", self.dir.join(JOURNAL).display(), self.dir.display())
     }
 
+    /// A relaxed proposal as text: the architecture its largest weights
+    /// pick, marked as relaxed.
+    fn relaxed_text(&self, weights: &[Vec<f64>]) -> String {
+        let argmax: Vec<u32> = weights.iter().map(|w| w.iter().enumerate().fold((0, f64::NEG_INFINITY), |b, (k, &v)| if v > b.1 { (k, v) } else { b }).0 as u32).collect();
+        match self.space.to_string(&argmax) {
+            Ok(text) => format!("relaxed, argmax {text}"),
+            Err(_) => format!("relaxed, argmax {argmax:?}"),
+        }
+    }
+
     /// The best finished trial so far.
     pub fn best(&self) -> Option<&Trial> {
         self.best.as_ref()
     }
 
-    /// The strategy's own recommendation, as text in the space's notation.
+    /// The strategy's own recommendation, as text in the space's notation,
+    /// recorded in the journal's manifest (`train --from` retrains it after
+    /// a one-shot search).
     pub fn recommendation(&mut self) -> anyhow::Result<Option<String>> {
-        Ok(match self.plugin.recommend()? {
-            Some(g) => Some(self.space.to_string(&g).unwrap_or_else(|e| format!("{g:?} ({e})"))),
-            None => None,
-        })
+        let Some(g) = self.plugin.recommend()? else { return Ok(None) };
+        match self.space.to_string(&g) {
+            Ok(text) if self.space.check(&g).is_ok() => {
+                self.journal.set_manifest(&[("recommendation", serde_json::json!(text))])?;
+                Ok(Some(text))
+            }
+            Ok(text) => Ok(Some(format!("{text} (not a valid network: {})", self.space.check(&g).err().map(|e| e.to_string()).unwrap_or_default()))),
+            Err(e) => Ok(Some(format!("{g:?} ({e})"))),
+        }
     }
 
     pub fn spent_now(&self) -> anyhow::Result<Spent> {
@@ -341,10 +375,6 @@ impl Search {
     pub fn decisions(&self) -> &Space {
         &self.decisions
     }
-}
-
-fn invalid(reason: &str) -> Evaluation {
-    Evaluation { status: TrialStatus::Invalid(reason.to_string()), objective: 0.0, cost: 0.0, metrics: vec![] }
 }
 
 /// The genotype and fidelity a proposal is recorded under (relaxed

@@ -7,6 +7,7 @@ pub mod darts;
 pub mod mixed;
 pub mod nb201;
 pub mod ops;
+pub mod supernet;
 pub mod trainer;
 
 pub use trainer::{test, train, train_with_progress, Epoch, Progress, TrainConfig, TrainResult};

@@ -5,6 +5,7 @@
 //! goes on.
 
 pub mod local;
+pub mod one_shot;
 pub mod slurm;
 
 use std::collections::VecDeque;
@@ -12,6 +13,7 @@ use std::collections::VecDeque;
 use crate::estimate::Evaluation;
 
 pub use local::Workers;
+pub use one_shot::OneShotExecutor;
 pub use slurm::Slurm;
 
 /// Runs trials and hands back their evaluations.
@@ -27,6 +29,16 @@ pub trait Executor {
     fn cancel_all(&mut self) -> Vec<u64>;
     /// A trial finished in an earlier session (for early stopping).
     fn remember(&mut self, _metrics: &[(String, f64)]) {}
+    /// Evaluates a relaxed proposal (weights per decision); `false`: this
+    /// executor evaluates discrete architectures only.
+    fn submit_relaxed(&mut self, _id: u64, _weights: &[Vec<f64>]) -> anyhow::Result<bool> {
+        Ok(false)
+    }
+    /// Whether a repeated architecture may be answered with the earlier
+    /// result; not when evaluation has state (shared weights that train on).
+    fn reuses_results(&self) -> bool {
+        true
+    }
 }
 
 /// Evaluates each trial at once, in this process, in submission order.

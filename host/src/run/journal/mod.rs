@@ -82,6 +82,11 @@ pub struct Trial {
     pub metrics: Vec<(String, f64)>,
     /// The trial whose result was reused for this repeated proposal.
     pub reused_from: Option<u64>,
+    /// A relaxed proposal's weights (one vector per decision).
+    pub relaxed: Option<Vec<Vec<f64>>>,
+    /// For a relaxed proposal: the gradient of the validation loss with
+    /// respect to its weights, as the strategy was told.
+    pub gradient: Option<Vec<Vec<f64>>>,
 }
 
 /// A recorded strategy call, replayed on resume.
@@ -119,7 +124,9 @@ CREATE TABLE IF NOT EXISTS trials (
     cost REAL NOT NULL DEFAULT 0,
     metrics TEXT NOT NULL DEFAULT '[]',
     reused_from INTEGER,
-    finished_at REAL
+    finished_at REAL,
+    relaxed TEXT,
+    gradient TEXT
 );
 CREATE INDEX IF NOT EXISTS trials_by_genotype ON trials (genotype, fidelity);
 CREATE TABLE IF NOT EXISTS calls (seq INTEGER PRIMARY KEY, call TEXT NOT NULL);
@@ -156,8 +163,17 @@ impl Journal {
         if format.as_deref() != Some("1") {
             return Err(JournalError::NotAJournal { path: j.path.clone(), detail: format!("format {format:?}, expected 1") });
         }
-        // Journals written before the Slurm executor have no jobs table.
+        // Journals written before the Slurm executor have no jobs table,
+        // and before the one-shot estimators no relaxed proposals.
         j.conn.execute_batch(jobs::SCHEMA).map_err(|e| j.err(e))?;
+        let has_gradient: bool = j
+            .conn
+            .query_row("SELECT COUNT(*) FROM pragma_table_info('trials') WHERE name = 'gradient'", [], |r| r.get::<_, i64>(0))
+            .map_err(|e| j.err(e))?
+            > 0;
+        if !has_gradient {
+            j.conn.execute_batch("ALTER TABLE trials ADD COLUMN relaxed TEXT; ALTER TABLE trials ADD COLUMN gradient TEXT;").map_err(|e| j.err(e))?;
+        }
         Ok(j)
     }
 
@@ -197,17 +213,20 @@ impl Journal {
     }
 
     /// Records an `ask` call and the trials it proposed, in one commit.
-    pub fn record_ask(&mut self, n: u32, proposals: &[(Vec<u32>, String, Option<f64>)]) -> Result<Vec<u64>, JournalError> {
+    /// A proposal is its genotype, its text, its fidelity and, for a
+    /// relaxed one, its weights (with an empty genotype).
+    pub fn record_ask(&mut self, n: u32, proposals: &[(Vec<u32>, String, Option<f64>, Option<Vec<Vec<f64>>>)]) -> Result<Vec<u64>, JournalError> {
         let first = self.trial_count()?;
         let path = self.path.clone();
         let e = |source| JournalError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(e)?;
         let mut ids = Vec::with_capacity(proposals.len());
-        for (k, (genotype, arch, fidelity)) in proposals.iter().enumerate() {
+        for (k, (genotype, arch, fidelity, relaxed)) in proposals.iter().enumerate() {
             let id = first + k as u64;
+            let relaxed = relaxed.as_ref().map(|w| serde_json::to_string(w).expect("serialises"));
             tx.execute(
-                "INSERT INTO trials (id, genotype, arch, fidelity, status) VALUES (?1, ?2, ?3, ?4, 'pending')",
-                params![id as i64, genotype_key(genotype), arch, fidelity],
+                "INSERT INTO trials (id, genotype, arch, fidelity, status, relaxed) VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
+                params![id as i64, genotype_key(genotype), arch, fidelity, relaxed],
             )
             .map_err(e)?;
             ids.push(id);
@@ -230,10 +249,11 @@ impl Journal {
         for t in trials {
             let (status, reason) = t.status.code();
             let metrics = serde_json::to_string(&t.metrics).expect("serialises");
+            let gradient = t.gradient.as_ref().map(|g| serde_json::to_string(g).expect("serialises"));
             let changed = tx
                 .execute(
-                    "UPDATE trials SET status = ?2, reason = ?3, objective = ?4, cost = ?5, metrics = ?6, reused_from = ?7, finished_at = ?8 WHERE id = ?1 AND status = 'pending'",
-                    params![t.id as i64, status, reason, t.objective, t.cost, metrics, t.reused_from.map(|r| r as i64), now],
+                    "UPDATE trials SET status = ?2, reason = ?3, objective = ?4, cost = ?5, metrics = ?6, reused_from = ?7, finished_at = ?8, gradient = ?9 WHERE id = ?1 AND status = 'pending'",
+                    params![t.id as i64, status, reason, t.objective, t.cost, metrics, t.reused_from.map(|r| r as i64), now, gradient],
                 )
                 .map_err(e)?;
             if changed != 1 {
@@ -265,7 +285,7 @@ impl Journal {
     fn select<P: rusqlite::Params>(&self, tail: &str, args: P) -> Result<Vec<Trial>, JournalError> {
         let mut stmt = self
             .conn
-            .prepare_cached(&format!("SELECT id, genotype, arch, fidelity, status, reason, objective, cost, metrics, reused_from FROM trials {tail}"))
+            .prepare_cached(&format!("SELECT id, genotype, arch, fidelity, status, reason, objective, cost, metrics, reused_from, relaxed, gradient FROM trials {tail}"))
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(args, |r| {
@@ -280,16 +300,23 @@ impl Journal {
                     r.get::<_, f64>(7)?,
                     r.get::<_, String>(8)?,
                     r.get::<_, Option<i64>>(9)?,
+                    r.get::<_, Option<String>>(10)?,
+                    r.get::<_, Option<String>>(11)?,
                 ))
             })
             .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, genotype, arch, fidelity, status, reason, objective, cost, metrics, reused_from) = row.map_err(|e| self.err(e))?;
+            let (id, genotype, arch, fidelity, status, reason, objective, cost, metrics, reused_from, relaxed, gradient) = row.map_err(|e| self.err(e))?;
             let genotype = parse_genotype_key(&genotype).ok_or_else(|| self.corrupt(format!("trial {id}: genotype `{genotype}`")))?;
             let status = TrialStatus::from_code(&status, reason).ok_or_else(|| self.corrupt(format!("trial {id}: status `{status}`")))?;
             let metrics = serde_json::from_str(&metrics).map_err(|e| self.corrupt(format!("trial {id}: metrics: {e}")))?;
-            out.push(Trial { id: id as u64, genotype, arch, fidelity, status, objective, cost, metrics, reused_from: reused_from.map(|r| r as u64) });
+            let vectors = |text: Option<String>, what: &str| {
+                text.map(|t| serde_json::from_str::<Vec<Vec<f64>>>(&t).map_err(|e| self.corrupt(format!("trial {id}: {what}: {e}")))).transpose()
+            };
+            let relaxed = vectors(relaxed, "relaxed weights")?;
+            let gradient = vectors(gradient, "gradient")?;
+            out.push(Trial { id: id as u64, genotype, arch, fidelity, status, objective, cost, metrics, reused_from: reused_from.map(|r| r as u64), relaxed, gradient });
         }
         Ok(out)
     }
@@ -349,6 +376,8 @@ mod tests {
             cost: 2.0,
             metrics: vec![("params".into(), 10.0)],
             reused_from: None,
+            relaxed: None,
+            gradient: (id == 1).then(|| vec![vec![0.5, -0.25], vec![1e-9]]),
         }
     }
 
@@ -359,7 +388,7 @@ mod tests {
         {
             let mut j = Journal::create(&path).unwrap();
             j.set_manifest(&[("seed", serde_json::json!(7))]).unwrap();
-            let ids = j.record_ask(2, &[(vec![0, 1], "a0".into(), None), (vec![1, 1], "a1".into(), Some(0.5))]).unwrap();
+            let ids = j.record_ask(2, &[(vec![0, 1], "a0".into(), None, None), (vec![1, 1], "a1".into(), Some(0.5), None)]).unwrap();
             assert_eq!(ids, vec![0, 1]);
             j.record_results(&[trial(1, 0.7)], 1.5).unwrap();
         }
@@ -382,7 +411,7 @@ mod tests {
     fn a_result_for_a_finished_trial_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let mut j = Journal::create(&dir.path().join("j.sqlite")).unwrap();
-        j.record_ask(1, &[(vec![0, 1], "a0".into(), None)]).unwrap();
+        j.record_ask(1, &[(vec![0, 1], "a0".into(), None, None)]).unwrap();
         j.record_results(&[trial(0, 0.5)], 1.0).unwrap();
         assert!(j.record_results(&[trial(0, 0.6)], 2.0).unwrap_err().to_string().contains("not pending"));
         assert_eq!(j.trials().unwrap()[0].objective, 0.5);

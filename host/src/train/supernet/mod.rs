@@ -1,0 +1,41 @@
+//! Supernets: one network holding every architecture of a space, so that
+//! architectures share weights (one-shot NAS). Each decision of the space
+//! has one module per option; a forward pass takes a [`Route`] through it:
+//! one option per decision (a path: ENAS, random search with weight
+//! sharing), or a mix of all options weighted per decision (the continuous
+//! relaxation of DARTS and GDAS).
+//!
+//! Batch norm always normalises with the batch's own statistics, as the
+//! one-shot baselines of NAS-Bench-201 do: running statistics gathered
+//! over many different paths would fit none of them.
+
+pub mod nb201;
+
+use tch::Tensor;
+
+use super::Skeleton;
+use crate::space::NetworkSpace;
+
+/// How a forward pass goes through the supernet.
+pub enum Route<'a> {
+    /// One option per decision; only its module runs.
+    Path(&'a [u32]),
+    /// One weight tensor per decision, of that decision's number of
+    /// options: each decision's modules all run and their outputs are summed
+    /// with these weights, as given (the strategy applies its own softmax).
+    Mix(&'a [Tensor]),
+}
+
+/// A network holding every architecture of a space.
+pub trait Supernet {
+    /// Logits for a batch, along `route`.
+    fn forward(&self, xs: &Tensor, route: &Route) -> Tensor;
+}
+
+/// The supernet of `space` under `p`.
+pub fn build(p: &tch::nn::Path, space: &NetworkSpace, skeleton: &Skeleton) -> anyhow::Result<Box<dyn Supernet>> {
+    match space {
+        NetworkSpace::Nb201 => Ok(Box::new(nb201::Nb201Supernet::new(p, skeleton))),
+        other => anyhow::bail!("the supernet estimator has no supernet for the {} space yet (nb201 has one)", other.name()),
+    }
+}
