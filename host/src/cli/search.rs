@@ -309,6 +309,7 @@ fn drive(s: &mut Search, executor: &mut dyn Executor, pending: Vec<nasbox::run::
                 println!("  {}", metrics.join("  "));
             }
         }
+        None if s.config.estimator == "supernet" => println!("{} differentiable steps; the architecture is derived from the strategy's weights", spent.trials),
         None => println!("no trial succeeded"),
     }
     if let Some(r) = s.recommendation()? {

@@ -4,7 +4,11 @@
 //! - [`tpe`]: the tree-structured Parzen estimator's density-ratio model for
 //!   categorical decisions (Bergstra et al. 2011), used by `tpe` and `bohb`;
 //! - [`hyperband`]: successive-halving brackets over the fidelity field
-//!   (Li et al. 2017), used by `hyperband` and `bohb`.
+//!   (Li et al. 2017), used by `hyperband` and `bohb`;
+//! - [`relax`]: architecture weights for differentiable search (softmax and
+//!   its gradient, Gumbel draws, Adam, DARTS' derivation), used by `darts`
+//!   and `gdas`.
 
 pub mod hyperband;
+pub mod relax;
 pub mod tpe;

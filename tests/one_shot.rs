@@ -1,0 +1,175 @@
+//! One-shot NAS end to end: `nasbox search --estimator supernet` with the
+//! differentiable strategies (DARTS, GDAS) and with discrete ones (random
+//! search with weight sharing), in separate processes: the architecture
+//! weights move, a valid architecture is derived and retrained, and a
+//! one-shot search killed with -9 resumes to the uninterrupted result.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use nasbox::run::journal::{Journal, Trial, TrialStatus};
+use nasbox::space::NetworkSpace;
+use support::{guest, text};
+
+fn command(args: &[&str]) -> Command {
+    let cache = std::env::temp_dir().join("nasbox-test-cache");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_nasbox"));
+    c.arg("--cache-dir").arg(cache).args(args).env_remove("NASBOX_LOG");
+    c
+}
+
+/// A run.toml for a small, fast supernet.
+fn config(dir: &Path, trials: u32) -> PathBuf {
+    let path = dir.join(format!("one-shot-{trials}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "estimator = \"supernet\"\nbudget = \"trials={trials}\"\nseed = 2\n\n[train]\nbatch_size = 32\ndata_fraction = 0.1\nchannels = 2\ncells = 1\n\n[supernet]\nsteps = 3\nvalid_batches = 2\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn search(strategy: &str, config: &Path, out: &Path, settings: &[&str]) -> Command {
+    let wasm = guest(strategy);
+    let mut args = vec!["-v", "search", "--strategy", wasm.to_str().unwrap(), "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    for s in settings {
+        args.extend(["--set", s]);
+    }
+    command(&args)
+}
+
+fn run(c: &mut Command) -> Output {
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    o
+}
+
+/// The mean entropy of the architecture weights the strategy logged at
+/// each report (`-v`), in order.
+fn entropies(o: &Output) -> Vec<f64> {
+    text(o).lines().filter_map(|l| l.split("mean entropy of the weights ").nth(1)?.split_whitespace().next()?.parse().ok()).collect()
+}
+
+fn journal(dir: &Path) -> Journal {
+    Journal::open(&dir.join("journal.sqlite")).unwrap()
+}
+
+fn derived(dir: &Path) -> String {
+    let d = journal(dir).manifest("recommendation").unwrap().expect("a derived architecture is recorded");
+    let text = d.as_str().unwrap().to_string();
+    let space = NetworkSpace::Nb201;
+    space.check(&space.parse(&text).unwrap()).unwrap();
+    text
+}
+
+#[test]
+fn darts_moves_its_weights_from_uniform_and_derives_an_architecture_that_retrains() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("darts");
+    let o = run(&mut search("darts", &config(dir.path(), 30), &out, &["lr=0.05"]));
+    assert!(text(&o).contains("30 differentiable steps"), "{}", text(&o));
+    let trials = journal(&out).trials().unwrap();
+    assert_eq!(trials.len(), 30);
+    let deviation = |t: &Trial| t.relaxed.as_ref().unwrap().iter().flatten().map(|w| (w - 0.2).abs()).fold(0.0, f64::max);
+    for t in &trials {
+        assert_eq!(t.status, TrialStatus::Ok, "{t:?}");
+        let g = t.gradient.as_ref().expect("a gradient per step");
+        assert_eq!(g.iter().map(Vec::len).collect::<Vec<_>>(), vec![5; 6]);
+    }
+    assert!(deviation(&trials[0]) < 0.01, "DARTS starts near uniform: {:?}", trials[0].relaxed);
+    assert!(deviation(&trials[29]) > 0.05, "and moves away: {:?}", trials[29].relaxed);
+    let h = entropies(&o);
+    assert!(h.len() >= 3 && h[0] > 1.6 && *h.last().unwrap() < h[0] - 0.02, "the weights' entropy falls from uniform's ln 5: {h:?}");
+    let arch = derived(&out);
+    assert!(text(&o).contains(&format!("the strategy recommends: {arch}")), "{}", text(&o));
+
+    // Retrain the derived architecture from scratch.
+    let o = run(&mut command(&["train", "--from", out.to_str().unwrap(), "--epochs", "1", "--channels", "2", "--cells", "1", "--data-fraction", "0.05"]));
+    assert!(text(&o).contains(&format!("retraining the architecture derived by the one-shot search {}: {arch}", out.display())), "{}", text(&o));
+    assert!(out.join("final/metrics.json").exists());
+}
+
+#[test]
+fn gdas_samples_one_operation_per_edge_and_moves_its_weights_towards_what_it_derives() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gdas");
+    let o = run(&mut search("gdas", &config(dir.path(), 60), &out, &["lr=0.1"]));
+    let h = entropies(&o);
+    assert!(h.len() >= 6 && h[0] > 1.6 && *h.last().unwrap() < h[0] - 0.1, "the weights' entropy falls from uniform's ln 5: {h:?}");
+    let trials = journal(&out).trials().unwrap();
+    assert_eq!(trials.len(), 60);
+    let choices = |t: &Trial| -> Vec<usize> {
+        let w = t.relaxed.as_ref().unwrap();
+        assert!(w.iter().all(|v| v.iter().filter(|&&x| x == 1.0).count() == 1 && v.iter().sum::<f64>() == 1.0), "one-hot: {w:?}");
+        w.iter().map(|v| v.iter().position(|&x| x == 1.0).unwrap()).collect()
+    };
+    let space = NetworkSpace::Nb201;
+    let arch = space.parse(&derived(&out)).unwrap();
+    let agreement = |ts: &[Trial]| {
+        let hits: usize = ts.iter().map(|t| choices(t).iter().zip(&arch).filter(|(c, a)| **c == **a as usize).count()).sum();
+        hits as f64 / (ts.len() * arch.len()) as f64
+    };
+    let (early, late) = (agreement(&trials[..15]), agreement(&trials[45..]));
+    assert!(late > early + 0.1, "samples concentrate on the derived cell: {early:.2} early, {late:.2} late");
+}
+
+#[test]
+fn random_search_with_weight_sharing_trains_one_supernet_and_never_reuses_a_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rsws");
+    let o = run(&mut search("random", &config(dir.path(), 8), &out, &[]));
+    let trials = journal(&out).trials().unwrap();
+    assert_eq!(trials.len(), 8);
+    for (k, t) in trials.iter().enumerate() {
+        assert_eq!(t.status, TrialStatus::Ok, "{t:?}");
+        let steps = t.metrics.iter().find(|(n, _)| n == "supernet-steps").unwrap().1;
+        assert_eq!(steps, 3.0 * (k + 1) as f64, "each path trains the same shared weights further");
+    }
+    assert!(text(&o).contains("best trial"), "{}", text(&o));
+}
+
+#[test]
+fn a_killed_one_shot_search_resumes_to_the_uninterrupted_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), 40);
+    let whole = dir.path().join("whole");
+    run(&mut search("darts", &cfg, &whole, &["lr=0.05"]));
+    let killed = dir.path().join("killed");
+    let mut kills = 0;
+    for round in 0..3 {
+        let mut child = if round == 0 { search("darts", &cfg, &killed, &["lr=0.05"]) } else { command(&["resume", killed.to_str().unwrap()]) }
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill it once more trials are done than before.
+        let target = 8 * (round + 1);
+        let start = Instant::now();
+        let done = loop {
+            let n = Journal::open(&killed.join("journal.sqlite")).ok().and_then(|j| j.trials().ok()).map_or(0, |t| t.iter().filter(|t| t.status != TrialStatus::Pending).count());
+            if n >= target || child.try_wait().unwrap().is_some() || start.elapsed() > Duration::from_secs(60) {
+                break n;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        child.wait().unwrap();
+        assert!(done < 40, "the run finished before it was killed");
+    }
+    assert!(kills >= 2, "killed {kills} times");
+    run(&mut command(&["resume", killed.to_str().unwrap()]));
+    let (a, b) = (journal(&whole).trials().unwrap(), journal(&killed).trials().unwrap());
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((x.id, &x.status, x.objective, &x.relaxed, &x.gradient), (y.id, &y.status, y.objective, &y.relaxed, &y.gradient), "trial {} differs after kill -9 and resume", x.id);
+    }
+    assert_eq!(derived(&whole), derived(&killed));
+}
