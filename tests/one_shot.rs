@@ -173,3 +173,26 @@ fn a_killed_one_shot_search_resumes_to_the_uninterrupted_result() {
     }
     assert_eq!(derived(&whole), derived(&killed));
 }
+
+#[test]
+fn darts_on_the_darts_cell_space_derives_two_inputs_per_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("darts-space");
+    let cfg = config(dir.path(), 6);
+    std::fs::write(&cfg, std::fs::read_to_string(&cfg).unwrap().replace("cells = 1", "cells = 3").replace("seed = 2", "seed = 2\nspace = \"darts\"")).unwrap();
+    let o = run(&mut search("darts", &cfg, &out, &["lr=0.05"]));
+    let trials = journal(&out).trials().unwrap();
+    assert_eq!(trials.len(), 6);
+    assert!(trials.iter().all(|t| t.status == TrialStatus::Ok && t.gradient.as_ref().is_some_and(|g| g.len() == 32)), "{trials:?}");
+    let text_arch = journal(&out).manifest("recommendation").unwrap().unwrap().as_str().unwrap().to_string();
+    assert!(text_arch.starts_with("Genotype(normal=["), "{text_arch}");
+    let space = NetworkSpace::Darts;
+    let g = space.parse(&text_arch).unwrap();
+    space.check(&g).unwrap();
+    // DARTS' rule: two distinct inputs per node, never `none`.
+    for node in g.chunks(4) {
+        assert_ne!(node[0], node[2], "{text_arch}");
+        assert!(node[1] != 0 && node[3] != 0, "{text_arch}");
+    }
+    assert!(text(&o).contains("6 differentiable steps"), "{}", text(&o));
+}

@@ -96,6 +96,24 @@ fn simulated_time_budget_stops_the_run() {
 }
 
 #[test]
+fn a_run_killed_before_its_journal_was_committed_can_start_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    std::fs::create_dir_all(&out).unwrap();
+    // What a kill in the middle of creating the journal leaves: a file
+    // without tables.
+    std::fs::write(out.join("journal.sqlite"), b"").unwrap();
+    let t = table();
+    let estimator = format!("table:{}", t.path.display());
+    let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--estimator", &estimator, "--budget", "trials=3", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(trials(&out).len(), 3);
+    // A real run is never overwritten.
+    let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--estimator", &estimator, "--budget", "trials=3", "--out", out.to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("already holds a run"), "{}", text(&o));
+}
+
+#[test]
 fn kill_9_at_random_moments_and_resume_gives_the_uninterrupted_run() {
     let t = table();
     let dir = tempfile::tempdir().unwrap();
@@ -128,9 +146,12 @@ fn kill_9_at_random_moments_and_resume_gives_the_uninterrupted_run() {
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         kills += 1;
-        let done = trials(&cut).len();
+        // Killed before its journal was committed, a run starts over.
+        let started = Journal::open(&cut.join("journal.sqlite")).is_ok();
+        let done = if started { trials(&cut).len() } else { 0 };
         assert!(done < 2500 || round > 0, "killed after the end");
-        child = command(&["resume", cut.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let again = if started { vec!["resume".to_string(), cut.to_str().unwrap().to_string()] } else { args(&cut) };
+        child = command(&again.iter().map(String::as_str).collect::<Vec<_>>()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     }
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -66,13 +66,12 @@ impl Search {
         let decisions = space.space();
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let journal_path = dir.join(JOURNAL);
-        if journal_path.exists() {
+        if journal_path.exists() && !Journal::unstarted(&journal_path) {
             bail!("{}: already holds a run; continue it with `nasbox resume {}` or choose another --out", dir.display(), dir.display());
         }
         init(&mut plugin, &decisions, &config, &budget)?;
-        let mut journal = Journal::create(&journal_path)?;
         let info = plugin.info().clone();
-        journal.set_manifest(&[
+        let journal = Journal::create_with(&journal_path, &[
             ("config", serde_json::to_value(&config)?),
             ("command", serde_json::json!(command)),
             ("strategy_path", serde_json::json!(strategy_path.display().to_string())),

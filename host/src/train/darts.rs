@@ -15,7 +15,8 @@ use super::ops::{avg_pool, batch_norm, max_pool, strided, DwSep, FactorizedReduc
 use super::{Network, Skeleton};
 use crate::space::darts::{cells, Edge, NODES, OPS};
 
-enum Op {
+/// One operation of an edge (`none` has none: it adds zeros).
+pub(crate) enum Op {
     MaxPool,
     AvgPool,
     Identity,
@@ -26,6 +27,36 @@ enum Op {
     Dil(DwSep),
 }
 
+impl Op {
+    /// The op named `name` (one of DARTS' `PRIMITIVES`) on `c` channels;
+    /// `None` for `none`.
+    pub(crate) fn new(q: nn::Path, name: &str, c: i64, stride: i64) -> Option<Op> {
+        Some(match name {
+            "none" => return None,
+            "max_pool_3x3" => Op::MaxPool,
+            "avg_pool_3x3" => Op::AvgPool,
+            "skip_connect" if stride == 1 => Op::Identity,
+            "skip_connect" => Op::Reduce(FactorizedReduce::new(q, c, c)),
+            "sep_conv_3x3" => Op::Sep(DwSep::new(&q / "a", c, c, 3, stride, 1), DwSep::new(&q / "b", c, c, 3, 1, 1)),
+            "sep_conv_5x5" => Op::Sep(DwSep::new(&q / "a", c, c, 5, stride, 1), DwSep::new(&q / "b", c, c, 5, 1, 1)),
+            "dil_conv_3x3" => Op::Dil(DwSep::new(q, c, c, 3, stride, 2)),
+            "dil_conv_5x5" => Op::Dil(DwSep::new(q, c, c, 5, stride, 2)),
+            other => unreachable!("unknown darts op {other}"),
+        })
+    }
+
+    pub(crate) fn forward(&self, x: &Tensor, stride: i64, train: bool) -> Tensor {
+        match self {
+            Op::MaxPool => max_pool(x, 3, stride),
+            Op::AvgPool => avg_pool(x, 3, stride),
+            Op::Identity => x.shallow_clone(),
+            Op::Reduce(r) => r.forward_t(x, train),
+            Op::Sep(a, b) => b.forward_t(&a.forward_t(x, train), train),
+            Op::Dil(d) => d.forward_t(x, train),
+        }
+    }
+}
+
 struct CellEdge {
     input: usize,
     op: Op,
@@ -34,14 +65,7 @@ struct CellEdge {
 
 impl CellEdge {
     fn forward(&self, x: &Tensor, train: bool) -> Tensor {
-        match &self.op {
-            Op::MaxPool => max_pool(x, 3, self.stride),
-            Op::AvgPool => avg_pool(x, 3, self.stride),
-            Op::Identity => x.shallow_clone(),
-            Op::Reduce(r) => r.forward_t(x, train),
-            Op::Sep(a, b) => b.forward_t(&a.forward_t(x, train), train),
-            Op::Dil(d) => d.forward_t(x, train),
-        }
+        self.op.forward(x, self.stride, train)
     }
 
     fn flops(&self, h: i64, w: i64) -> u64 {
@@ -54,9 +78,28 @@ impl CellEdge {
     }
 }
 
-enum Pre {
+/// How a cell brings its first input to its width: a factorized
+/// reduction after a reduction cell, a 1×1 ReLUConvBN otherwise.
+pub(crate) enum Pre {
     Reduce(FactorizedReduce),
     Conv(ReluConvBn),
+}
+
+impl Pre {
+    pub(crate) fn new(p: nn::Path, c_in: i64, c: i64, reduction_prev: bool) -> Pre {
+        if reduction_prev {
+            Pre::Reduce(FactorizedReduce::new(p, c_in, c))
+        } else {
+            Pre::Conv(ReluConvBn::new(p, c_in, c, 1, 1))
+        }
+    }
+
+    pub(crate) fn forward(&self, x: &Tensor, train: bool) -> Tensor {
+        match self {
+            Pre::Reduce(r) => r.forward_t(x, train),
+            Pre::Conv(r) => r.forward_t(x, train),
+        }
+    }
 }
 
 struct Cell {
@@ -69,11 +112,7 @@ struct Cell {
 
 impl Cell {
     fn new(p: nn::Path, genotype: &[Edge], c_pp: i64, c_p: i64, c: i64, reduction: bool, reduction_prev: bool) -> Cell {
-        let pre0 = if reduction_prev {
-            Pre::Reduce(FactorizedReduce::new(&p / "pre0", c_pp, c))
-        } else {
-            Pre::Conv(ReluConvBn::new(&p / "pre0", c_pp, c, 1, 1))
-        };
+        let pre0 = Pre::new(&p / "pre0", c_pp, c, reduction_prev);
         let edges = genotype
             .chunks(2)
             .enumerate()
@@ -84,17 +123,7 @@ impl Cell {
                     .map(|(j, e)| {
                         let stride = if reduction && e.input < 2 { 2 } else { 1 };
                         let q = &p / format!("n{}{}", k + 2, ["a", "b"][j]);
-                        let op = match OPS[e.op] {
-                            "max_pool_3x3" => Op::MaxPool,
-                            "avg_pool_3x3" => Op::AvgPool,
-                            "skip_connect" if stride == 1 => Op::Identity,
-                            "skip_connect" => Op::Reduce(FactorizedReduce::new(q, c, c)),
-                            "sep_conv_3x3" => Op::Sep(DwSep::new(&q / "a", c, c, 3, stride, 1), DwSep::new(&q / "b", c, c, 3, 1, 1)),
-                            "sep_conv_5x5" => Op::Sep(DwSep::new(&q / "a", c, c, 5, stride, 1), DwSep::new(&q / "b", c, c, 5, 1, 1)),
-                            "dil_conv_3x3" => Op::Dil(DwSep::new(q, c, c, 3, stride, 2)),
-                            "dil_conv_5x5" => Op::Dil(DwSep::new(q, c, c, 5, stride, 2)),
-                            other => unreachable!("unknown darts op {other}"),
-                        };
+                        let op = Op::new(q, OPS[e.op], c, stride).expect("none edges are filtered out");
                         CellEdge { input: e.input, op, stride }
                     })
                     .collect()
@@ -104,10 +133,7 @@ impl Cell {
     }
 
     fn forward(&self, s0: &Tensor, s1: &Tensor, train: bool) -> Tensor {
-        let s0 = match &self.pre0 {
-            Pre::Reduce(r) => r.forward_t(s0, train),
-            Pre::Conv(r) => r.forward_t(s0, train),
-        };
+        let s0 = self.pre0.forward(s0, train);
         let mut states = vec![s0, self.pre1.forward_t(s1, train)];
         for node in &self.edges {
             let sum = node

@@ -136,17 +136,48 @@ impl Journal {
     /// Creates a new journal; refuses a file that already exists, so one
     /// run never writes into another's.
     pub fn create(path: &Path) -> Result<Journal, JournalError> {
+        Journal::create_with(path, &[])
+    }
+
+    /// Creates a new journal holding these manifest entries: schema and
+    /// manifest in one commit, so a process killed while creating it
+    /// leaves either a whole journal or one without tables, which
+    /// [`Journal::unstarted`] recognises and this replaces.
+    pub fn create_with(path: &Path, manifest: &[(&str, serde_json::Value)]) -> Result<Journal, JournalError> {
         if path.exists() {
-            return Err(JournalError::Corrupt {
-                path: path.display().to_string(),
-                detail: "already exists: this folder holds a run (use `nasbox resume`, or another --out)".into(),
-            });
+            if !Journal::unstarted(path) {
+                return Err(JournalError::Corrupt {
+                    path: path.display().to_string(),
+                    detail: "already exists: this folder holds a run (use `nasbox resume`, or another --out)".into(),
+                });
+            }
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
         }
-        let j = Journal::open_raw(path)?;
-        j.conn.execute_batch(SCHEMA).map_err(|e| j.err(e))?;
-        j.conn.execute_batch(jobs::SCHEMA).map_err(|e| j.err(e))?;
-        j.conn.execute("INSERT INTO manifest VALUES ('format', '1')", []).map_err(|e| j.err(e))?;
+        let mut j = Journal::open_raw(path)?;
+        let p = j.path.clone();
+        let e = |source| JournalError::Sqlite { path: p.clone(), source };
+        let tx = j.conn.transaction().map_err(e)?;
+        tx.execute_batch(SCHEMA).map_err(e)?;
+        tx.execute_batch(jobs::SCHEMA).map_err(e)?;
+        tx.execute("INSERT INTO manifest VALUES ('format', '1')", []).map_err(e)?;
+        for (key, value) in manifest {
+            tx.execute("INSERT OR REPLACE INTO manifest VALUES (?1, ?2)", params![key, value.to_string()]).map_err(e)?;
+        }
+        tx.commit().map_err(e)?;
         Ok(j)
+    }
+
+    /// Whether `path` is a journal whose creation never committed (the
+    /// process was killed in its first moments): an SQLite file without
+    /// tables, or an empty file.
+    pub fn unstarted(path: &Path) -> bool {
+        if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+            return true;
+        }
+        let Ok(conn) = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else { return false };
+        conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).is_ok_and(|n| n == 0)
     }
 
     /// Opens an existing journal.

@@ -1,0 +1,188 @@
+//! The DARTS supernet (Liu et al. 2019, `Network` of the search phase):
+//! the network of `train::darts` where every edge i → node of a cell holds
+//! all eight operations, each with its own weights. All normal cells take
+//! the normal cell's decisions, all reduction cells the reduction cell's.
+//!
+//! The space encodes a node as two slots, each choosing an input and an
+//! operation. A path runs the two chosen edges; a mix weights edge
+//! (i, o) by Σ over slots of w(slot input = i) · w(slot op = o), so each
+//! edge's operations run once however many slots could read it, as in
+//! DARTS' mixed edges.
+
+use tch::nn::{self, ModuleT};
+use tch::Tensor;
+
+use super::{Route, Supernet};
+use crate::space::darts::{CELLS, NODES, OPS};
+use crate::train::darts::{Op, Pre};
+use crate::train::ops::{batch_norm, ReluConvBn};
+use crate::train::Skeleton;
+
+/// Decisions per cell type: per node, two slots of (input, op).
+const PER_CELL: usize = NODES * 4;
+
+struct SuperCell {
+    pre0: Pre,
+    pre1: ReluConvBn,
+    /// `edges[node][input][op]`; `None` for `none`.
+    edges: Vec<Vec<Vec<Option<Op>>>>,
+    reduction: bool,
+}
+
+impl SuperCell {
+    fn new(p: nn::Path, c_pp: i64, c_p: i64, c: i64, reduction: bool, reduction_prev: bool) -> SuperCell {
+        let edges = (0..NODES)
+            .map(|k| {
+                (0..k + 2)
+                    .map(|i| {
+                        let stride = if reduction && i < 2 { 2 } else { 1 };
+                        OPS.iter().enumerate().map(|(o, name)| Op::new(&p / format!("n{}", k + 2) / format!("i{i}") / format!("op{o}"), name, c, stride)).collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        SuperCell { pre0: Pre::new(&p / "pre0", c_pp, c, reduction_prev), pre1: ReluConvBn::new(&p / "pre1", c_p, c, 1, 1), edges, reduction }
+    }
+
+    fn stride(&self, input: usize) -> i64 {
+        if self.reduction && input < 2 {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// `first`: the index of this cell type's first decision in `route`.
+    fn forward(&self, s0: &Tensor, s1: &Tensor, route: &Route, first: usize) -> Tensor {
+        let mut states = vec![self.pre0.forward(s0, true), self.pre1.forward_t(s1, true)];
+        for (k, node) in self.edges.iter().enumerate() {
+            let d = first + 4 * k;
+            let mut sum: Option<Tensor> = None;
+            let mut add = |y: Tensor| {
+                sum = Some(match sum.take() {
+                    Some(acc) => acc + y,
+                    None => y,
+                })
+            };
+            match route {
+                Route::Path(g) => {
+                    for slot in 0..2 {
+                        let (input, op) = (g[d + 2 * slot] as usize, g[d + 2 * slot + 1] as usize);
+                        if let Some(op) = &node[input][op] {
+                            add(op.forward(&states[input], self.stride(input), true));
+                        }
+                    }
+                }
+                Route::Mix(w) => {
+                    for (i, ops) in node.iter().enumerate() {
+                        for (o, op) in ops.iter().enumerate() {
+                            let Some(op) = op else { continue };
+                            let coefficient = (0..2).map(|slot| w[d + 2 * slot].get(i as i64) * w[d + 2 * slot + 1].get(o as i64)).reduce(|a, b| a + b).expect("two slots");
+                            add(op.forward(&states[i], self.stride(i), true) * coefficient);
+                        }
+                    }
+                }
+            }
+            // A node both of whose slots chose `none` adds zeros.
+            let zeros = || {
+                let like = &states[1];
+                let s = like.size();
+                let (h, w) = if self.reduction { ((s[2] + 1) / 2, (s[3] + 1) / 2) } else { (s[2], s[3]) };
+                Tensor::zeros([s[0], s[1], h, w], (like.kind(), like.device()))
+            };
+            let node_out = sum.unwrap_or_else(zeros);
+            states.push(node_out);
+        }
+        Tensor::cat(&states[2..], 1)
+    }
+}
+
+/// Every DARTS cell pair in one network.
+pub struct DartsSupernet {
+    stem: nn::Conv2D,
+    stem_bn: nn::BatchNorm,
+    cells: Vec<SuperCell>,
+    classifier: nn::Linear,
+}
+
+impl DartsSupernet {
+    /// `skeleton.channels` is DARTS' C, `skeleton.cells` its layers.
+    pub fn new(p: &nn::Path, skeleton: &Skeleton) -> DartsSupernet {
+        let c = skeleton.channels;
+        let stem_c = 3 * c;
+        let (mut c_pp, mut c_p, mut c_cur) = (stem_c, stem_c, c);
+        let mut reduction_prev = false;
+        let n = skeleton.cells;
+        let cells = (0..n)
+            .map(|i| {
+                let reduction = i == n / 3 || i == 2 * n / 3;
+                if reduction {
+                    c_cur *= 2;
+                }
+                let cell = SuperCell::new(p / format!("cell{i}"), c_pp, c_p, c_cur, reduction, reduction_prev);
+                reduction_prev = reduction;
+                (c_pp, c_p) = (c_p, NODES as i64 * c_cur);
+                cell
+            })
+            .collect();
+        let stem_cfg = nn::ConvConfig { padding: 1, bias: false, ..Default::default() };
+        DartsSupernet {
+            stem: nn::conv2d(p / "stem", skeleton.in_channels, stem_c, 3, stem_cfg),
+            stem_bn: batch_norm(p / "stem_bn", stem_c),
+            cells,
+            classifier: nn::linear(p / "classifier", c_p, skeleton.classes, Default::default()),
+        }
+    }
+}
+
+impl Supernet for DartsSupernet {
+    fn forward(&self, xs: &Tensor, route: &Route) -> Tensor {
+        let s = xs.apply(&self.stem).apply_t(&self.stem_bn, true);
+        let (mut s0, mut s1) = (s.shallow_clone(), s);
+        for cell in &self.cells {
+            let first = if cell.reduction { PER_CELL } else { 0 };
+            let out = cell.forward(&s0, &s1, route, first);
+            (s0, s1) = (s1, out);
+        }
+        s1.adaptive_avg_pool2d([1, 1]).flatten(1, -1).apply(&self.classifier)
+    }
+}
+
+const _: () = assert!(CELLS.len() * PER_CELL == 32, "the darts space has 32 decisions");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::space::NetworkSpace;
+    use crate::train::ops::TORCH_TEST_LOCK;
+    use tch::{Device, Kind};
+
+    fn one_hot(genotype: &[u32]) -> Vec<Tensor> {
+        let space = NetworkSpace::Darts.space();
+        genotype
+            .iter()
+            .zip(&space.decisions)
+            .map(|(&g, d)| Tensor::zeros([d.choices.len() as i64], (Kind::Float, Device::Cpu)).index_fill(0, &Tensor::from_slice(&[g as i64]), 1.0))
+            .collect()
+    }
+
+    #[test]
+    fn a_one_hot_mix_is_the_path_and_paths_share_edge_weights() {
+        let _lock = TORCH_TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        tch::manual_seed(4);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let net = DartsSupernet::new(&vs.root(), &Skeleton { channels: 2, cells: 3, in_channels: 3, classes: 4, image_size: 8 });
+        let x = Tensor::randn([2, 3, 8, 8], (Kind::Float, Device::Cpu));
+        let space = NetworkSpace::Darts;
+        let genotype = space.sample(5, 1).unwrap().remove(0);
+        let a = net.forward(&x, &Route::Path(&genotype));
+        let b = net.forward(&x, &Route::Mix(&one_hot(&genotype)));
+        assert_eq!(a.size(), vec![2, 4]);
+        assert!(a.allclose(&b, 1e-4, 1e-5, false), "max diff {}", (a - b).abs().max().double_value(&[]));
+        // Uniform weights run every edge: a forward and backward pass work.
+        let uniform: Vec<Tensor> = space.space().decisions.iter().map(|d| Tensor::full([d.choices.len() as i64], 1.0 / d.choices.len() as f64, (Kind::Float, Device::Cpu))).collect();
+        net.forward(&x, &Route::Mix(&uniform)).sum(Kind::Float).backward();
+        let grads = vs.variables().into_iter().filter(|(k, v)| k.starts_with("cell0.n2.i0.op4") && v.requires_grad() && v.grad().defined()).count();
+        assert!(grads > 0, "the mixture trains the sep_conv of edge 0 → node 2");
+    }
+}
