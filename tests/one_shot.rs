@@ -196,3 +196,19 @@ fn darts_on_the_darts_cell_space_derives_two_inputs_per_node() {
     }
     assert!(text(&o).contains("6 differentiable steps"), "{}", text(&o));
 }
+
+#[test]
+fn enas_is_reinforce_on_a_supernet_of_the_chain_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("enas");
+    let cfg = config(dir.path(), 6);
+    std::fs::write(&cfg, std::fs::read_to_string(&cfg).unwrap().replace("seed = 2", "seed = 2\nspace = \"chain\"")).unwrap();
+    let o = run(&mut search("reinforce", &cfg, &out, &[]));
+    let trials = journal(&out).trials().unwrap();
+    assert_eq!(trials.len(), 6);
+    assert!(trials.iter().all(|t| t.status == TrialStatus::Ok && t.relaxed.is_none()), "{trials:?}");
+    let arch = journal(&out).manifest("recommendation").unwrap().unwrap().as_str().unwrap().to_string();
+    let space = NetworkSpace::resolve("chain").unwrap();
+    space.check(&space.parse(&arch).unwrap()).unwrap();
+    assert!(text(&o).contains("best trial"), "{}", text(&o));
+}

@@ -9,6 +9,7 @@
 //! one-shot baselines of NAS-Bench-201 do: running statistics gathered
 //! over many different paths would fit none of them.
 
+pub mod chain;
 pub mod darts;
 pub mod nb201;
 
@@ -41,6 +42,6 @@ pub fn build(p: &tch::nn::Path, space: &NetworkSpace, skeleton: &Skeleton) -> an
             anyhow::ensure!(skeleton.cells >= 3, "a DARTS supernet needs at least 3 cells (it has reductions at 1/3 and 2/3), not {}", skeleton.cells);
             Ok(Box::new(darts::DartsSupernet::new(p, skeleton)))
         }
-        other => anyhow::bail!("the supernet estimator has no supernet for the {} space yet (nb201 and darts have one)", other.name()),
+        NetworkSpace::Chain(spec) => Ok(Box::new(chain::ChainSupernet::new(p, spec, skeleton)?)),
     }
 }
