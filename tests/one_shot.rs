@@ -87,6 +87,10 @@ fn darts_moves_its_weights_from_uniform_and_derives_an_architecture_that_retrain
     assert!(h.len() >= 3 && h[0] > 1.6 && *h.last().unwrap() < h[0] - 0.02, "the weights' entropy falls from uniform's ln 5: {h:?}");
     let arch = derived(&out);
     assert!(text(&o).contains(&format!("the strategy recommends: {arch}")), "{}", text(&o));
+    let results = run(&mut command(&["results", out.to_str().unwrap()]));
+    assert!(text(&results).contains("30 of them differentiable steps") && text(&results).contains(&format!("the strategy's architecture: {arch}")), "{}", text(&results));
+    let report = command(&["report", out.to_str().unwrap()]).output().unwrap();
+    assert!(!report.status.success() && text(&report).contains("a differentiable search has no ranked architectures"), "{}", text(&report));
 
     // Retrain the derived architecture from scratch.
     let o = run(&mut command(&["train", "--from", out.to_str().unwrap(), "--epochs", "1", "--channels", "2", "--cells", "1", "--data-fraction", "0.05"]));

@@ -26,7 +26,17 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
     let trials = Journal::open(&a.dir.join(JOURNAL))?.trials()?;
     let space = NetworkSpace::resolve(&config.space)?;
     let board = crate::cli::results::leaderboard(&trials);
-    let best = board.first().copied().ok_or_else(|| anyhow::anyhow!("{}: no trial succeeded, there is nothing to report", a.dir.display()))?;
+    let best = board.first().copied().ok_or_else(|| {
+        if trials.iter().any(|t| t.relaxed.is_some()) {
+            anyhow::anyhow!(
+                "{}: a differentiable search has no ranked architectures to report; `nasbox results` shows the one it derived, `nasbox train --from {}` retrains it",
+                a.dir.display(),
+                a.dir.display()
+            )
+        } else {
+            anyhow::anyhow!("{}: no trial succeeded, there is nothing to report", a.dir.display())
+        }
+    })?;
 
     let mut plots = vec![];
     let metric = |t: &nasbox::run::journal::Trial, name: &str| t.metrics.iter().find(|(k, _)| k == name).map(|(_, v)| *v);

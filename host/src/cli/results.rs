@@ -44,6 +44,14 @@ pub fn run(a: ResultsArgs) -> anyhow::Result<ExitCode> {
         count(|s| matches!(s, TrialStatus::Invalid(_))),
         count(|s| matches!(s, TrialStatus::Pending)),
     );
+    let relaxed = trials.iter().filter(|t| t.relaxed.is_some()).count();
+    if relaxed > 0 {
+        // Relaxed steps score a mixture, not an architecture: not ranked.
+        println!("{relaxed} of them differentiable steps (relaxed proposals, not ranked)");
+    }
+    if let Some(derived) = journal.manifest("recommendation")?.and_then(|v| v.as_str().map(String::from)) {
+        println!("the strategy's architecture: {derived}");
+    }
     println!("{:>4}  {:>6}  {:>9}  {:>8}  architecture", "rank", "trial", "objective", "cost s");
     for (rank, t) in leaderboard(&trials).iter().take(a.top).enumerate() {
         println!("{:>4}  {:>6}  {:>9.4}  {:>8.1}  {}", rank + 1, t.id, t.objective, t.cost, t.arch);

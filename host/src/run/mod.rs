@@ -123,3 +123,18 @@ pub fn find_strategy(spec: &str) -> anyhow::Result<PathBuf> {
         dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README shows a run.toml with every setting at its default; it
+    /// must parse, and say what the defaults are.
+    #[test]
+    fn the_readme_run_toml_is_the_defaults() {
+        let readme = include_str!("../../../README.md");
+        let block = readme.split("`run.toml` holds any setting").nth(1).and_then(|s| s.split("```toml").nth(1)).and_then(|s| s.split("```").next()).expect("the README has the run.toml block");
+        let parsed: RunConfig = toml::from_str(block).unwrap_or_else(|e| panic!("the README's run.toml: {e}"));
+        assert_eq!(parsed, RunConfig::default());
+    }
+}

@@ -12,12 +12,37 @@ use super::ops::{avg_pool, batch_norm, max_pool, relu, DwSep, ReluConvBn};
 use super::{Network, Skeleton};
 use crate::space::chain::{ChainOp, ChainSpec, Layer};
 
-enum Body {
+/// A layer's operation.
+pub(crate) enum Body {
     Conv(ReluConvBn),
     Sep(DwSep),
     MaxPool(i64),
     AvgPool(i64),
     Identity,
+}
+
+impl Body {
+    /// The op from `c_in` to `width` channels under `q`, and whether it has
+    /// no parameters (so needs a projection where the widths differ).
+    pub(crate) fn new(q: nn::Path, op: ChainOp, c_in: i64, width: i64) -> (Body, bool) {
+        match op {
+            ChainOp::Conv(k) => (Body::Conv(ReluConvBn::new(q, c_in, width, k, 1)), false),
+            ChainOp::SepConv(k) => (Body::Sep(DwSep::new(q, c_in, width, k, 1, 1)), false),
+            ChainOp::MaxPool(k) => (Body::MaxPool(k), true),
+            ChainOp::AvgPool(k) => (Body::AvgPool(k), true),
+            ChainOp::Identity => (Body::Identity, true),
+        }
+    }
+
+    pub(crate) fn forward(&self, x: &Tensor, train: bool) -> Tensor {
+        match self {
+            Body::Conv(c) => c.forward_t(x, train),
+            Body::Sep(s) => s.forward_t(x, train),
+            Body::MaxPool(k) => max_pool(x, *k, 1),
+            Body::AvgPool(k) => avg_pool(x, *k, 1),
+            Body::Identity => x.shallow_clone(),
+        }
+    }
 }
 
 struct ChainLayer {
@@ -64,13 +89,7 @@ impl ChainNet {
                 skips.push((j, factor, proj));
             }
             let w = layer.width;
-            let (body, parameter_free) = match layer.op {
-                ChainOp::Conv(k) => (Body::Conv(ReluConvBn::new(&q / "op", c_in, w, k, 1)), false),
-                ChainOp::SepConv(k) => (Body::Sep(DwSep::new(&q / "op", c_in, w, k, 1, 1)), false),
-                ChainOp::MaxPool(k) => (Body::MaxPool(k), true),
-                ChainOp::AvgPool(k) => (Body::AvgPool(k), true),
-                ChainOp::Identity => (Body::Identity, true),
-            };
+            let (body, parameter_free) = Body::new(&q / "op", layer.op, c_in, w);
             flops += match &body {
                 Body::Conv(c) => c.flops(side, side),
                 Body::Sep(s) => s.flops(side, side),
@@ -116,13 +135,7 @@ impl ModuleT for ChainNet {
                 }
                 x = x + s;
             }
-            let mut y = match &l.body {
-                Body::Conv(c) => c.forward_t(&x, train),
-                Body::Sep(s) => s.forward_t(&x, train),
-                Body::MaxPool(k) => max_pool(&x, *k, 1),
-                Body::AvgPool(k) => avg_pool(&x, *k, 1),
-                Body::Identity => x.shallow_clone(),
-            };
+            let mut y = l.body.forward(&x, train);
             if let Some(proj) = &l.proj {
                 y = proj.forward_t(&y, train);
             }

@@ -12,7 +12,7 @@
 //! first-order variant, which the DARTS paper reports as nearly as good.
 
 use nasbox_kit::relax::{self, Adam};
-use nasbox_sdk::{state, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Status, Strategy, StrategyError, StrategyInfo};
+use nasbox_sdk::{state, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
 use serde::{Deserialize, Serialize};
 
 /// First-order DARTS.
@@ -77,17 +77,9 @@ impl Strategy for Darts {
             let Some((_, weights)) = self.state.pending.take() else {
                 return Err(StrategyError::Other(format!("darts: a result for trial {} it did not wait for", o.trial)));
             };
-            match (&o.status, &o.gradient) {
-                (Status::Ok, Some(g)) => {
-                    let grad: Vec<Vec<f64>> = weights.iter().zip(g).map(|(p, g)| relax::softmax_backward(p, g, 1.0)).collect();
-                    self.state.adam.step(&mut self.state.alphas, &grad);
-                    self.state.steps += 1;
-                    relax::log_progress("darts", self.state.steps, &self.space, &self.state.alphas);
-                }
-                (Status::Ok, None) => return Err(StrategyError::UnsupportedSpace("darts needs gradients: run it with --estimator supernet".into())),
-                (Status::Invalid(r), _) => return Err(StrategyError::UnsupportedSpace(format!("the host cannot relax this space: {r}"))),
-                // A failed step (say, a diverged batch) is skipped.
-                (Status::Failed(_), _) => {}
+            if relax::learn("darts", &o, &weights, 1.0, &mut self.state.adam, &mut self.state.alphas)? {
+                self.state.steps += 1;
+                relax::log_progress("darts", self.state.steps, &self.space, &self.state.alphas);
             }
         }
         Ok(())
@@ -112,7 +104,7 @@ nasbox_sdk::export_strategy!(Darts);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nasbox_sdk::{native::Native, Decision, Setting};
+    use nasbox_sdk::{native::Native, Decision, Setting, Status};
 
     /// A toy problem: the validation loss is Σ_d w_d · cost_d, lowest for
     /// the option of each decision whose cost is lowest.

@@ -10,7 +10,7 @@
 //! decision (DARTS' rule in the DARTS cell space).
 
 use nasbox_kit::relax::{self, Adam};
-use nasbox_sdk::{state, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Status, Strategy, StrategyError, StrategyInfo};
+use nasbox_sdk::{state, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
 use serde::{Deserialize, Serialize};
 
 /// Gumbel-softmax differentiable search.
@@ -98,17 +98,9 @@ impl Strategy for Gdas {
             let Some((soft, tau)) = self.state.pending.take() else {
                 return Err(StrategyError::Other(format!("gdas: a result for trial {} it did not wait for", o.trial)));
             };
-            match (&o.status, &o.gradient) {
-                (Status::Ok, Some(g)) => {
-                    // Straight through: the hard sample's gradient is the soft one's.
-                    let grad: Vec<Vec<f64>> = soft.iter().zip(g).map(|(p, g)| relax::softmax_backward(p, g, tau)).collect();
-                    self.state.adam.step(&mut self.state.alphas, &grad);
-                    self.state.steps += 1;
-                    relax::log_progress("gdas", self.state.steps, &self.space, &self.state.alphas);
-                }
-                (Status::Ok, None) => return Err(StrategyError::UnsupportedSpace("gdas needs gradients: run it with --estimator supernet".into())),
-                (Status::Invalid(r), _) => return Err(StrategyError::UnsupportedSpace(format!("the host cannot relax this space: {r}"))),
-                (Status::Failed(_), _) => {}
+            if relax::learn("gdas", &o, &soft, tau, &mut self.state.adam, &mut self.state.alphas)? {
+                self.state.steps += 1;
+                relax::log_progress("gdas", self.state.steps, &self.space, &self.state.alphas);
             }
         }
         Ok(())
@@ -133,7 +125,7 @@ nasbox_sdk::export_strategy!(Gdas);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nasbox_sdk::{native::Native, Decision, Setting};
+    use nasbox_sdk::{native::Native, Decision, Setting, Status};
 
     fn cost(d: usize, k: usize) -> f64 {
         ((d * 7 + k * 3) % 5) as f64

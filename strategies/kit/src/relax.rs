@@ -4,7 +4,7 @@
 //! (of the validation loss with respect to the mixing weights), and
 //! derived into a discrete architecture at the end.
 
-use nasbox_sdk::{random, Genotype, Space};
+use nasbox_sdk::{random, Genotype, Observation, Space, Status, StrategyError};
 use serde::{Deserialize, Serialize};
 
 /// Softmax of `logits / temperature`.
@@ -92,6 +92,24 @@ impl Adam {
                 p[i] -= self.lr * (m[i] / c1) / ((v[i] / c2).sqrt() + 1e-8);
             }
         }
+    }
+}
+
+/// Learns from the result of a relaxed proposal made from `probs` (the
+/// softmax at temperature `tau` whose sample was proposed): one Adam step
+/// on `alphas` with the gradient passed through that softmax. `Ok(false)`
+/// for a failed step (a diverged batch), which is skipped; an error where
+/// the host gave no gradient (not a supernet) or could not relax the space.
+pub fn learn(name: &str, o: &Observation, probs: &[Vec<f64>], tau: f64, adam: &mut Adam, alphas: &mut [Vec<f64>]) -> Result<bool, StrategyError> {
+    match (&o.status, &o.gradient) {
+        (Status::Ok, Some(g)) => {
+            let grad: Vec<Vec<f64>> = probs.iter().zip(g).map(|(p, g)| softmax_backward(p, g, tau)).collect();
+            adam.step(alphas, &grad);
+            Ok(true)
+        }
+        (Status::Ok, None) => Err(StrategyError::UnsupportedSpace(format!("{name} needs gradients: run it with --estimator supernet"))),
+        (Status::Invalid(r), _) => Err(StrategyError::UnsupportedSpace(format!("the host cannot relax this space: {r}"))),
+        (Status::Failed(_), _) => Ok(false),
     }
 }
 

@@ -55,10 +55,7 @@ impl Workers {
     /// `job` is the template (its arch and fidelity are set per trial);
     /// worker logs go to `logs/<trial>.log`.
     pub fn new(job: TrainJob, capacity: usize, timeout: Option<Duration>, early_stop: Option<MedianRule>, logs: PathBuf) -> anyhow::Result<Workers> {
-        let command = match std::env::var("NASBOX_WORKER_COMMAND") {
-            Ok(c) if !c.trim().is_empty() => c.split_whitespace().map(String::from).collect(),
-            _ => vec![std::env::current_exe()?.display().to_string(), "worker".into()],
-        };
+        let command = super::worker_command()?;
         std::fs::create_dir_all(&logs).map_err(|e| anyhow::anyhow!("creating {}: {e}", logs.display()))?;
         let (tx, rx) = mpsc::channel();
         Ok(Workers { command, job, capacity: capacity.max(1), timeout, early_stop, logs, devices: vec![], running: vec![], tx, rx })

@@ -16,6 +16,15 @@ pub use local::Workers;
 pub use one_shot::OneShotExecutor;
 pub use slurm::Slurm;
 
+/// The command that runs a worker: this binary's `worker` subcommand, or
+/// the launcher prefix in `NASBOX_WORKER_COMMAND` (a container, `srun`, …).
+pub fn worker_command() -> anyhow::Result<Vec<String>> {
+    Ok(match std::env::var("NASBOX_WORKER_COMMAND") {
+        Ok(c) if !c.trim().is_empty() => c.split_whitespace().map(String::from).collect(),
+        _ => vec![std::env::current_exe()?.display().to_string(), "worker".into()],
+    })
+}
+
 /// Runs trials and hands back their evaluations.
 pub trait Executor {
     /// Trials it runs at once.

@@ -9,17 +9,10 @@ use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
 use super::{Route, Supernet};
-use crate::space::chain::{ChainOp, ChainSpec};
-use crate::train::ops::{avg_pool, batch_norm, max_pool, relu, DwSep, ReluConvBn};
+use crate::space::chain::ChainSpec;
+use crate::train::chain::Body;
+use crate::train::ops::{batch_norm, relu, ReluConvBn};
 use crate::train::Skeleton;
-
-enum Body {
-    Conv(ReluConvBn),
-    Sep(DwSep),
-    MaxPool(i64),
-    AvgPool(i64),
-    Identity,
-}
 
 /// One operation of a layer, with its projection where a parameter-free
 /// op changes the width.
@@ -30,13 +23,7 @@ struct LayerOp {
 
 impl LayerOp {
     fn forward(&self, x: &Tensor) -> Tensor {
-        let y = match &self.body {
-            Body::Conv(c) => c.forward_t(x, true),
-            Body::Sep(s) => s.forward_t(x, true),
-            Body::MaxPool(k) => max_pool(x, *k, 1),
-            Body::AvgPool(k) => avg_pool(x, *k, 1),
-            Body::Identity => x.shallow_clone(),
-        };
+        let y = self.body.forward(x, true);
         match &self.proj {
             Some(p) => p.forward_t(&y, true),
             None => y,
@@ -86,13 +73,7 @@ impl ChainSupernet {
                 .enumerate()
                 .map(|(o, op)| {
                     let r = &q / format!("op{o}");
-                    let (body, parameter_free) = match *op {
-                        ChainOp::Conv(k) => (Body::Conv(ReluConvBn::new(&r / "op", c_in, width, k, 1)), false),
-                        ChainOp::SepConv(k) => (Body::Sep(DwSep::new(&r / "op", c_in, width, k, 1, 1)), false),
-                        ChainOp::MaxPool(k) => (Body::MaxPool(k), true),
-                        ChainOp::AvgPool(k) => (Body::AvgPool(k), true),
-                        ChainOp::Identity => (Body::Identity, true),
-                    };
+                    let (body, parameter_free) = Body::new(&r / "op", *op, c_in, width);
                     LayerOp { body, proj: (parameter_free && c_in != width).then(|| ReluConvBn::new(&r / "proj", c_in, width, 1, 1)) }
                 })
                 .collect();

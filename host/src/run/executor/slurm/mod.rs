@@ -122,10 +122,7 @@ impl Slurm {
         let run_dir = std::fs::canonicalize(run_dir).with_context(|| format!("the run folder {}", run_dir.display()))?;
         let jobs_dir = run_dir.join("jobs");
         std::fs::create_dir_all(&jobs_dir).with_context(|| format!("creating {}", jobs_dir.display()))?;
-        let worker = match std::env::var("NASBOX_WORKER_COMMAND") {
-            Ok(c) if !c.trim().is_empty() => c.split_whitespace().map(String::from).collect(),
-            _ => vec![std::env::current_exe()?.display().to_string(), "worker".into()],
-        };
+        let worker = super::worker_command()?;
         let base = run_dir.file_name().map_or("run".into(), |n| n.to_string_lossy().into_owned());
         let name = format!("nasbox-{}", base.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect::<String>());
         let journal = Journal::open(&run_dir.join(crate::run::search::JOURNAL))?;
