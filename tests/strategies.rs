@@ -101,6 +101,12 @@ fn synthetic(space: &Space, trial: u64, proposal: Proposal) -> Observation {
         }
         Proposal::Relaxed(_) => 0.5,
     };
+    // A relaxed proposal is answered as the supernet estimator answers it:
+    // with the gradient of a loss for its weights (here, each option's index).
+    let gradient = match &proposal {
+        Proposal::Relaxed(w) => Some(w.iter().map(|v| (0..v.len()).map(|k| k as f64).collect()).collect()),
+        Proposal::Genotype(_) => None,
+    };
     Observation {
         trial,
         proposal,
@@ -108,7 +114,7 @@ fn synthetic(space: &Space, trial: u64, proposal: Proposal) -> Observation {
         objective,
         cost: 1.0,
         metrics: vec![],
-        gradient: None,
+        gradient,
     }
 }
 

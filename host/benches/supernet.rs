@@ -20,6 +20,7 @@ use std::time::Instant;
 
 use nasbox::data;
 use nasbox::estimate::one_shot::{OneShot, OneShotOptions};
+use nasbox::estimate::train::TrainOptions;
 use nasbox::space::NetworkSpace;
 use nasbox::train::{self, Skeleton};
 use tch::nn::{self, OptimizerConfig};
@@ -42,7 +43,8 @@ fn main() -> anyhow::Result<()> {
     let x = Tensor::randn([BATCH, 3, 32, 32], (Kind::Float, Device::Cpu));
     let y = Tensor::randint(10, [BATCH], (Kind::Int64, Device::Cpu));
     let options = OneShotOptions { steps: STEPS, valid_batches: 1, ..OneShotOptions::default() };
-    let mut supernet = OneShot::new(&space, "synthetic", Some(8), Some(1), BATCH as usize, 0.5, 0.1, 0, options)?;
+    let train = TrainOptions { batch_size: BATCH as usize, threads: Some(2), ..TrainOptions::default() };
+    let mut supernet = OneShot::new(&space, "synthetic", &train, 0, options)?;
     let uniform = vec![vec![0.2; 5]; 6];
     let (mut alone, mut path, mut relaxed) = (vec![], vec![], vec![]);
     for round in 0..8 {

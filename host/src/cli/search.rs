@@ -205,8 +205,7 @@ fn executor(s: &Search, estimator: &EstimatorSpec, timeout: Option<std::time::Du
     let c = &s.config;
     Ok(match estimator {
         EstimatorSpec::Supernet => {
-            let t = &c.train;
-            let supernet = OneShot::new(&s.space, &c.dataset, t.channels, t.cells, t.batch_size, t.data_fraction, t.valid_fraction, c.seed, c.supernet.clone())?;
+            let supernet = OneShot::new(&s.space, &c.dataset, &c.train, c.seed, c.supernet.clone())?;
             let mut executor = OneShotExecutor::new(supernet, &s.dir)?;
             if resuming {
                 executor.resume(&s.all_trials()?)?;

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Reduction, Tensor};
 
+use super::train::TrainOptions;
 use super::Evaluation;
 use crate::data::{self, augment, SplitMix};
 use crate::space::{NetworkSpace, Space};
@@ -114,25 +115,29 @@ pub struct OneShot {
 }
 
 impl OneShot {
-    /// Builds the supernet of `space` for `dataset`, seeded by `seed`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(space: &NetworkSpace, dataset: &str, channels: Option<i64>, cells: Option<usize>, batch: usize, data_fraction: f64, valid_fraction: f64, seed: u64, options: OneShotOptions) -> anyhow::Result<OneShot> {
+    /// Builds the supernet of `space` for `dataset`, seeded by `seed`, with
+    /// the skeleton, batch size, data and device of `train`.
+    pub fn new(space: &NetworkSpace, dataset: &str, train: &TrainOptions, seed: u64, options: OneShotOptions) -> anyhow::Result<OneShot> {
+        let batch = train.batch_size;
         anyhow::ensure!(batch > 0, "the supernet's batch size must be at least 1");
         anyhow::ensure!(options.steps > 0 && options.valid_batches > 0, "supernet steps and valid_batches must be at least 1");
         let d = data::load(dataset, seed)?;
-        let splits = d.split(valid_fraction, seed);
-        anyhow::ensure!(!splits.valid.is_empty(), "the supernet estimator needs validation data: valid_fraction {valid_fraction} leaves none");
+        let splits = d.split(train.valid_fraction, seed);
+        anyhow::ensure!(!splits.valid.is_empty(), "the supernet estimator needs validation data: valid_fraction {} leaves none", train.valid_fraction);
         let (mean, std) = splits.train.channel_stats();
-        let device = Device::Cpu;
-        let n_train = ((splits.train.len() as f64 * data_fraction).round() as usize).max(1);
-        let train = Split::new(&splits.train, &mean, &std, n_train, seed ^ 0x7a11, device);
+        let device = crate::train::device(&train.device)?;
+        if let Some(t) = train.threads {
+            tch::set_num_threads(t);
+        }
+        let n_train = ((splits.train.len() as f64 * train.data_fraction).round() as usize).max(1);
+        let train_split = Split::new(&splits.train, &mean, &std, n_train, seed ^ 0x7a11, device);
         let valid = Split::new(&splits.valid, &mean, &std, splits.valid.len(), seed ^ 0x7a12, device);
-        let skeleton = Skeleton::for_data(space, channels, cells, &splits.train, d.classes.len());
+        let skeleton = Skeleton::for_data(space, train.channels, train.cells, &splits.train, d.classes.len());
         tch::manual_seed(seed as i64);
         let vs = VarStore::new(device);
         let net = supernet::build(&vs.root(), space, &skeleton)?;
         let momentum = trainable(&vs).into_iter().map(|(name, t)| (name, t.zeros_like())).collect();
-        Ok(OneShot { vs, net, decisions: space.space(), options, train, valid, batch, seed, momentum, train_step: 0, valid_step: 0 })
+        Ok(OneShot { vs, net, decisions: space.space(), options, train: train_split, valid, batch, seed, momentum, train_step: 0, valid_step: 0 })
     }
 
     /// Trains a path for `steps` batches, then scores it on the fixed
@@ -175,7 +180,8 @@ impl OneShot {
         if let Err(e) = self.check_relaxed(weights) {
             return Evaluation::invalid(e);
         }
-        let w: Vec<Tensor> = weights.iter().map(|v| Tensor::from_slice(v).to_kind(Kind::Float)).collect();
+        let device = self.vs.device();
+        let w: Vec<Tensor> = weights.iter().map(|v| Tensor::from_slice(v).to_kind(Kind::Float).to_device(device)).collect();
         let (x, y) = self.next_train();
         let loss = self.net.forward(&x, &Route::Mix(&w)).cross_entropy_loss::<Tensor>(&y, None, Reduction::Mean, -100, 0.0);
         let train_loss = loss.double_value(&[]);
@@ -188,7 +194,7 @@ impl OneShot {
         }
         let metrics = vec![("train-loss".into(), train_loss), ("valid-loss".into(), valid_loss), ("supernet-steps".into(), self.train_step as f64)];
         let mut e = Evaluation::ok(accuracy, started.elapsed().as_secs_f64(), metrics);
-        e.gradient = Some(gradient.iter().map(|g| Vec::<f64>::try_from(g.to_kind(Kind::Double)).expect("a 1-d gradient")).collect());
+        e.gradient = Some(gradient.iter().map(|g| Vec::<f64>::try_from(g.to_kind(Kind::Double).to_device(Device::Cpu)).expect("a 1-d gradient")).collect());
         e
     }
 
@@ -254,8 +260,9 @@ impl OneShot {
     /// Saves the state (weights, momentum, counters) to a safetensors file,
     /// atomically.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        let mut named: Vec<(String, Tensor)> = self.vs.variables().into_iter().map(|(k, v)| (format!("net.{k}"), v)).collect();
-        named.extend(self.momentum.iter().map(|(k, v)| (format!("momentum.{k}"), v.shallow_clone())));
+        let cpu = |t: &Tensor| t.to_device(Device::Cpu);
+        let mut named: Vec<(String, Tensor)> = self.vs.variables().into_iter().map(|(k, v)| (format!("net.{k}"), cpu(&v))).collect();
+        named.extend(self.momentum.iter().map(|(k, v)| (format!("momentum.{k}"), cpu(v))));
         named.push(("counters".into(), Tensor::from_slice(&[self.train_step as i64, self.valid_step as i64])));
         let tmp = path.with_extension("tmp");
         Tensor::write_safetensors(&named, &tmp).with_context(|| format!("writing {}", tmp.display()))?;
@@ -274,8 +281,9 @@ impl OneShot {
                 anyhow::ensure!(saved.size() == v.size(), "{}: `{name}` has shape {:?}, the supernet {:?}", path.display(), saved.size(), v.size());
                 v.copy_(&saved);
             }
+            let device = self.vs.device();
             for (name, buf) in &mut self.momentum {
-                *buf = by_name.remove(&format!("momentum.{name}")).with_context(|| format!("{}: no momentum for `{name}`", path.display()))?;
+                *buf = by_name.remove(&format!("momentum.{name}")).with_context(|| format!("{}: no momentum for `{name}`", path.display()))?.to_device(device);
             }
             Ok(())
         })?;
@@ -310,7 +318,8 @@ mod tests {
 
     fn tiny(seed: u64) -> OneShot {
         let options = OneShotOptions { steps: 3, valid_batches: 2, ..OneShotOptions::default() };
-        OneShot::new(&NetworkSpace::Nb201, "synthetic", Some(2), Some(1), 16, 0.05, 0.1, seed, options).unwrap()
+        let train = TrainOptions { batch_size: 16, data_fraction: 0.05, channels: Some(2), cells: Some(1), ..TrainOptions::default() };
+        OneShot::new(&NetworkSpace::Nb201, "synthetic", &train, seed, options).unwrap()
     }
 
     #[test]
