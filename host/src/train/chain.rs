@@ -8,7 +8,7 @@
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
-use super::ops::{avg_pool, batch_norm, max_pool, relu, DwSep, ReluConvBn};
+use super::ops::{avg_pool, max_pool, relu, DwSep, ReluConvBn, Stem};
 use super::{Network, Skeleton};
 use crate::space::chain::{ChainOp, ChainSpec, Layer};
 
@@ -56,8 +56,7 @@ struct ChainLayer {
 
 /// A chain network for one genotype.
 pub struct ChainNet {
-    stem: nn::Conv2D,
-    stem_bn: nn::BatchNorm,
+    stem: Stem,
     layers: Vec<ChainLayer>,
     classifier: nn::Linear,
     /// MACs per image, counted while building (sizes are known then).
@@ -68,7 +67,6 @@ impl ChainNet {
     /// Only `in_channels`, `classes` and `image_size` of the skeleton
     /// matter: the chain space fixes the rest.
     pub fn new(p: &nn::Path, spec: &ChainSpec, genotype: &[u32], skeleton: &Skeleton) -> ChainNet {
-        let stem_cfg = nn::ConvConfig { padding: 1, bias: false, ..Default::default() };
         let mut side = skeleton.image_size;
         let mut flops = (skeleton.in_channels * spec.stem_channels * 9 * side * side) as u64;
         let mut c_in = spec.stem_channels;
@@ -102,8 +100,7 @@ impl ChainNet {
             c_in = w;
         }
         ChainNet {
-            stem: nn::conv2d(p / "stem", skeleton.in_channels, spec.stem_channels, 3, stem_cfg),
-            stem_bn: batch_norm(p / "stem_bn", spec.stem_channels),
+            stem: Stem::new(p, skeleton.in_channels, spec.stem_channels),
             layers,
             classifier: nn::linear(p / "classifier", c_in, skeleton.classes, Default::default()),
             flops: flops + (c_in * skeleton.classes) as u64,
@@ -119,7 +116,7 @@ impl std::fmt::Debug for ChainNet {
 
 impl ModuleT for ChainNet {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let mut x = xs.apply(&self.stem).apply_t(&self.stem_bn, train);
+        let mut x = self.stem.forward_t(xs, train);
         let mut outputs: Vec<Tensor> = Vec::with_capacity(self.layers.len());
         for l in &self.layers {
             if l.layer.reduce {

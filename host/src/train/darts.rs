@@ -11,7 +11,7 @@
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
-use super::ops::{avg_pool, batch_norm, max_pool, strided, DwSep, FactorizedReduce, ReluConvBn};
+use super::ops::{avg_pool, max_pool, strided, DwSep, FactorizedReduce, ReluConvBn, Stem};
 use super::{Network, Skeleton};
 use crate::space::darts::{cells, Edge, NODES, OPS};
 
@@ -167,10 +167,42 @@ impl Cell {
     }
 }
 
+/// Where one cell of a DARTS network sits: the widths of its two inputs,
+/// its own width, and whether it and the cell before it reduce.
+pub(crate) struct CellPlan {
+    pub c_pp: i64,
+    pub c_p: i64,
+    pub c: i64,
+    pub reduction: bool,
+    pub reduction_prev: bool,
+}
+
+/// DARTS' `NetworkCIFAR` layout for a skeleton: a stem of 3C channels,
+/// reductions (doubling the width) at 1/3 and 2/3 of the cells; and the
+/// width of the last cell's output (4 nodes concatenated).
+pub(crate) fn plan(skeleton: &Skeleton) -> (Vec<CellPlan>, i64) {
+    let stem_c = 3 * skeleton.channels;
+    let (mut c_pp, mut c_p, mut c) = (stem_c, stem_c, skeleton.channels);
+    let mut reduction_prev = false;
+    let n = skeleton.cells;
+    let cells = (0..n)
+        .map(|i| {
+            let reduction = i == n / 3 || i == 2 * n / 3;
+            if reduction {
+                c *= 2;
+            }
+            let cell = CellPlan { c_pp, c_p, c, reduction, reduction_prev };
+            reduction_prev = reduction;
+            (c_pp, c_p) = (c_p, NODES as i64 * c);
+            cell
+        })
+        .collect();
+    (cells, c_p)
+}
+
 /// A DARTS network for one genotype (normal and reduction cell).
 pub struct DartsNet {
-    stem: tch::nn::Conv2D,
-    stem_bn: nn::BatchNorm,
+    stem: Stem,
     cells: Vec<Cell>,
     classifier: nn::Linear,
     skeleton: Skeleton,
@@ -182,30 +214,20 @@ impl DartsNet {
     /// its number of layers (cells).
     pub fn new(p: &nn::Path, genotype: &[u32], skeleton: &Skeleton) -> DartsNet {
         let [normal, reduce] = cells(genotype);
-        let c = skeleton.channels;
-        let stem_c = 3 * c;
-        let (mut c_pp, mut c_p, mut c_cur) = (stem_c, stem_c, c);
-        let mut reduction_prev = false;
-        let n = skeleton.cells;
-        let cells = (0..n)
-            .map(|i| {
-                let reduction = i == n / 3 || i == 2 * n / 3;
-                if reduction {
-                    c_cur *= 2;
-                }
-                let genes = if reduction { &reduce } else { &normal };
-                let cell = Cell::new(p / format!("cell{i}"), genes, c_pp, c_p, c_cur, reduction, reduction_prev);
-                reduction_prev = reduction;
-                (c_pp, c_p) = (c_p, NODES as i64 * c_cur);
-                cell
+        let (plan, c_out) = plan(skeleton);
+        let cells = plan
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let genes = if c.reduction { &reduce } else { &normal };
+                Cell::new(p / format!("cell{i}"), genes, c.c_pp, c.c_p, c.c, c.reduction, c.reduction_prev)
             })
             .collect();
-        let stem_cfg = nn::ConvConfig { padding: 1, bias: false, ..Default::default() };
+        let stem_c = 3 * skeleton.channels;
         DartsNet {
-            stem: nn::conv2d(p / "stem", skeleton.in_channels, stem_c, 3, stem_cfg),
-            stem_bn: batch_norm(p / "stem_bn", stem_c),
+            stem: Stem::new(p, skeleton.in_channels, stem_c),
             cells,
-            classifier: nn::linear(p / "classifier", c_p, skeleton.classes, Default::default()),
+            classifier: nn::linear(p / "classifier", c_out, skeleton.classes, Default::default()),
             skeleton: skeleton.clone(),
             stem_macs: (skeleton.in_channels * stem_c * 9) as u64,
         }
@@ -220,7 +242,7 @@ impl std::fmt::Debug for DartsNet {
 
 impl ModuleT for DartsNet {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let s = xs.apply(&self.stem).apply_t(&self.stem_bn, train);
+        let s = self.stem.forward_t(xs, train);
         let (mut s0, mut s1) = (s.shallow_clone(), s);
         for cell in &self.cells {
             let out = cell.forward(&s0, &s1, train);

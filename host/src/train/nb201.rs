@@ -6,7 +6,7 @@
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
-use super::ops::{avg_pool, batch_norm, relu, Reduction, ReluConvBn};
+use super::ops::{avg_pool, batch_norm, relu, Reduction, ReluConvBn, Stem};
 use super::{Network, Skeleton};
 use crate::space::nb201::{EDGES, OPS};
 
@@ -76,8 +76,7 @@ impl Cell {
 
 /// A NAS-Bench-201 network for one cell genotype.
 pub struct Nb201Net {
-    stem: nn::Conv2D,
-    stem_bn: nn::BatchNorm,
+    stem: Stem,
     stages: Vec<(Option<Reduction>, Vec<Cell>)>,
     last_bn: nn::BatchNorm,
     classifier: nn::Linear,
@@ -93,7 +92,6 @@ impl std::fmt::Debug for Nb201Net {
 impl Nb201Net {
     pub fn new(p: &nn::Path, genotype: &[u32], skeleton: &Skeleton) -> Nb201Net {
         let c = skeleton.channels;
-        let stem_cfg = nn::ConvConfig { padding: 1, bias: false, ..Default::default() };
         let stages = (0..3)
             .map(|s| {
                 let width = c << s;
@@ -103,8 +101,7 @@ impl Nb201Net {
             })
             .collect();
         Nb201Net {
-            stem: nn::conv2d(p / "stem", skeleton.in_channels, c, 3, stem_cfg),
-            stem_bn: batch_norm(p / "stem_bn", c),
+            stem: Stem::new(p, skeleton.in_channels, c),
             stages,
             last_bn: batch_norm(p / "last_bn", 4 * c),
             classifier: nn::linear(p / "classifier", 4 * c, skeleton.classes, Default::default()),
@@ -115,7 +112,7 @@ impl Nb201Net {
 
 impl ModuleT for Nb201Net {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let mut x = xs.apply(&self.stem).apply_t(&self.stem_bn, train);
+        let mut x = self.stem.forward_t(xs, train);
         for (reduction, cells) in &self.stages {
             if let Some(r) = reduction {
                 x = r.forward_t(&x, train);

@@ -75,6 +75,27 @@ pub fn record_relu_kernel<T>(f: impl FnOnce() -> T) -> (T, Option<Tensor>) {
 #[cfg(test)]
 pub(crate) static TORCH_TEST_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Every space's stem: a 3×3 convolution without bias, then batch norm,
+/// named `stem` and `stem_bn` (the names the PyTorch export uses).
+#[derive(Debug)]
+pub struct Stem {
+    conv: nn::Conv2D,
+    bn: nn::BatchNorm,
+}
+
+impl Stem {
+    pub fn new(p: &nn::Path, c_in: i64, c_out: i64) -> Stem {
+        let cfg = nn::ConvConfig { padding: 1, bias: false, ..Default::default() };
+        Stem { conv: nn::conv2d(p / "stem", c_in, c_out, 3, cfg), bn: batch_norm(p / "stem_bn", c_out) }
+    }
+}
+
+impl ModuleT for Stem {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        xs.apply(&self.conv).apply_t(&self.bn, train)
+    }
+}
+
 /// Output side of a "same"-padded op with this stride.
 pub fn strided(side: i64, stride: i64) -> i64 {
     (side + stride - 1) / stride

@@ -11,7 +11,7 @@ use tch::Tensor;
 use super::{Route, Supernet};
 use crate::space::chain::ChainSpec;
 use crate::train::chain::Body;
-use crate::train::ops::{batch_norm, relu, ReluConvBn};
+use crate::train::ops::{relu, ReluConvBn, Stem};
 use crate::train::Skeleton;
 
 /// One operation of a layer, with its projection where a parameter-free
@@ -42,8 +42,7 @@ struct SuperLayer {
 
 /// Every chain of a fixed-width chain space in one network.
 pub struct ChainSupernet {
-    stem: nn::Conv2D,
-    stem_bn: nn::BatchNorm,
+    stem: Stem,
     layers: Vec<SuperLayer>,
     classifier: nn::Linear,
 }
@@ -51,7 +50,6 @@ pub struct ChainSupernet {
 impl ChainSupernet {
     pub fn new(p: &nn::Path, spec: &ChainSpec, skeleton: &Skeleton) -> anyhow::Result<ChainSupernet> {
         anyhow::ensure!(spec.widths.len() == 1, "{}: the supernet needs a fixed width per layer, and this chain space makes the width a decision", spec.name);
-        let stem_cfg = nn::ConvConfig { padding: 1, bias: false, ..Default::default() };
         let mut side = skeleton.image_size;
         let mut c_in = spec.stem_channels;
         let mut outputs: Vec<(i64, i64)> = Vec::new();
@@ -91,8 +89,7 @@ impl ChainSupernet {
             c_in = width;
         }
         Ok(ChainSupernet {
-            stem: nn::conv2d(p / "stem", skeleton.in_channels, spec.stem_channels, 3, stem_cfg),
-            stem_bn: batch_norm(p / "stem_bn", spec.stem_channels),
+            stem: Stem::new(p, skeleton.in_channels, spec.stem_channels),
             layers,
             classifier: nn::linear(p / "classifier", c_in, skeleton.classes, Default::default()),
         })
@@ -101,7 +98,7 @@ impl ChainSupernet {
 
 impl Supernet for ChainSupernet {
     fn forward(&self, xs: &Tensor, route: &Route) -> Tensor {
-        let mut x = xs.apply(&self.stem).apply_t(&self.stem_bn, true);
+        let mut x = self.stem.forward_t(xs, true);
         let mut outputs: Vec<Tensor> = Vec::with_capacity(self.layers.len());
         for l in &self.layers {
             if l.reduce {

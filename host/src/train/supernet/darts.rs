@@ -14,8 +14,8 @@ use tch::Tensor;
 
 use super::{Route, Supernet};
 use crate::space::darts::{CELLS, NODES, OPS};
-use crate::train::darts::{Op, Pre};
-use crate::train::ops::{batch_norm, ReluConvBn};
+use crate::train::darts::{plan, Op, Pre};
+use crate::train::ops::{ReluConvBn, Stem};
 use crate::train::Skeleton;
 
 /// Decisions per cell type: per node, two slots of (input, op).
@@ -99,8 +99,7 @@ impl SuperCell {
 
 /// Every DARTS cell pair in one network.
 pub struct DartsSupernet {
-    stem: nn::Conv2D,
-    stem_bn: nn::BatchNorm,
+    stem: Stem,
     cells: Vec<SuperCell>,
     classifier: nn::Linear,
 }
@@ -108,36 +107,19 @@ pub struct DartsSupernet {
 impl DartsSupernet {
     /// `skeleton.channels` is DARTS' C, `skeleton.cells` its layers.
     pub fn new(p: &nn::Path, skeleton: &Skeleton) -> DartsSupernet {
-        let c = skeleton.channels;
-        let stem_c = 3 * c;
-        let (mut c_pp, mut c_p, mut c_cur) = (stem_c, stem_c, c);
-        let mut reduction_prev = false;
-        let n = skeleton.cells;
-        let cells = (0..n)
-            .map(|i| {
-                let reduction = i == n / 3 || i == 2 * n / 3;
-                if reduction {
-                    c_cur *= 2;
-                }
-                let cell = SuperCell::new(p / format!("cell{i}"), c_pp, c_p, c_cur, reduction, reduction_prev);
-                reduction_prev = reduction;
-                (c_pp, c_p) = (c_p, NODES as i64 * c_cur);
-                cell
-            })
-            .collect();
-        let stem_cfg = nn::ConvConfig { padding: 1, bias: false, ..Default::default() };
+        let (plan, c_out) = plan(skeleton);
+        let cells = plan.iter().enumerate().map(|(i, c)| SuperCell::new(p / format!("cell{i}"), c.c_pp, c.c_p, c.c, c.reduction, c.reduction_prev)).collect();
         DartsSupernet {
-            stem: nn::conv2d(p / "stem", skeleton.in_channels, stem_c, 3, stem_cfg),
-            stem_bn: batch_norm(p / "stem_bn", stem_c),
+            stem: Stem::new(p, skeleton.in_channels, 3 * skeleton.channels),
             cells,
-            classifier: nn::linear(p / "classifier", c_p, skeleton.classes, Default::default()),
+            classifier: nn::linear(p / "classifier", c_out, skeleton.classes, Default::default()),
         }
     }
 }
 
 impl Supernet for DartsSupernet {
     fn forward(&self, xs: &Tensor, route: &Route) -> Tensor {
-        let s = xs.apply(&self.stem).apply_t(&self.stem_bn, true);
+        let s = self.stem.forward_t(xs, true);
         let (mut s0, mut s1) = (s.shallow_clone(), s);
         for cell in &self.cells {
             let first = if cell.reduction { PER_CELL } else { 0 };

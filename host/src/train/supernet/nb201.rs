@@ -8,7 +8,7 @@ use tch::{Kind, Tensor};
 
 use super::{Route, Supernet};
 use crate::space::nb201::{EDGES, OPS};
-use crate::train::ops::{avg_pool, batch_norm, relu, Reduction, ReluConvBn};
+use crate::train::ops::{avg_pool, batch_norm, relu, Reduction, ReluConvBn, Stem};
 use crate::train::Skeleton;
 
 /// One operation of an edge.
@@ -107,8 +107,7 @@ impl Cell {
 
 /// Every NAS-Bench-201 cell in one network.
 pub struct Nb201Supernet {
-    stem: nn::Conv2D,
-    stem_bn: nn::BatchNorm,
+    stem: Stem,
     stages: Vec<(Option<Reduction>, Vec<Cell>)>,
     last_bn: nn::BatchNorm,
     classifier: nn::Linear,
@@ -117,7 +116,6 @@ pub struct Nb201Supernet {
 impl Nb201Supernet {
     pub fn new(p: &nn::Path, skeleton: &Skeleton) -> Nb201Supernet {
         let c = skeleton.channels;
-        let stem_cfg = nn::ConvConfig { padding: 1, bias: false, ..Default::default() };
         let stages = (0..3)
             .map(|s| {
                 let width = c << s;
@@ -129,8 +127,7 @@ impl Nb201Supernet {
             })
             .collect();
         Nb201Supernet {
-            stem: nn::conv2d(p / "stem", skeleton.in_channels, c, 3, stem_cfg),
-            stem_bn: batch_norm(p / "stem_bn", c),
+            stem: Stem::new(p, skeleton.in_channels, c),
             stages,
             last_bn: batch_norm(p / "last_bn", 4 * c),
             classifier: nn::linear(p / "classifier", 4 * c, skeleton.classes, Default::default()),
@@ -140,7 +137,7 @@ impl Nb201Supernet {
 
 impl Supernet for Nb201Supernet {
     fn forward(&self, xs: &Tensor, route: &Route) -> Tensor {
-        let mut x = xs.apply(&self.stem).apply_t(&self.stem_bn, true);
+        let mut x = self.stem.forward_t(xs, true);
         for (reduction, cells) in &self.stages {
             if let Some(r) = reduction {
                 x = r.forward_t(&x, true);
