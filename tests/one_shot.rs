@@ -12,14 +12,7 @@ use std::time::{Duration, Instant};
 
 use nasbox::run::journal::{Journal, Trial, TrialStatus};
 use nasbox::space::NetworkSpace;
-use support::{guest, text};
-
-fn command(args: &[&str]) -> Command {
-    let cache = std::env::temp_dir().join("nasbox-test-cache");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_nasbox"));
-    c.arg("--cache-dir").arg(cache).args(args).env_remove("NASBOX_LOG");
-    c
-}
+use support::{command, guest, text};
 
 /// A run.toml for a small, fast supernet.
 fn config(dir: &Path, trials: u32) -> PathBuf {

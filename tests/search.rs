@@ -5,26 +5,15 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use nasbox::run::journal::{Journal, Trial, TrialStatus};
 use nasbox::space::NetworkSpace;
-use support::{guest, text, write_table};
+use support::{command, guest, text, trials, write_table};
 
 fn nasbox(args: &[&str]) -> Output {
     command(args).output().unwrap()
-}
-
-fn command(args: &[&str]) -> Command {
-    let cache = std::env::temp_dir().join("nasbox-test-cache");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_nasbox"));
-    c.arg("--cache-dir").arg(cache).args(args);
-    c
-}
-
-fn trials(dir: &Path) -> Vec<Trial> {
-    Journal::open(&dir.join("journal.sqlite")).unwrap().trials().unwrap()
 }
 
 /// What must be the same between two runs of the same search.

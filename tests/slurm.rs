@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use nasbox::run::executor::slurm::job::{JobFolder, JobResult};
 use nasbox::run::journal::{JobRecord, Journal, Trial, TrialStatus};
-use support::{guest, text};
+use support::{command, guest, text, trials};
 
 static TURN: Mutex<()> = Mutex::new(());
 
@@ -34,13 +34,6 @@ fn slurm_up() -> bool {
         let _ = writeln!(std::io::stderr(), "SKIPPED: no Slurm node is up here; `scripts/slurm-local up` installs and starts one");
     }
     idle
-}
-
-fn command(args: &[&str]) -> Command {
-    let cache = std::env::temp_dir().join("nasbox-test-cache");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_nasbox"));
-    c.arg("--cache-dir").arg(cache).args(args).env_remove("NASBOX_LOG");
-    c
 }
 
 fn nasbox(args: &[&str]) -> Output {
@@ -67,10 +60,6 @@ fn search(config: &Path, out: &Path, workers: &str, more: &[&str]) -> Command {
     let mut c = command(&args);
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
     c
-}
-
-fn trials(dir: &Path) -> Vec<Trial> {
-    Journal::open(&dir.join("journal.sqlite")).unwrap().trials().unwrap()
 }
 
 fn jobs(dir: &Path, trial: u64) -> Vec<JobRecord> {

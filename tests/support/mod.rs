@@ -49,6 +49,21 @@ pub fn nasbox(cache: &Path, args: &[&str]) -> Output {
         .expect("nasbox runs")
 }
 
+/// The `nasbox` binary with `args`, compiling strategies into one cache
+/// shared by the end-to-end tests (built once, reused), and without the
+/// user's `NASBOX_LOG`.
+pub fn command(args: &[&str]) -> Command {
+    let cache = std::env::temp_dir().join("nasbox-test-cache");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_nasbox"));
+    c.arg("--cache-dir").arg(cache).args(args).env_remove("NASBOX_LOG");
+    c
+}
+
+/// The trials of a run folder's journal, in id order.
+pub fn trials(dir: &Path) -> Vec<nasbox::run::journal::Trial> {
+    nasbox::run::journal::Journal::open(&dir.join("journal.sqlite")).unwrap().trials().unwrap()
+}
+
 /// Standard output and error together, for assertions and their messages.
 pub fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))

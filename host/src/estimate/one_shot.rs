@@ -61,6 +61,9 @@ struct Split {
     x: Tensor,
     y: Tensor,
     len: usize,
+    /// The shuffled order (seed, epoch, indices) being drawn from, made
+    /// once per epoch rather than once per batch.
+    order: std::cell::RefCell<Option<(u64, u64, Tensor)>>,
 }
 
 impl Split {
@@ -74,16 +77,21 @@ impl Split {
             .view([order.len() as i64, images.channels as i64, images.height as i64, images.width as i64])
             .to_device(device);
         let labels: Vec<i64> = order.iter().map(|&i| images.labels[i] as i64).collect();
-        Split { x, y: Tensor::from_slice(&labels).to_device(device), len: order.len() }
+        Split { x, y: Tensor::from_slice(&labels).to_device(device), len: order.len(), order: Default::default() }
     }
 
     /// Batch `step` of an endless sequence of shuffled epochs.
     fn batch(&self, step: u64, size: usize, seed: u64) -> (Tensor, Tensor) {
         let per_epoch = self.len.div_ceil(size) as u64;
         let (epoch, k) = (step / per_epoch, (step % per_epoch) as usize);
-        let mut order: Vec<i64> = (0..self.len as i64).collect();
-        SplitMix(seed ^ epoch.wrapping_mul(0x9e37_79b9_7f4a_7c15)).shuffle(&mut order);
-        let idx = Tensor::from_slice(&order[k * size..((k + 1) * size).min(self.len)]).to_device(self.x.device());
+        let mut cached = self.order.borrow_mut();
+        if cached.as_ref().is_none_or(|(s, e, _)| (*s, *e) != (seed, epoch)) {
+            let mut order: Vec<i64> = (0..self.len as i64).collect();
+            SplitMix(seed ^ epoch.wrapping_mul(0x9e37_79b9_7f4a_7c15)).shuffle(&mut order);
+            *cached = Some((seed, epoch, Tensor::from_slice(&order).to_device(self.x.device())));
+        }
+        let (_, _, order) = cached.as_ref().expect("just set");
+        let idx = order.narrow(0, (k * size) as i64, (size.min(self.len - k * size)) as i64);
         (self.x.index_select(0, &idx), self.y.index_select(0, &idx))
     }
 
