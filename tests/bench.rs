@@ -95,3 +95,25 @@ fn tabulate_trains_a_sample_into_a_table_and_resumes() {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(std::fs::read_to_string(&table_path).unwrap(), table);
 }
+
+#[test]
+fn bench_with_a_cold_cache_compiles_each_strategy_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("t.jsonl");
+    write_table(&table);
+    let cold = dir.path().join("cache");
+    let (random, evolution) = (guest("random"), guest("evolution"));
+    let o = Command::new(env!("CARGO_BIN_EXE_nasbox"))
+        .args(["-v", "--cache-dir", cold.to_str().unwrap(), "bench", "--strategies", random.to_str().unwrap(), evolution.to_str().unwrap()])
+        .args(["--seeds", "4", "--jobs", "4", "--estimator", &format!("table:{}", table.display()), "--budget", "trials=20"])
+        .args(["--out", dir.path().join("cmp").to_str().unwrap()])
+        .env_remove("NASBOX_LOG")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let said = text(&o);
+    // Parallel searches of one process once wrote the same temporary file.
+    assert!(!said.contains("could not write the compile cache"), "{said}");
+    // Eight searches, two distinct components: two compiles.
+    assert_eq!(said.matches("compiled strategy ").count(), 2, "{said}");
+}

@@ -248,3 +248,250 @@ fn unknown_config_keys_are_refused_before_the_guest_sees_them() {
     let e = p.init(&space::builtin("toy").unwrap(), &[("popsize".into(), "5".into())], context()).unwrap_err();
     assert!(e.to_string().contains("unknown config key `popsize`"), "{e}");
 }
+
+// ---- Guest text, copies and logs --------------------------------------
+
+#[test]
+fn a_long_error_text_is_capped_with_the_cut_marked() {
+    let (e, p) = attack("long-error", "ask", Limits::default());
+    let shown = e.to_string();
+    assert!(matches!(e.kind, ErrorKind::Guest(_)), "{shown:.300}");
+    assert!(shown.len() < 8 << 10, "{} bytes of error text", shown.len());
+    assert!(shown.contains("more bytes]"), "the cut is marked: {shown:.300}");
+    drop(p);
+    good_strategy_still_runs();
+}
+
+#[test]
+fn an_answer_over_the_copy_limit_is_invalid_output_naming_the_call() {
+    let (e, mut p) = attack("huge-error", "ask", Limits::default());
+    match e.kind {
+        ErrorKind::InvalidOutput(InvalidOutput::Copy { limit }) => assert_eq!(limit, Limits::default().max_copy),
+        ref other => panic!("expected the copy limit, got {other}"),
+    }
+    assert_eq!(e.call, Call::Ask);
+    assert!(e.to_string().contains("ask: returned invalid output: returned more than"), "{e}");
+    assert_poisoned(&mut p);
+    good_strategy_still_runs();
+}
+
+#[test]
+fn a_flood_of_log_messages_ends_the_call_before_the_wall_clock() {
+    let (e, mut p) = attack("log-flood", "ask", Limits::default());
+    match e.kind {
+        ErrorKind::InvalidOutput(InvalidOutput::LogFlood { bytes, limit }) => {
+            assert_eq!(limit, Limits::default().max_log_total);
+            assert!(bytes > limit);
+        }
+        ref other => panic!("expected the log budget, got {other}"),
+    }
+    assert_poisoned(&mut p);
+    good_strategy_still_runs();
+}
+
+#[test]
+fn a_wrong_signature_is_refused_at_load_naming_the_function() {
+    let e = Plugin::load(engine(), &guest("wrong_signature"), 0, Limits::default()).err().expect("must not load");
+    assert_eq!(e.call, Call::Load);
+    match &e.kind {
+        ErrorKind::ContractSignature { function, expected, .. } => {
+            assert_eq!(function, "ask");
+            assert_eq!(expected, "func(n: u32) -> result<list<proposal>, strategy-error>");
+        }
+        other => panic!("expected a contract signature error, got {other}"),
+    }
+    assert!(!e.to_string().contains("wasm function"), "{e}");
+}
+
+// ---- Memories, tables and instances -----------------------------------
+
+/// `random.wasm` with `copies` more core instances appended, each of a
+/// module holding one memory of `pages` 64 KiB pages: a component may hold
+/// any number of core instances, each with its own memory.
+fn with_extra_memories(copies: u32, pages: u32) -> tempfile::NamedTempFile {
+    let mut bytes = std::fs::read(guest("random")).unwrap();
+    // Core modules the component already has (at its top level).
+    let (mut depth, mut modules) = (0, 0u32);
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes.clone()) {
+        match payload.unwrap() {
+            wasmparser::Payload::Version { .. } => depth += 1,
+            wasmparser::Payload::End(_) => depth -= 1,
+            wasmparser::Payload::ModuleSection { .. } if depth == 1 => modules += 1,
+            _ => {}
+        }
+    }
+    let module = wat::parse_str(format!("(module (memory {pages}))")).unwrap();
+    section(&mut bytes, 1, &module);
+    let mut instances = leb(copies);
+    for _ in 0..copies {
+        instances.push(0x00); // instantiate
+        instances.extend(leb(modules)); // the module just appended
+        instances.push(0x00); // no arguments
+    }
+    section(&mut bytes, 2, &instances);
+    let mut file = tempfile::Builder::new().suffix(".wasm").tempfile().unwrap();
+    std::io::Write::write_all(&mut file, &bytes).unwrap();
+    file
+}
+
+fn leb(mut v: u32) -> Vec<u8> {
+    let mut out = vec![];
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn section(component: &mut Vec<u8>, id: u8, content: &[u8]) {
+    component.push(id);
+    component.extend(leb(content.len() as u32));
+    component.extend_from_slice(content);
+}
+
+#[test]
+fn memories_of_many_instances_count_against_one_total() {
+    // Four memories of 100 MiB: each alone is under 256 MiB, together not.
+    let file = with_extra_memories(4, 1600);
+    let e = Plugin::load(engine(), file.path(), 0, Limits::default()).err().expect("must not load");
+    assert_eq!(e.call, Call::Load);
+    match e.kind {
+        ErrorKind::MemoryLimit { limit, requested } => {
+            assert_eq!(limit, 256 << 20);
+            assert!(requested > limit, "{requested}");
+        }
+        ref other => panic!("expected the memory limit, got {other}"),
+    }
+    assert!(e.to_string().contains("all its memories and tables together"), "{e}");
+    // Two of them fit.
+    let file = with_extra_memories(2, 1600);
+    let mut p = Plugin::load(engine(), file.path(), 0, Limits::default()).expect("two memories of 100 MiB fit");
+    p.init(&space::builtin("toy").unwrap(), &[], context()).unwrap();
+    assert_eq!(p.ask(2).unwrap().len(), 2);
+    good_strategy_still_runs();
+}
+
+#[test]
+fn the_number_of_memories_is_capped() {
+    let file = with_extra_memories(100, 1);
+    let e = Plugin::load(engine(), file.path(), 0, Limits::default()).err().expect("must not load");
+    assert!(matches!(e.kind, ErrorKind::TooMany { what: "memories", .. }), "{e}");
+    assert!(e.to_string().contains("creates more than 16 memories"), "{e}");
+}
+
+#[test]
+fn a_module_with_several_memories_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two-memories.wasm");
+    std::fs::write(&path, wat::parse_str("(component (core module (memory 1) (memory 1)))").unwrap()).unwrap();
+    let e = Plugin::load(engine(), &path, 0, Limits::default()).err().expect("must not load");
+    assert!(matches!(e.kind, ErrorKind::Compile(_)), "{e}");
+    assert!(e.to_string().contains("multiple memories"), "{e}");
+}
+
+#[test]
+fn a_trap_is_one_clean_line() {
+    let (e, _) = attack("unreachable", "ask", Limits::default());
+    let shown = e.to_string();
+    assert!(matches!(e.kind, ErrorKind::Trap { .. }), "{shown}");
+    assert!(shown.contains("unreachable"), "{shown}");
+    assert!(!shown.contains('\n') && !shown.contains("wasm function") && !shown.contains("backtrace"), "{shown}");
+}
+
+// ---- Compiling is bounded ----------------------------------------------
+
+/// A component holding one core module with one function of about `size`
+/// bytes: small blocks, each a branch and an addition over 200 locals. Hard
+/// work for a register allocator: 3 MB took Cranelift 17 s and 960 MB here.
+fn huge_function(size: usize) -> Vec<u8> {
+    let mut body = vec![];
+    let mut x = 0x2545f4914f6cdd1du64;
+    let mut local = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % 200) as u32
+    };
+    while body.len() < size {
+        let (a, b, c) = (local(), local(), local());
+        body.extend([0x02, 0x40, 0x20]); // block; local.get a
+        body.extend(leb(a));
+        body.extend([0x0d, 0x00, 0x20]); // br_if 0; local.get b
+        body.extend(leb(b));
+        body.push(0x20); // local.get c
+        body.extend(leb(c));
+        body.extend([0x6a, 0x21]); // i32.add; local.set a
+        body.extend(leb(a));
+        body.push(0x0b); // end
+    }
+    body.extend([0x20, 0x00, 0x0b]); // local.get 0; end
+    let mut func = vec![0x01, 0xc8, 0x01, 0x7f]; // 200 locals of i32
+    func.extend(body);
+    let mut module = b"\0asm\x01\0\0\0".to_vec();
+    section(&mut module, 1, &[0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f]); // (i32) -> i32
+    section(&mut module, 3, &[0x01, 0x00]);
+    let mut code = vec![0x01];
+    code.extend(leb(func.len() as u32));
+    code.extend(func);
+    section(&mut module, 10, &code);
+    let mut component = b"\0asm\x0d\x00\x01\x00".to_vec();
+    section(&mut component, 1, &module);
+    component
+}
+
+/// `nasbox [flags] strategy inspect FILE` with a private cache.
+fn inspect(file: &std::path::Path, flags: &[&str]) -> (bool, String) {
+    let cache = tempfile::tempdir().unwrap();
+    let mut args: Vec<&str> = flags.to_vec();
+    args.extend(["strategy", "inspect", file.to_str().unwrap()]);
+    let o = support::nasbox(cache.path(), &args);
+    (o.status.success(), support::text(&o))
+}
+
+#[test]
+fn a_huge_function_is_refused_before_compiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.wasm");
+    std::fs::write(&path, huge_function(5 << 20)).unwrap();
+    let (ok, said) = inspect(&path, &[]);
+    assert!(!ok);
+    assert!(said.contains("refused before compiling: one function body is"), "{said}");
+    assert!(said.contains("raise it with --max-function-size"), "{said}");
+    let (ok, said) = inspect(&path, &["--max-function-size", "64MiB", "--max-code-size", "4MiB"]);
+    assert!(!ok && said.contains("--max-code-size"), "{said}");
+}
+
+#[test]
+fn compiling_past_the_time_limit_is_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slow.wasm");
+    std::fs::write(&path, huge_function(3 << 20)).unwrap();
+    let started = std::time::Instant::now();
+    let (ok, said) = inspect(&path, &["--max-function-size", "64MiB", "--compile-timeout", "1s"]);
+    assert!(!ok);
+    assert!(said.contains("compiling took longer than the limit of 1s; raise it with --compile-timeout"), "{said}");
+    // Structural, not a timing threshold: the compile of this function takes
+    // many seconds, the refusal comes right after the limit.
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+}
+
+#[test]
+fn compiling_past_the_memory_limit_is_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("greedy.wasm");
+    std::fs::write(&path, huge_function(3 << 20)).unwrap();
+    let (ok, said) = inspect(&path, &["--max-function-size", "64MiB", "--compile-memory", "200MiB"]);
+    assert!(!ok);
+    assert!(said.contains("compiling needed more than the limit of 209715200 bytes of memory; raise it with --compile-memory"), "{said}");
+}
+
+#[test]
+fn legitimate_components_compile_in_the_bounded_child() {
+    let (ok, said) = inspect(&guest("random"), &[]);
+    assert!(ok, "{said}");
+    assert!(said.contains("compiled in a child process (peak memory"), "{said}");
+}

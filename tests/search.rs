@@ -436,3 +436,53 @@ fn workers_die_with_a_killed_search_and_ctrl_c_keeps_their_trials_pending() {
     assert_eq!(all.len(), 2);
     assert!(all.iter().all(|t| t.status == TrialStatus::Pending), "{all:?}");
 }
+
+#[test]
+fn a_run_folder_is_written_by_one_process_at_a_time() {
+    let t = table();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let estimator = format!("table:{}", t.path.display());
+    let random = guest("random");
+    let search = |budget: &str| {
+        ["search", "--strategy", random.to_str().unwrap(), "--estimator", &estimator, "--budget", budget, "--out", out.to_str().unwrap()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+    };
+    let long = search("trials=1000000");
+    let mut first = command(&long.iter().map(String::as_str).collect::<Vec<_>>()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let start = std::time::Instant::now();
+    while Journal::open(&out.join("journal.sqlite")).map_or(true, |j| j.trials().map_or(true, |t| t.len() < 10)) {
+        assert!(start.elapsed() < Duration::from_secs(60), "the first search never got going");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Everything that would write the run, started at once, is refused and
+    // names the holder; the holder goes on undisturbed.
+    let out_arg = out.to_str().unwrap();
+    let racers: Vec<Vec<String>> = vec![
+        vec!["resume".into(), out_arg.into()],
+        vec!["resume".into(), out_arg.into()],
+        search("trials=5"),
+        vec!["train".into(), "--from".into(), out_arg.into()],
+    ];
+    let children: Vec<_> = racers
+        .iter()
+        .map(|a| command(&a.iter().map(String::as_str).collect::<Vec<_>>()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap())
+        .collect();
+    for (args, child) in racers.iter().zip(children) {
+        let o = child.wait_with_output().unwrap();
+        assert!(!o.status.success(), "{args:?} ran beside the search: {}", text(&o));
+        let said = text(&o);
+        assert!(said.contains(&format!("is in use by process {} (since ", first.id())), "{args:?}: {said}");
+        assert!(!said.contains("panicked"), "{args:?}: {said}");
+    }
+    assert!(first.try_wait().unwrap().is_none(), "the first search was disturbed");
+    // The kernel releases the lock of a killed holder: no stale lock.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let done = trials(&out).len();
+    let o = nasbox(&["resume", out_arg, "--budget", &format!("trials={}", done + 20)]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(trials(&out).len() >= done + 20, "{} trials after resuming {done}", trials(&out).len());
+}

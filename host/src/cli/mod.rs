@@ -15,8 +15,9 @@ mod worker;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
-use nasbox::strategy::{CachePolicy, Engine};
+use nasbox::strategy::{CachePolicy, CompileLimits, CompileOptions, Engine};
 
 /// Neural architecture search with sandboxed, pluggable search strategies.
 #[derive(Parser, Debug)]
@@ -31,8 +32,55 @@ pub struct Args {
     /// Show debug messages, strategies' included.
     #[arg(long, short, global = true)]
     pub verbose: bool,
+    #[command(flatten)]
+    compile: CompileArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Bounds on compiling a strategy: untrusted code is compiled in a child
+/// process under a time and memory limit, after cheap size checks.
+#[derive(clap::Args, Debug)]
+struct CompileArgs {
+    /// Wall-clock limit on compiling one strategy, e.g. 60s.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse::duration)]
+    compile_timeout: Option<std::time::Duration>,
+    /// Memory limit on compiling one strategy, e.g. 4GiB.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse::size)]
+    compile_memory: Option<usize>,
+    /// Largest strategy file accepted, e.g. 128MiB.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse::size)]
+    max_component_size: Option<usize>,
+    /// Most bytes of code (all function bodies) accepted, e.g. 96MiB.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse::size)]
+    max_code_size: Option<usize>,
+    /// Largest single function body accepted, e.g. 4MiB.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse::size)]
+    max_function_size: Option<usize>,
+    /// Most functions accepted.
+    #[arg(long, global = true, value_name = "N")]
+    max_functions: Option<usize>,
+}
+
+impl CompileArgs {
+    fn options(&self) -> anyhow::Result<CompileOptions> {
+        let mut limits = CompileLimits::default();
+        let set = |slot: &mut usize, v: Option<usize>| {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        };
+        set(&mut limits.memory, self.compile_memory);
+        set(&mut limits.max_file, self.max_component_size);
+        set(&mut limits.max_code, self.max_code_size);
+        set(&mut limits.max_function, self.max_function_size);
+        set(&mut limits.max_functions, self.max_functions);
+        if let Some(t) = self.compile_timeout {
+            limits.timeout = t;
+        }
+        let exe = std::env::current_exe().context("finding the nasbox executable to compile strategies in")?;
+        Ok(CompileOptions { limits, child: Some(exe) })
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -63,6 +111,18 @@ enum Command {
     /// Train one architecture for a search (run by `nasbox search`).
     #[command(hide = true)]
     Worker(worker::WorkerArgs),
+    /// Compile one strategy under limits, into a compile cache (run by nasbox itself).
+    #[command(hide = true, name = "compile-strategy")]
+    CompileStrategy {
+        #[arg(long)]
+        into: PathBuf,
+        #[arg(long)]
+        entry: String,
+        #[arg(long)]
+        memory: usize,
+        #[arg(long)]
+        cpu_seconds: u64,
+    },
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -71,17 +131,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (false, Some(dir)) => CachePolicy::Dir(dir),
         (false, None) => CachePolicy::Default,
     };
+    let engine = || Engine::with_options(cache.clone(), args.compile.options()?);
     match args.command {
-        Command::Strategy(c) => strategy::run(c, &Engine::new(cache)?),
+        Command::Strategy(c) => strategy::run(c, &engine()?),
         Command::Space(c) => space::run(c),
         Command::Data(c) => data::run(c),
         Command::Train(a) => train::run(a),
-        Command::Search(a) => search::search(a, &Engine::new(cache)?),
-        Command::Resume(a) => search::resume(a, &Engine::new(cache)?),
+        Command::Search(a) => search::search(a, &engine()?),
+        Command::Resume(a) => search::resume(a, &engine()?),
         Command::Results(a) => results::run(a),
         Command::Report(a) => report::run(a),
-        Command::Tabulate(a) => tabulate::run(a, &Engine::new(cache)?),
-        Command::Bench(a) => bench::run(a, &Engine::new(cache)?),
+        Command::Tabulate(a) => tabulate::run(a, &engine()?),
+        Command::Bench(a) => bench::run(a, &engine()?),
         Command::Worker(a) => worker::run(a),
+        Command::CompileStrategy { into, entry, memory, cpu_seconds } => {
+            nasbox::strategy::compile_child(&into, &entry, memory, cpu_seconds)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

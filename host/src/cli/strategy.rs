@@ -101,7 +101,11 @@ fn inspect(engine: &Engine, file: PathBuf, json: bool, limits: Limits) -> anyhow
     let loaded = engine.load(&file)?;
     let plugin = Plugin::instantiate(engine, &loaded, 0, limits)?;
     let info = plugin.info();
-    let compiled = if loaded.from_cache { "loaded from cache" } else { "compiled" };
+    let compiled = match (loaded.from_cache, loaded.compile_memory) {
+        (true, _) => "loaded from cache".to_string(),
+        (false, Some(peak)) => format!("compiled in a child process (peak memory {} MiB)", peak >> 20),
+        (false, None) => "compiled".to_string(),
+    };
     if json {
         let v = serde_json::json!({
             "file": file,
@@ -111,6 +115,14 @@ fn inspect(engine: &Engine, file: PathBuf, json: bool, limits: Limits) -> anyhow
             "imports": loaded.imports,
             "from_cache": loaded.from_cache,
             "load_ms": loaded.load_time.as_secs_f64() * 1e3,
+            "compile_peak_memory": loaded.compile_memory,
+            "code": {
+                "file_bytes": loaded.code.file,
+                "code_bytes": loaded.code.code,
+                "largest_function_bytes": loaded.code.largest_function,
+                "functions": loaded.code.functions,
+                "modules": loaded.code.modules,
+            },
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
@@ -120,6 +132,10 @@ fn inspect(engine: &Engine, file: PathBuf, json: bool, limits: Limits) -> anyhow
     println!("  contract:  {CONTRACT}");
     println!("  file:      {} (sha256 {})", file.display(), &loaded.sha256[..16]);
     println!("  code:      {compiled} in {:.1} ms", loaded.load_time.as_secs_f64() * 1e3);
+    println!(
+        "  size:      {} bytes of code in {} functions of {} modules (largest {} bytes)",
+        loaded.code.code, loaded.code.functions, loaded.code.modules, loaded.code.largest_function
+    );
     println!("  snapshot:  {}", if info.supports_snapshot { "supported" } else { "not supported (resume replays)" });
     if info.config.is_empty() {
         println!("  config:    none");

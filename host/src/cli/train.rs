@@ -82,6 +82,11 @@ pub struct TrainArgs {
 }
 
 pub fn run(mut a: TrainArgs) -> anyhow::Result<ExitCode> {
+    // Retraining into the run folder writes to it: no search may be running there.
+    let _lock = match &a.from {
+        Some(run) if a.out.is_none() => Some(nasbox::run::lock::RunLock::acquire(run)?),
+        _ => None,
+    };
     if let Some(run) = &a.from {
         let (config, _, _) = nasbox::run::search::Search::config_of(run)?;
         let journal = nasbox::run::journal::Journal::open(&run.join(nasbox::run::search::JOURNAL))?;

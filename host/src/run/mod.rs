@@ -11,6 +11,7 @@ pub mod budget;
 pub mod executor;
 pub mod interrupt;
 pub mod journal;
+pub mod lock;
 pub mod search;
 
 use std::collections::BTreeMap;

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::budget::{Budget, Spent};
 use super::executor::Executor;
 use super::journal::{Call, Journal, Trial, TrialStatus};
+use super::lock::RunLock;
 use super::RunConfig;
 use crate::estimate::Evaluation;
 use crate::space::{NetworkSpace, Space};
@@ -50,6 +51,8 @@ pub struct Search {
     started: Instant,
     /// The strategy proposed nothing while nothing was in flight.
     exhausted: bool,
+    /// This process writes the run; no other may while it lives.
+    _lock: RunLock,
 }
 
 /// The SHA-256 of a file, hex.
@@ -65,6 +68,7 @@ impl Search {
         let budget = Budget::parse(&config.budget).map_err(anyhow::Error::msg)?;
         let decisions = space.space();
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let lock = RunLock::acquire(dir)?;
         let journal_path = dir.join(JOURNAL);
         if journal_path.exists() && !Journal::unstarted(&journal_path) {
             bail!("{}: already holds a run; continue it with `nasbox resume {}` or choose another --out", dir.display(), dir.display());
@@ -81,10 +85,11 @@ impl Search {
             ("versions", serde_json::json!({"nasbox": env!("CARGO_PKG_VERSION"), "contract": crate::strategy::CONTRACT, "libtorch": "2.11.0"})),
             ("elapsed", serde_json::json!(0.0)),
         ])?;
-        Ok(Search::assemble(dir, config, space, journal, plugin, budget, Duration::ZERO))
+        Ok(Search::assemble(dir, config, space, journal, plugin, budget, Duration::ZERO, lock))
     }
 
-    fn assemble(dir: &Path, config: RunConfig, space: NetworkSpace, journal: Journal, plugin: Plugin, budget: Budget, elapsed_before: Duration) -> Search {
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(dir: &Path, config: RunConfig, space: NetworkSpace, journal: Journal, plugin: Plugin, budget: Budget, elapsed_before: Duration, lock: RunLock) -> Search {
         Search {
             dir: dir.to_path_buf(),
             config,
@@ -99,6 +104,7 @@ impl Search {
             elapsed_before,
             started: Instant::now(),
             exhausted: false,
+            _lock: lock,
         }
     }
 
@@ -117,6 +123,7 @@ impl Search {
     /// when given. Returns the search and the trials that were in flight,
     /// which the caller submits again.
     pub fn resume(dir: &Path, mut plugin: Plugin, budget: Option<String>, observer: &mut dyn FnMut(Event<'_>)) -> anyhow::Result<(Search, Vec<Trial>)> {
+        let lock = RunLock::acquire(dir)?;
         let (mut config, _, _) = Search::config_of(dir)?;
         if let Some(b) = budget {
             config.budget = b;
@@ -130,7 +137,10 @@ impl Search {
         let trials = journal.trials()?;
         let calls = journal.calls()?;
         let elapsed_before = Duration::from_secs_f64(journal.manifest("elapsed")?.and_then(|v| v.as_f64()).unwrap_or(0.0));
-        let mut s = Search::assemble(dir, config, space, journal, plugin, budget, elapsed_before);
+        let mut s = Search::assemble(dir, config, space, journal, plugin, budget, elapsed_before, lock);
+        let recorded = |id: u64| {
+            trials.get(id as usize).with_context(|| format!("resume: the journal of {} records a call for trial {id}, which it does not hold", dir.display()))
+        };
         for call in &calls {
             match call {
                 Call::Ask { n, first, count } => {
@@ -143,7 +153,7 @@ impl Search {
                     }
                     for (k, p) in proposals.into_iter().enumerate() {
                         let id = first + k as u64;
-                        let recorded = &trials[id as usize];
+                        let recorded = recorded(id)?;
                         let (genotype, fidelity) = proposal_key(&p);
                         let relaxed = match &p {
                             Proposal::Relaxed(w) => Some(w.clone()),
@@ -156,7 +166,7 @@ impl Search {
                     }
                 }
                 Call::Tell { trials: ids } => {
-                    let observations = ids.iter().map(|&id| s.observation(&trials[id as usize])).collect::<Vec<_>>();
+                    let observations = ids.iter().map(|&id| Ok(s.observation(recorded(id)?))).collect::<anyhow::Result<Vec<_>>>()?;
                     s.plugin.tell(&observations).map_err(|e| anyhow::anyhow!("replaying tell: {e}"))?;
                 }
             }

@@ -4,6 +4,9 @@ wasmtime::component::bindgen!({
     world: "nasbox-strategy",
     path: "../wit",
     additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
+    // `log` may trap: the host pays to copy every message, so a flood of
+    // them ends the call (see `sandbox::LogFlood`).
+    imports: { "nasbox:strategy/log.log": trappable },
 });
 
 pub use exports::nasbox::strategy::strategy::Guest;

@@ -41,6 +41,12 @@ impl Hasher for ShaHasher {
     }
 }
 
+/// A number no other call in this process gets.
+pub fn unique() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Hex SHA-256 of a component file.
 pub fn file_hash(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
@@ -77,7 +83,7 @@ impl Cache {
     fn new_key(path: &Path) -> std::io::Result<[u8; 32]> {
         let mut key = [0u8; 32];
         rand::fill(&mut key);
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let tmp = path.with_extension(format!("tmp{}.{}", std::process::id(), unique()));
         let mut options = fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -135,7 +141,9 @@ impl Cache {
         let mut mac = self.mac(name);
         mac.update(code);
         let tag = mac.finalize().into_bytes();
-        let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        // Unique per process and per call: parallel searches of one process
+        // (`bench`) may write the same entry at the same time.
+        let tmp = self.dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), unique()));
         let mut f = fs::File::create(&tmp)?;
         f.write_all(&tag)?;
         f.write_all(code)?;

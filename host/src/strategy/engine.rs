@@ -1,15 +1,17 @@
 //! The Wasmtime engine strategies run on: its configuration, the epoch ticker
 //! behind wall-clock limits, and compilation through the cache.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, InstancePre, Linker};
 
 use super::bindings::NasboxStrategyPre;
 use super::cache::{self, Cache};
+use super::compile::{self, CompileLimits};
 use super::error::{Call, ErrorKind, StrategyError};
 use super::imports;
 use super::sandbox::{self, GuestState};
@@ -28,13 +30,29 @@ pub enum CachePolicy {
     Off,
 }
 
+/// How compiling is bounded.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CompileOptions {
+    pub limits: CompileLimits,
+    /// Compile in a child process of this executable (its hidden
+    /// `compile-strategy` command) under `limits.timeout` and
+    /// `limits.memory`. `None` compiles in this process, bounded by the
+    /// size limits only: for embedders and tests without the `nasbox` binary.
+    pub child: Option<PathBuf>,
+}
+
 /// Compiles and instantiates strategies. Cheap to clone; one per process is
-/// enough.
+/// enough: it compiles each distinct component once and shares the code
+/// between every search of the process.
 #[derive(Clone)]
 pub struct Engine {
     inner: wasmtime::Engine,
     linker: Arc<Linker<GuestState>>,
     cache: Option<Arc<Cache>>,
+    compile: CompileOptions,
+    /// Compiled components by cache entry name. The lock is held while
+    /// compiling, so parallel loads of one component compile it once.
+    compiled: Arc<Mutex<HashMap<String, Component>>>,
     _ticker: Arc<Ticker>,
 }
 
@@ -48,6 +66,11 @@ pub struct Loaded {
     pub from_cache: bool,
     /// How long loading took (read, verify, compile or deserialize, link).
     pub load_time: Duration,
+    /// Peak memory of the child process that compiled it, when this load
+    /// compiled in one.
+    pub compile_memory: Option<u64>,
+    /// The component's code, as measured before compiling.
+    pub code: compile::CodeSize,
     pub imports: Vec<String>,
     pub(crate) pre: NasboxStrategyPre<GuestState>,
 }
@@ -62,15 +85,31 @@ impl Drop for Ticker {
     }
 }
 
+/// The one Wasmtime configuration, shared by a parent and the child that
+/// compiles for it (the cache entry's name depends on it).
+fn config() -> wasmtime::Config {
+    let mut config = wasmtime::Config::new();
+    config
+        .wasm_component_model(true)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(1 << 20)
+        // The contract needs one memory per module; more would only be a
+        // way around the memory cap.
+        .wasm_multi_memory(false)
+        .cranelift_opt_level(wasmtime::OptLevel::Speed);
+    config
+}
+
 impl Engine {
+    /// An engine that compiles in this process, within the default size
+    /// limits.
     pub fn new(cache: CachePolicy) -> anyhow::Result<Engine> {
-        let mut config = wasmtime::Config::new();
-        config
-            .wasm_component_model(true)
-            .consume_fuel(true)
-            .epoch_interruption(true)
-            .max_wasm_stack(1 << 20)
-            .cranelift_opt_level(wasmtime::OptLevel::Speed);
+        Engine::with_options(cache, CompileOptions::default())
+    }
+
+    pub fn with_options(cache: CachePolicy, compile: CompileOptions) -> anyhow::Result<Engine> {
+        let config = config();
         let inner = wasmtime::Engine::new(&config).map_err(|e| anyhow::anyhow!("configuring Wasmtime: {e:#}"))?;
         let linker = Arc::new(sandbox::linker(&inner).map_err(|e| anyhow::anyhow!("building the sandbox linker: {e:#}"))?);
 
@@ -93,7 +132,14 @@ impl Engine {
             CachePolicy::Default => Cache::default_dir().and_then(|d| open_cache(&d)),
             CachePolicy::Dir(d) => open_cache(&d),
         };
-        Ok(Engine { inner, linker, cache, _ticker: Arc::new(Ticker { stop }) })
+        Ok(Engine {
+            inner,
+            linker,
+            cache,
+            compile,
+            compiled: Arc::default(),
+            _ticker: Arc::new(Ticker { stop }),
+        })
     }
 
     pub fn wasmtime(&self) -> &wasmtime::Engine {
@@ -115,49 +161,156 @@ impl Engine {
         let bytes = std::fs::read(path)
             .map_err(|source| fail(ErrorKind::Read { path: path.display().to_string(), source }))?;
         check_header(&bytes).map_err(fail)?;
+        imports::precheck(&bytes).map_err(fail)?;
+        let code = compile::precheck(&bytes, &self.compile.limits).map_err(fail)?;
         let sha256 = cache::file_hash(&bytes);
-        let (component, from_cache) = self.compile(&bytes).map_err(fail)?;
+        let (component, from_cache, compile_memory) = self.compile(&bytes).map_err(fail)?;
         imports::check_exports(&component, &self.inner).map_err(fail)?;
         imports::check_imports(&component, &self.inner).map_err(fail)?;
         let instance_pre: InstancePre<GuestState> = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| fail(ErrorKind::Instantiate(format!("{e:#}"))))?;
+        imports::check_signatures(&component, &instance_pre).map_err(fail)?;
         let pre = NasboxStrategyPre::new(instance_pre).map_err(|e| fail(ErrorKind::Instantiate(format!("{e:#}"))))?;
         Ok(Loaded {
             path: path.to_path_buf(),
             sha256,
             from_cache,
             load_time: started.elapsed(),
+            compile_memory,
+            code,
             imports: imports::list(&component, &self.inner),
             pre,
         })
     }
 
-    fn compile(&self, bytes: &[u8]) -> Result<(Component, bool), ErrorKind> {
-        let Some(cache) = &self.cache else {
-            return Ok((Component::new(&self.inner, bytes).map_err(compile_error)?, false));
-        };
+    /// The compiled component, from this process's memory, the cache, or a
+    /// fresh compile (in a child process when so configured).
+    fn compile(&self, bytes: &[u8]) -> Result<(Component, bool, Option<u64>), ErrorKind> {
         let name = Cache::entry_name(&self.inner, bytes);
-        if let Some(code) = cache.get(&name) {
-            // SAFETY: the bytes carry this cache's HMAC, so they are exactly
-            // what `Component::serialize` produced in an earlier run, for an
-            // engine with the same compatibility hash (part of the name).
-            match unsafe { Component::deserialize(&self.inner, &code) } {
-                Ok(c) => return Ok((c, true)),
-                Err(e) => tracing::warn!("recompiling: cached code did not load: {e:#}"),
+        let mut compiled = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = compiled.get(&name) {
+            return Ok((c.clone(), true, None));
+        }
+        let started = Instant::now();
+        let (component, from_cache, memory) = match (&self.compile.child, &self.cache) {
+            (Some(exe), Some(cache)) => self.compile_in_child(exe, cache, &name, bytes)?,
+            (Some(exe), None) => {
+                // No cache wanted: a private one, for this load only.
+                let private = |e: std::io::Error| ErrorKind::Compile(format!("creating a private compile cache: {e}"));
+                let dir = tempfile_dir().map_err(private)?;
+                let cache = Cache::open(dir.path()).map_err(private)?;
+                self.compile_in_child(exe, &cache, &name, bytes)?
             }
+            (None, cache) => {
+                let (c, hit) = self.compile_here(cache.as_deref(), &name, bytes)?;
+                (c, hit, None)
+            }
+        };
+        if !from_cache {
+            tracing::debug!("compiled strategy {} in {:.2?}", &name[..16], started.elapsed());
+        }
+        compiled.insert(name, component.clone());
+        Ok((component, from_cache, memory))
+    }
+
+    /// Loads `name` from `cache`, if it is there and carries the cache's
+    /// signature.
+    fn cached(&self, cache: &Cache, name: &str) -> Option<Component> {
+        let code = cache.get(name)?;
+        // SAFETY: the bytes carry this cache's HMAC, so they are exactly
+        // what `Component::serialize` produced in an earlier run or a child
+        // process, for an engine with the same compatibility hash (part of
+        // the name).
+        match unsafe { Component::deserialize(&self.inner, &code) } {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!("recompiling: cached code did not load: {e:#}");
+                None
+            }
+        }
+    }
+
+    fn compile_in_child(&self, exe: &Path, cache: &Cache, name: &str, bytes: &[u8]) -> Result<(Component, bool, Option<u64>), ErrorKind> {
+        if let Some(c) = self.cached(cache, name) {
+            return Ok((c, true, None));
+        }
+        let memory = compile::in_child(exe, cache.dir(), name, bytes, &self.compile.limits)?;
+        let component = self.cached(cache, name).ok_or_else(|| {
+            ErrorKind::Compile(format!("the compiler process left no signed code in {}", cache.dir().display()))
+        })?;
+        Ok((component, false, memory))
+    }
+
+    fn compile_here(&self, cache: Option<&Cache>, name: &str, bytes: &[u8]) -> Result<(Component, bool), ErrorKind> {
+        if let Some(c) = cache.and_then(|cache| self.cached(cache, name)) {
+            return Ok((c, true));
         }
         let component = Component::new(&self.inner, bytes).map_err(compile_error)?;
-        match component.serialize() {
-            Ok(code) => {
-                if let Err(e) = cache.put(&name, &code) {
-                    tracing::warn!("could not write the compile cache in {}: {e}", cache.dir().display());
+        if let Some(cache) = cache {
+            match component.serialize() {
+                Ok(code) => {
+                    if let Err(e) = cache.put(name, &code) {
+                        tracing::warn!("could not write the compile cache in {}: {e}", cache.dir().display());
+                    }
                 }
+                Err(e) => tracing::warn!("could not serialize compiled code: {e:#}"),
             }
-            Err(e) => tracing::warn!("could not serialize compiled code: {e:#}"),
         }
         Ok((component, false))
+    }
+}
+
+/// The child's side of [`compile::in_child`]: reads the component from
+/// standard input, compiles it under the given limits and signs the code into
+/// the cache at `cache_dir`. Exit status 2 means the component does not
+/// compile; the message is the last line of standard error.
+pub fn compile_child(cache_dir: &Path, entry: &str, memory: usize, cpu_seconds: u64) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    compile::limit_this_process(memory, cpu_seconds)?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)?;
+    let engine = wasmtime::Engine::new(&config()).map_err(|e| anyhow::anyhow!("configuring Wasmtime: {e:#}"))?;
+    let cache = Cache::open(cache_dir)?;
+    if Cache::entry_name(&engine, &bytes) != entry {
+        anyhow::bail!("the component's bytes do not match the cache entry {entry}");
+    }
+    let component = match Component::new(&engine, &bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e:#}");
+            std::process::exit(2);
+        }
+    };
+    let code = component.serialize().map_err(|e| anyhow::anyhow!("serializing compiled code: {e:#}"))?;
+    cache.put(entry, &code)?;
+    if let Some(peak) = compile::peak_rss() {
+        println!("{}{peak}", compile::PEAK);
+    }
+    Ok(())
+}
+
+/// A private directory, removed when dropped.
+fn tempfile_dir() -> std::io::Result<TempDir> {
+    let dir = std::env::temp_dir().join(format!("nasbox-compile-{}-{}", std::process::id(), cache::unique()));
+    std::fs::create_dir(&dir)?;
+    #[cfg(unix)]
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+    Ok(TempDir(dir))
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -18,6 +18,7 @@
 
 mod bindings;
 mod cache;
+mod compile;
 pub mod check;
 mod engine;
 mod error;
@@ -25,12 +26,14 @@ mod imports;
 mod plugin;
 mod rng;
 mod sandbox;
+mod text;
 mod validate;
 
 pub use bindings::{
     Candidate, ConfigKey, Metric, Observation, Proposal, RunContext, Status, StrategyInfo,
 };
-pub use engine::{CachePolicy, Engine, Loaded};
+pub use compile::{precheck, CodeSize, CompileLimits};
+pub use engine::{compile_child, CachePolicy, CompileOptions, Engine, Loaded};
 pub use error::{Call, ErrorKind, InvalidOutput, StrategyError};
 pub use plugin::{Plugin, Snapshot};
 pub use sandbox::Limits;

@@ -9,7 +9,7 @@ use super::bindings::{
 };
 use super::engine::{Engine, Loaded, EPOCH_TICK};
 use super::error::{Call, ErrorKind, InvalidOutput, StrategyError};
-use super::sandbox::{GuestState, Limits, MemoryLimitHit};
+use super::sandbox::{self, GuestState, Limits, LogFlood, MemoryLimitHit};
 use super::validate;
 use crate::space::Space;
 
@@ -52,6 +52,7 @@ impl Plugin {
             .map_or_else(|| loaded.path.display().to_string(), |s| s.to_string_lossy().into_owned());
         let mut store = Store::new(engine.wasmtime(), GuestState::new(&label, seed, &limits));
         store.limiter(|s| &mut s.limiter);
+        store.set_hostcall_fuel(limits.max_copy);
         arm(&mut store, &limits);
         let stderr_start = store.data_mut().begin_call();
         let guest = match loaded.pre.instantiate(&mut store) {
@@ -224,14 +225,26 @@ fn arm(store: &mut Store<GuestState>, limits: &Limits) {
 
 /// What a failed call means, in the user's terms.
 fn classify(e: wasmtime::Error, store: &mut Store<GuestState>, limits: &Limits, stderr_start: usize) -> ErrorKind {
+    // The whole error, backtrace included, for `-v`; the user sees one line.
+    tracing::debug!(strategy = %store.data().name, "guest failure: {e:?}");
     if let Some(requested) = store.data_mut().limiter.exceeded.take() {
         return ErrorKind::MemoryLimit { limit: limits.memory, requested };
     }
     if e.downcast_ref::<MemoryLimitHit>().is_some() {
         return ErrorKind::MemoryLimit { limit: limits.memory, requested: 0 };
     }
+    if let Some(flood) = e.downcast_ref::<LogFlood>() {
+        return ErrorKind::InvalidOutput(InvalidOutput::LogFlood { bytes: flood.bytes, limit: flood.limit });
+    }
     if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
         return ErrorKind::Exit { code: exit.0 };
+    }
+    let message = one_line(&e);
+    if message.contains("too much data is being copied between the host and the guest") {
+        return ErrorKind::InvalidOutput(InvalidOutput::Copy { limit: limits.max_copy });
+    }
+    if let Some(kind) = too_many(&message) {
+        return kind;
     }
     let stderr = store.data().stderr.contents();
     let written = String::from_utf8_lossy(stderr.get(stderr_start..).unwrap_or_default());
@@ -245,8 +258,37 @@ fn classify(e: wasmtime::Error, store: &mut Store<GuestState>, limits: &Limits, 
         Some(Trap::MemoryOutOfBounds) if looks_like_recursion(&e) => ErrorKind::StackOverflow,
         _ if written.contains("panicked") => ErrorKind::Panic { message: panic_message(&written) },
         Some(trap) => ErrorKind::Trap { message: format!("{trap}{}", stderr_suffix(&written)) },
-        None => ErrorKind::Trap { message: format!("{e:#}{}", stderr_suffix(&written)) },
+        None => ErrorKind::Trap { message: format!("{message}{}", stderr_suffix(&written)) },
     }
+}
+
+/// The error's chain on one line, without Wasmtime's backtrace frames
+/// (`0x5c0 - <unknown>!<wasm function 7>`), which mean nothing to a user and
+/// which `-v` shows anyway.
+fn one_line(e: &wasmtime::Error) -> String {
+    let parts: Vec<String> = e
+        .chain()
+        .map(|c| c.to_string())
+        // A `WasmBacktrace` in the chain (it is not a `std::error::Error`,
+        // so it is told by its text).
+        .filter(|m| !m.starts_with("error while executing at wasm backtrace"))
+        .map(|m| m.lines().next().unwrap_or_default().trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    parts.join(": ")
+}
+
+/// Wasmtime's "resource limit exceeded: memory count too high at 17", in
+/// the strategy's terms.
+fn too_many(message: &str) -> Option<ErrorKind> {
+    let rest = message.split("resource limit exceeded: ").nth(1)?;
+    let what = rest.split(" count too high").next()?;
+    Some(match what {
+        "instance" => ErrorKind::TooMany { what: "core instances", limit: sandbox::MAX_INSTANCES },
+        "memory" => ErrorKind::TooMany { what: "memories", limit: sandbox::MAX_MEMORIES },
+        "table" => ErrorKind::TooMany { what: "tables", limit: sandbox::MAX_TABLES },
+        _ => return None,
+    })
 }
 
 /// True when the trap's backtrace is a full window of frames mostly from one
@@ -268,25 +310,14 @@ fn looks_like_recursion(e: &wasmtime::Error) -> bool {
 fn panic_message(stderr: &str) -> String {
     let text = stderr.get(stderr.find("panicked").unwrap_or(0)..).unwrap_or(stderr);
     let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with("note: run with")).map(str::trim).collect();
-    truncate(lines.join(" "), 2000)
+    super::text::cap(&lines.join(" "), 2000)
 }
 
 fn stderr_suffix(stderr: &str) -> String {
     let s = stderr.trim();
-    if s.is_empty() { String::new() } else { format!(" (stderr: {})", truncate(s.to_string(), 2000)) }
+    if s.is_empty() { String::new() } else { format!(" (stderr: {})", super::text::cap(s, 2000)) }
 }
 
-fn truncate(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut cut = max;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push('…');
-    }
-    s
-}
 
 #[cfg(test)]
 mod tests {

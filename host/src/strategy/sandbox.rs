@@ -10,6 +10,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::{nasbox::strategy as contract, Level, NasboxStrategy};
 use super::rng::SharedRng;
+use super::text;
 
 /// What one strategy instance may consume.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,8 +21,18 @@ pub struct Limits {
     /// Wall-clock backstop per call, for what fuel does not count (host calls,
     /// a guest stuck in the host).
     pub timeout: Duration,
-    /// Linear memory cap, in bytes.
+    /// Cap on all linear memories and tables of one strategy instance
+    /// together, in bytes. A component may hold several core instances, each
+    /// with its own memory, so a per-memory cap would multiply.
     pub memory: usize,
+    /// Most bytes the host copies out of the guest in one crossing (a call's
+    /// answer, or one import's arguments): wasmtime's per-call "hostcall
+    /// fuel", set explicitly so that an upgrade cannot change it silently.
+    /// Sized to the contract's largest answer, a snapshot of `max_state`.
+    pub max_copy: usize,
+    /// Most bytes of log messages one call may send, counted before they
+    /// are cut to `max_log_bytes`: the host pays for copying every byte.
+    pub max_log_total: usize,
     /// Most proposals one `ask` may return, whatever `n` was.
     pub max_proposals: u32,
     /// Cap on a snapshot's size, in bytes.
@@ -38,6 +49,8 @@ impl Default for Limits {
             fuel: 2_000_000_000,
             timeout: Duration::from_secs(10),
             memory: 256 << 20,
+            max_copy: 80 << 20,
+            max_log_total: 16 << 20,
             max_proposals: 4096,
             max_state: 64 << 20,
             max_log_messages: 200,
@@ -80,10 +93,17 @@ impl GuestState {
             name: name.to_string(),
             wasi,
             table: ResourceTable::new(),
-            limiter: MemoryCap { limit: limits.memory, exceeded: None },
+            limiter: MemoryCap::new(limits.memory),
             rng,
             stderr,
-            log: LogBudget { max_messages: limits.max_log_messages, max_bytes: limits.max_log_bytes, used: 0, dropped: 0 },
+            log: LogBudget {
+                max_messages: limits.max_log_messages,
+                max_bytes: limits.max_log_bytes,
+                max_total: limits.max_log_total,
+                used: 0,
+                dropped: 0,
+                bytes: 0,
+            },
         }
     }
 
@@ -92,6 +112,7 @@ impl GuestState {
     pub fn begin_call(&mut self) -> usize {
         self.log.used = 0;
         self.log.dropped = 0;
+        self.log.bytes = 0;
         self.stderr.contents().len()
     }
 
@@ -109,10 +130,25 @@ impl WasiView for GuestState {
     }
 }
 
-/// Enforces the memory cap and remembers that it did, so a trap can be
-/// reported as the memory limit rather than as whatever the guest did next.
+/// Most core instances, linear memories and tables one strategy may create.
+/// A Rust guest has about 5 instances, 2 memories and 3 tables; the Python
+/// example (componentize-py links a dozen modules) stays well inside too.
+pub const MAX_INSTANCES: usize = 100;
+pub const MAX_MEMORIES: usize = 16;
+pub const MAX_TABLES: usize = 100;
+
+/// What one table element costs the host, for the memory total.
+const TABLE_ELEMENT_BYTES: usize = std::mem::size_of::<usize>();
+
+/// Enforces the memory cap over every memory and table of the instance, and
+/// remembers that it did, so a trap can be reported as the memory limit
+/// rather than as whatever the guest did next.
 pub struct MemoryCap {
     pub limit: usize,
+    /// Bytes of all memories and tables so far. Memories only grow, and are
+    /// freed with the store, so a running sum is exact.
+    pub total: usize,
+    /// The total a refused growth would have reached.
     pub exceeded: Option<usize>,
 }
 
@@ -121,25 +157,60 @@ pub struct MemoryCap {
 #[error("memory limit exceeded")]
 pub struct MemoryLimitHit;
 
-impl ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.limit {
-            self.exceeded = Some(desired);
-            return Err(MemoryLimitHit.into());
-        }
-        Ok(true)
+impl MemoryCap {
+    pub fn new(limit: usize) -> Self {
+        MemoryCap { limit, total: 0, exceeded: None }
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(desired <= 1 << 20)
+    fn grow(&mut self, current: usize, desired: usize) -> wasmtime::Result<bool> {
+        let total = (self.total - current.min(self.total)).saturating_add(desired);
+        if total > self.limit {
+            self.exceeded = Some(total);
+            return Err(MemoryLimitHit.into());
+        }
+        self.total = total;
+        Ok(true)
     }
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.grow(current, desired)
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.grow(current.saturating_mul(TABLE_ELEMENT_BYTES), desired.saturating_mul(TABLE_ELEMENT_BYTES))
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
+    }
+}
+
+/// Raised inside the guest's call when its log messages exceed the budget.
+#[derive(Debug, thiserror::Error)]
+#[error("log budget exceeded: {bytes} bytes, limit {limit}")]
+pub struct LogFlood {
+    pub bytes: usize,
+    pub limit: usize,
 }
 
 struct LogBudget {
     max_messages: usize,
     max_bytes: usize,
+    max_total: usize,
     used: usize,
     dropped: usize,
+    /// Bytes received this call, kept or not.
+    bytes: usize,
 }
 
 impl contract::types::Host for GuestState {}
@@ -157,21 +228,20 @@ impl contract::random::Host for GuestState {
 }
 
 impl contract::log::Host for GuestState {
-    fn log(&mut self, level: Level, message: String) {
+    /// Wasmtime has already copied `message` when this runs, so dropping
+    /// messages alone would not stop a guest from making the host copy
+    /// gigabytes; past the per-call byte budget the call traps.
+    fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        self.log.bytes = self.log.bytes.saturating_add(message.len());
+        if self.log.bytes > self.log.max_total {
+            return Err(LogFlood { bytes: self.log.bytes, limit: self.log.max_total }.into());
+        }
         if self.log.used >= self.log.max_messages {
             self.log.dropped += 1;
-            return;
+            return Ok(());
         }
         self.log.used += 1;
-        let mut message = message;
-        if message.len() > self.log.max_bytes {
-            let mut cut = self.log.max_bytes;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-            message.push_str("…");
-        }
+        let message = text::cap(&message, self.log.max_bytes);
         let strategy = self.name.as_str();
         match level {
             Level::Trace => tracing::trace!(target: "strategy", %strategy, "{message}"),
@@ -180,6 +250,7 @@ impl contract::log::Host for GuestState {
             Level::Warn => tracing::warn!(target: "strategy", %strategy, "{message}"),
             Level::Error => tracing::error!(target: "strategy", %strategy, "{message}"),
         }
+        Ok(())
     }
 }
 
@@ -221,4 +292,27 @@ struct HasTable;
 
 impl wasmtime::component::HasData for HasTable {
     type Data<'a> = &'a mut ResourceTable;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memory_cap_is_the_total_of_all_memories_and_tables() {
+        let mut cap = MemoryCap::new(256 << 20);
+        // Two memories of 100 MiB fit; a third does not, though each alone would.
+        assert!(cap.memory_growing(0, 100 << 20, None).unwrap());
+        assert!(cap.memory_growing(0, 100 << 20, None).unwrap());
+        assert!(cap.memory_growing(0, 100 << 20, None).is_err());
+        assert_eq!(cap.exceeded, Some(300 << 20));
+        // Growing an existing memory counts only the difference.
+        let mut cap = MemoryCap::new(256 << 20);
+        assert!(cap.memory_growing(0, 100 << 20, None).unwrap());
+        assert!(cap.memory_growing(100 << 20, 200 << 20, None).unwrap());
+        assert_eq!(cap.total, 200 << 20);
+        // Tables count too.
+        assert!(cap.table_growing(0, (56 << 20) / TABLE_ELEMENT_BYTES, None).unwrap());
+        assert!(cap.table_growing(0, 1, None).is_err());
+    }
 }

@@ -46,6 +46,21 @@ impl Hostile {
             )]),
             "too-many" => Ok((0..=n).map(|_| g(vec![0; self.arities.len()])).collect()),
             "exit" => std::process::exit(3),
+            // On wasm32, abort is the `unreachable` instruction.
+            "unreachable" => std::process::abort(),
+            // 60 MB of error text: under the copy limit, so it reaches the
+            // host, which must not print it whole.
+            "long-error" => Err(StrategyError::Other("e".repeat(60 << 20))),
+            // 120 MB of error text: over the per-call copy limit.
+            "huge-error" => Err(StrategyError::Other("e".repeat(120 << 20))),
+            // 1,000 log messages of 8 MB each: 8 GB for the host to copy.
+            "log-flood" => {
+                let message = "l".repeat(8 << 20);
+                for _ in 0..1000 {
+                    nasbox_sdk::log::info(&message);
+                }
+                Ok(vec![])
+            }
             _ => return None,
         })
     }
@@ -68,7 +83,8 @@ impl Strategy for Hostile {
                     name: "attack".into(),
                     default: "none".into(),
                     description: "none | loop | alloc | recurse | panic | error | out-of-range | wrong-length | \
-                                  huge-list | nan-weights | too-many | exit | forget-restore"
+                                  huge-list | nan-weights | too-many | exit | unreachable | long-error | huge-error | \
+                                  log-flood | forget-restore"
                         .into(),
                 },
                 ConfigKey { name: "when".into(), default: "ask".into(), description: "init | ask | tell | recommend".into() },
