@@ -1,4 +1,6 @@
-//! Shared by the benchmark programs.
+//! Shared by the benchmark programs; each uses some of it.
+
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 

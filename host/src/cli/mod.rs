@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use nasbox::strategy::{CachePolicy, CompileLimits, CompileOptions, Engine};
+use nasbox::strategy::{CachePolicy, CompileLimits, CompileOptions, Compiler, Engine};
 
 /// Neural architecture search with sandboxed, pluggable search strategies.
 #[derive(Parser, Debug)]
@@ -60,6 +60,9 @@ struct CompileArgs {
     /// Most functions accepted.
     #[arg(long, global = true, value_name = "N")]
     max_functions: Option<usize>,
+    /// Compiler: auto (Winch above 2 MiB of code, else Cranelift), cranelift or winch.
+    #[arg(long, global = true, value_name = "NAME", default_value = "auto")]
+    compiler: String,
 }
 
 impl CompileArgs {
@@ -78,8 +81,12 @@ impl CompileArgs {
         if let Some(t) = self.compile_timeout {
             limits.timeout = t;
         }
+        let compiler = match self.compiler.as_str() {
+            "auto" => None,
+            other => Some(other.parse::<Compiler>().map_err(anyhow::Error::msg).context("--compiler")?),
+        };
         let exe = std::env::current_exe().context("finding the nasbox executable to compile strategies in")?;
-        Ok(CompileOptions { limits, child: Some(exe) })
+        Ok(CompileOptions { limits, child: Some(exe), compiler })
     }
 }
 
@@ -118,6 +125,8 @@ enum Command {
         into: PathBuf,
         #[arg(long)]
         entry: String,
+        #[arg(long = "compiler", value_parser = |s: &str| s.parse::<Compiler>())]
+        with: Compiler,
         #[arg(long)]
         memory: usize,
         #[arg(long)]
@@ -144,8 +153,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Tabulate(a) => tabulate::run(a, &engine()?),
         Command::Bench(a) => bench::run(a, &engine()?),
         Command::Worker(a) => worker::run(a),
-        Command::CompileStrategy { into, entry, memory, cpu_seconds } => {
-            nasbox::strategy::compile_child(&into, &entry, memory, cpu_seconds)?;
+        Command::CompileStrategy { into, entry, with, memory, cpu_seconds } => {
+            nasbox::strategy::compile_child(&into, &entry, with, memory, cpu_seconds)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -103,8 +103,8 @@ fn inspect(engine: &Engine, file: PathBuf, json: bool, limits: Limits) -> anyhow
     let info = plugin.info();
     let compiled = match (loaded.from_cache, loaded.compile_memory) {
         (true, _) => "loaded from cache".to_string(),
-        (false, Some(peak)) => format!("compiled in a child process (peak memory {} MiB)", peak >> 20),
-        (false, None) => "compiled".to_string(),
+        (false, Some(peak)) => format!("compiled by {} in a child process (peak memory {} MiB)", loaded.compiler.name(), peak >> 20),
+        (false, None) => format!("compiled by {}", loaded.compiler.name()),
     };
     if json {
         let v = serde_json::json!({
@@ -116,6 +116,7 @@ fn inspect(engine: &Engine, file: PathBuf, json: bool, limits: Limits) -> anyhow
             "from_cache": loaded.from_cache,
             "load_ms": loaded.load_time.as_secs_f64() * 1e3,
             "compile_peak_memory": loaded.compile_memory,
+            "compiler": loaded.compiler.name(),
             "code": {
                 "file_bytes": loaded.code.file,
                 "code_bytes": loaded.code.code,

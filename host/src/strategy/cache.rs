@@ -104,10 +104,11 @@ impl Cache {
         Ok(key)
     }
 
-    /// The entry name for a component under an engine.
-    pub fn entry_name(engine: &wasmtime::Engine, component: &[u8]) -> String {
+    /// The entry name for a component under an engine with `compiler`.
+    pub fn entry_name(engine: &wasmtime::Engine, compiler: &str, component: &[u8]) -> String {
         let mut h = ShaHasher(Sha256::new());
         h.0.update(component);
+        h.0.update(compiler.as_bytes());
         engine.precompile_compatibility_hash().hash(&mut h);
         format!("{}.cwasm", hex(&h.0.finalize()))
     }

@@ -21,6 +21,51 @@ use wasmparser::{Parser, Payload};
 
 use super::error::ErrorKind;
 
+/// Which of Wasmtime's compilers turns a component into machine code.
+///
+/// Cranelift optimises, and its time grows faster than linearly with the
+/// size of a function; Winch, the baseline compiler, makes slower code in
+/// one linear pass. Measured here (README, `cargo bench --bench compile`):
+/// Winch compiles the Python and JavaScript components 7–10× faster, and the
+/// 3 MB adversarial function 200× faster, while guest calls run about 2×
+/// slower. Strategies are small programs called a few times per trial, so
+/// above [`WINCH_ABOVE`] bytes of code compiling dominates and Winch is the
+/// better choice; below it, Cranelift costs a fraction of a second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Compiler {
+    Cranelift,
+    Winch,
+}
+
+/// Bytes of code above which [`Compiler::for_code`] picks Winch: between the
+/// largest Rust strategy (0.4 MB) and the Python example (6.6 MB).
+pub const WINCH_ABOVE: usize = 2 << 20;
+
+impl Compiler {
+    /// The compiler for a component with `code` bytes of function bodies.
+    pub fn for_code(code: usize) -> Compiler {
+        if code > WINCH_ABOVE { Compiler::Winch } else { Compiler::Cranelift }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Compiler::Cranelift => "cranelift",
+            Compiler::Winch => "winch",
+        }
+    }
+}
+
+impl std::str::FromStr for Compiler {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "cranelift" => Ok(Compiler::Cranelift),
+            "winch" => Ok(Compiler::Winch),
+            other => Err(format!("unknown compiler `{other}` (cranelift or winch)")),
+        }
+    }
+}
+
 /// Bounds on what the host agrees to compile.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompileLimits {
@@ -123,10 +168,19 @@ pub fn peak_rss() -> Option<u64> {
 /// Compiles `bytes` in a child process (`exe compile-strategy`) that puts
 /// the machine code into the signed cache in `cache_dir` under `entry`.
 /// Returns the child's peak resident memory, when it could tell.
-pub fn in_child(exe: &Path, cache_dir: &Path, entry: &str, bytes: &[u8], limits: &CompileLimits) -> Result<Option<u64>, ErrorKind> {
+pub fn in_child(
+    exe: &Path,
+    cache_dir: &Path,
+    entry: &str,
+    compiler: Compiler,
+    bytes: &[u8],
+    limits: &CompileLimits,
+) -> Result<Option<u64>, ErrorKind> {
     let started = Instant::now();
     let mut child = Command::new(exe)
         .arg(CHILD_COMMAND)
+        .arg("--compiler")
+        .arg(compiler.name())
         .arg("--into")
         .arg(cache_dir)
         .arg("--entry")

@@ -11,7 +11,7 @@ use wasmtime::component::{Component, InstancePre, Linker};
 
 use super::bindings::NasboxStrategyPre;
 use super::cache::{self, Cache};
-use super::compile::{self, CompileLimits};
+use super::compile::{self, CompileLimits, Compiler};
 use super::error::{Call, ErrorKind, StrategyError};
 use super::imports;
 use super::sandbox::{self, GuestState};
@@ -39,6 +39,8 @@ pub struct CompileOptions {
     /// `limits.memory`. `None` compiles in this process, bounded by the
     /// size limits only: for embedders and tests without the `nasbox` binary.
     pub child: Option<PathBuf>,
+    /// The compiler to use; `None` picks by code size ([`Compiler::for_code`]).
+    pub compiler: Option<Compiler>,
 }
 
 /// Compiles and instantiates strategies. Cheap to clone; one per process is
@@ -46,8 +48,10 @@ pub struct CompileOptions {
 /// between every search of the process.
 #[derive(Clone)]
 pub struct Engine {
-    inner: wasmtime::Engine,
-    linker: Arc<Linker<GuestState>>,
+    /// One Wasmtime engine per compiler: code compiled by one only runs on
+    /// an engine configured alike.
+    cranelift: Backend,
+    winch: Backend,
     cache: Option<Arc<Cache>>,
     compile: CompileOptions,
     /// Compiled components by cache entry name. The lock is held while
@@ -71,8 +75,25 @@ pub struct Loaded {
     pub compile_memory: Option<u64>,
     /// The component's code, as measured before compiling.
     pub code: compile::CodeSize,
+    /// The compiler that made its machine code.
+    pub compiler: Compiler,
     pub imports: Vec<String>,
     pub(crate) pre: NasboxStrategyPre<GuestState>,
+}
+
+/// A Wasmtime engine and the sandbox's linker for it.
+#[derive(Clone)]
+struct Backend {
+    engine: wasmtime::Engine,
+    linker: Arc<Linker<GuestState>>,
+}
+
+impl Backend {
+    fn new(compiler: Compiler) -> anyhow::Result<Backend> {
+        let engine = wasmtime::Engine::new(&config(compiler)).map_err(|e| anyhow::anyhow!("configuring Wasmtime: {e:#}"))?;
+        let linker = Arc::new(sandbox::linker(&engine).map_err(|e| anyhow::anyhow!("building the sandbox linker: {e:#}"))?);
+        Ok(Backend { engine, linker })
+    }
 }
 
 struct Ticker {
@@ -85,10 +106,14 @@ impl Drop for Ticker {
     }
 }
 
-/// The one Wasmtime configuration, shared by a parent and the child that
-/// compiles for it (the cache entry's name depends on it).
-fn config() -> wasmtime::Config {
+/// The Wasmtime configuration for `compiler`, shared by a parent and the
+/// child that compiles for it (the cache entry's name depends on it).
+fn config(compiler: Compiler) -> wasmtime::Config {
     let mut config = wasmtime::Config::new();
+    config.strategy(match compiler {
+        Compiler::Cranelift => wasmtime::Strategy::Cranelift,
+        Compiler::Winch => wasmtime::Strategy::Winch,
+    });
     config
         .wasm_component_model(true)
         .consume_fuel(true)
@@ -109,19 +134,19 @@ impl Engine {
     }
 
     pub fn with_options(cache: CachePolicy, compile: CompileOptions) -> anyhow::Result<Engine> {
-        let config = config();
-        let inner = wasmtime::Engine::new(&config).map_err(|e| anyhow::anyhow!("configuring Wasmtime: {e:#}"))?;
-        let linker = Arc::new(sandbox::linker(&inner).map_err(|e| anyhow::anyhow!("building the sandbox linker: {e:#}"))?);
-
+        let (cranelift, winch) = (Backend::new(Compiler::Cranelift)?, Backend::new(Compiler::Winch)?);
         let stop = Arc::new(AtomicBool::new(false));
         {
-            let (engine, stop) = (inner.weak(), stop.clone());
+            let engines = [cranelift.engine.weak(), winch.engine.weak()];
+            let stop = stop.clone();
             std::thread::Builder::new().name("nasbox-epoch".into()).spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(EPOCH_TICK);
-                    match engine.upgrade() {
-                        Some(e) => e.increment_epoch(),
-                        None => break,
+                    for engine in &engines {
+                        match engine.upgrade() {
+                            Some(e) => e.increment_epoch(),
+                            None => return,
+                        }
                     }
                 }
             })?;
@@ -133,8 +158,8 @@ impl Engine {
             CachePolicy::Dir(d) => open_cache(&d),
         };
         Ok(Engine {
-            inner,
-            linker,
+            cranelift,
+            winch,
             cache,
             compile,
             compiled: Arc::default(),
@@ -142,8 +167,11 @@ impl Engine {
         })
     }
 
-    pub fn wasmtime(&self) -> &wasmtime::Engine {
-        &self.inner
+    fn backend(&self, compiler: Compiler) -> &Backend {
+        match compiler {
+            Compiler::Cranelift => &self.cranelift,
+            Compiler::Winch => &self.winch,
+        }
     }
 
     pub fn cache_dir(&self) -> Option<&Path> {
@@ -163,11 +191,13 @@ impl Engine {
         check_header(&bytes).map_err(fail)?;
         imports::precheck(&bytes).map_err(fail)?;
         let code = compile::precheck(&bytes, &self.compile.limits).map_err(fail)?;
+        let compiler = self.compile.compiler.unwrap_or(Compiler::for_code(code.code));
+        let backend = self.backend(compiler);
         let sha256 = cache::file_hash(&bytes);
-        let (component, from_cache, compile_memory) = self.compile(&bytes).map_err(fail)?;
-        imports::check_exports(&component, &self.inner).map_err(fail)?;
-        imports::check_imports(&component, &self.inner).map_err(fail)?;
-        let instance_pre: InstancePre<GuestState> = self
+        let (component, from_cache, compile_memory) = self.compile(compiler, &bytes).map_err(fail)?;
+        imports::check_exports(&component, &backend.engine).map_err(fail)?;
+        imports::check_imports(&component, &backend.engine).map_err(fail)?;
+        let instance_pre: InstancePre<GuestState> = backend
             .linker
             .instantiate_pre(&component)
             .map_err(|e| fail(ErrorKind::Instantiate(format!("{e:#}"))))?;
@@ -180,36 +210,38 @@ impl Engine {
             load_time: started.elapsed(),
             compile_memory,
             code,
-            imports: imports::list(&component, &self.inner),
+            compiler,
+            imports: imports::list(&component, &backend.engine),
             pre,
         })
     }
 
     /// The compiled component, from this process's memory, the cache, or a
     /// fresh compile (in a child process when so configured).
-    fn compile(&self, bytes: &[u8]) -> Result<(Component, bool, Option<u64>), ErrorKind> {
-        let name = Cache::entry_name(&self.inner, bytes);
+    fn compile(&self, compiler: Compiler, bytes: &[u8]) -> Result<(Component, bool, Option<u64>), ErrorKind> {
+        let engine = &self.backend(compiler).engine;
+        let name = Cache::entry_name(engine, compiler.name(), bytes);
         let mut compiled = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = compiled.get(&name) {
             return Ok((c.clone(), true, None));
         }
         let started = Instant::now();
         let (component, from_cache, memory) = match (&self.compile.child, &self.cache) {
-            (Some(exe), Some(cache)) => self.compile_in_child(exe, cache, &name, bytes)?,
+            (Some(exe), Some(cache)) => self.compile_in_child(exe, cache, compiler, &name, bytes)?,
             (Some(exe), None) => {
                 // No cache wanted: a private one, for this load only.
                 let private = |e: std::io::Error| ErrorKind::Compile(format!("creating a private compile cache: {e}"));
                 let dir = tempfile_dir().map_err(private)?;
                 let cache = Cache::open(dir.path()).map_err(private)?;
-                self.compile_in_child(exe, &cache, &name, bytes)?
+                self.compile_in_child(exe, &cache, compiler, &name, bytes)?
             }
             (None, cache) => {
-                let (c, hit) = self.compile_here(cache.as_deref(), &name, bytes)?;
+                let (c, hit) = self.compile_here(engine, cache.as_deref(), &name, bytes)?;
                 (c, hit, None)
             }
         };
         if !from_cache {
-            tracing::debug!("compiled strategy {} in {:.2?}", &name[..16], started.elapsed());
+            tracing::debug!("compiled strategy {} with {} in {:.2?}", &name[..16], compiler.name(), started.elapsed());
         }
         compiled.insert(name, component.clone());
         Ok((component, from_cache, memory))
@@ -217,13 +249,13 @@ impl Engine {
 
     /// Loads `name` from `cache`, if it is there and carries the cache's
     /// signature.
-    fn cached(&self, cache: &Cache, name: &str) -> Option<Component> {
+    fn cached(&self, engine: &wasmtime::Engine, cache: &Cache, name: &str) -> Option<Component> {
         let code = cache.get(name)?;
         // SAFETY: the bytes carry this cache's HMAC, so they are exactly
         // what `Component::serialize` produced in an earlier run or a child
         // process, for an engine with the same compatibility hash (part of
         // the name).
-        match unsafe { Component::deserialize(&self.inner, &code) } {
+        match unsafe { Component::deserialize(engine, &code) } {
             Ok(c) => Some(c),
             Err(e) => {
                 tracing::warn!("recompiling: cached code did not load: {e:#}");
@@ -232,22 +264,30 @@ impl Engine {
         }
     }
 
-    fn compile_in_child(&self, exe: &Path, cache: &Cache, name: &str, bytes: &[u8]) -> Result<(Component, bool, Option<u64>), ErrorKind> {
-        if let Some(c) = self.cached(cache, name) {
+    fn compile_in_child(
+        &self,
+        exe: &Path,
+        cache: &Cache,
+        compiler: Compiler,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<(Component, bool, Option<u64>), ErrorKind> {
+        let engine = &self.backend(compiler).engine;
+        if let Some(c) = self.cached(engine, cache, name) {
             return Ok((c, true, None));
         }
-        let memory = compile::in_child(exe, cache.dir(), name, bytes, &self.compile.limits)?;
-        let component = self.cached(cache, name).ok_or_else(|| {
+        let memory = compile::in_child(exe, cache.dir(), name, compiler, bytes, &self.compile.limits)?;
+        let component = self.cached(engine, cache, name).ok_or_else(|| {
             ErrorKind::Compile(format!("the compiler process left no signed code in {}", cache.dir().display()))
         })?;
         Ok((component, false, memory))
     }
 
-    fn compile_here(&self, cache: Option<&Cache>, name: &str, bytes: &[u8]) -> Result<(Component, bool), ErrorKind> {
-        if let Some(c) = cache.and_then(|cache| self.cached(cache, name)) {
+    fn compile_here(&self, engine: &wasmtime::Engine, cache: Option<&Cache>, name: &str, bytes: &[u8]) -> Result<(Component, bool), ErrorKind> {
+        if let Some(c) = cache.and_then(|cache| self.cached(engine, cache, name)) {
             return Ok((c, true));
         }
-        let component = Component::new(&self.inner, bytes).map_err(compile_error)?;
+        let component = Component::new(engine, bytes).map_err(compile_error)?;
         if let Some(cache) = cache {
             match component.serialize() {
                 Ok(code) => {
@@ -266,14 +306,14 @@ impl Engine {
 /// standard input, compiles it under the given limits and signs the code into
 /// the cache at `cache_dir`. Exit status 2 means the component does not
 /// compile; the message is the last line of standard error.
-pub fn compile_child(cache_dir: &Path, entry: &str, memory: usize, cpu_seconds: u64) -> anyhow::Result<()> {
+pub fn compile_child(cache_dir: &Path, entry: &str, compiler: Compiler, memory: usize, cpu_seconds: u64) -> anyhow::Result<()> {
     #[cfg(unix)]
     compile::limit_this_process(memory, cpu_seconds)?;
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)?;
-    let engine = wasmtime::Engine::new(&config()).map_err(|e| anyhow::anyhow!("configuring Wasmtime: {e:#}"))?;
+    let engine = wasmtime::Engine::new(&config(compiler)).map_err(|e| anyhow::anyhow!("configuring Wasmtime: {e:#}"))?;
     let cache = Cache::open(cache_dir)?;
-    if Cache::entry_name(&engine, &bytes) != entry {
+    if Cache::entry_name(&engine, compiler.name(), &bytes) != entry {
         anyhow::bail!("the component's bytes do not match the cache entry {entry}");
     }
     let component = match Component::new(&engine, &bytes) {

@@ -32,7 +32,7 @@ mod validate;
 pub use bindings::{
     Candidate, ConfigKey, Metric, Observation, Proposal, RunContext, Status, StrategyInfo,
 };
-pub use compile::{precheck, CodeSize, CompileLimits};
+pub use compile::{precheck, CodeSize, CompileLimits, Compiler, WINCH_ABOVE};
 pub use engine::{compile_child, CachePolicy, CompileOptions, Engine, Loaded};
 pub use error::{Call, ErrorKind, InvalidOutput, StrategyError};
 pub use plugin::{Plugin, Snapshot};

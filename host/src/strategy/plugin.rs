@@ -43,14 +43,15 @@ impl Plugin {
         Plugin::instantiate(engine, &loaded, seed, limits)
     }
 
-    /// Starts a fresh instance of an already compiled strategy and reads its
-    /// `info`.
-    pub fn instantiate(engine: &Engine, loaded: &Loaded, seed: u64, limits: Limits) -> Result<Plugin, StrategyError> {
+    /// Starts a fresh instance of an already compiled strategy (loaded by
+    /// `_engine`, on whose Wasmtime engine for its compiler it runs) and
+    /// reads its `info`.
+    pub fn instantiate(_engine: &Engine, loaded: &Loaded, seed: u64, limits: Limits) -> Result<Plugin, StrategyError> {
         let label = loaded
             .path
             .file_stem()
             .map_or_else(|| loaded.path.display().to_string(), |s| s.to_string_lossy().into_owned());
-        let mut store = Store::new(engine.wasmtime(), GuestState::new(&label, seed, &limits));
+        let mut store = Store::new(loaded.pre.engine(), GuestState::new(&label, seed, &limits));
         store.limiter(|s| &mut s.limiter);
         store.set_hostcall_fuel(limits.max_copy);
         arm(&mut store, &limits);
