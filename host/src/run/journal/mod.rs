@@ -195,7 +195,10 @@ impl Journal {
             .conn
             .query_row("SELECT value FROM manifest WHERE key = 'format'", [], |r| r.get(0))
             .optional()
-            .map_err(|e| JournalError::NotAJournal { path: j.path.clone(), detail: e.to_string() })?;
+            .map_err(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DatabaseCorrupt) => j.damaged(e.to_string()),
+                _ => JournalError::NotAJournal { path: j.path.clone(), detail: e.to_string() },
+            })?;
         if format.as_deref() != Some("1") {
             return Err(JournalError::NotAJournal { path: j.path.clone(), detail: format!("format {format:?}, expected 1") });
         }
@@ -218,9 +221,7 @@ impl Journal {
     /// Refuses a journal whose tables are missing or whose pages SQLite
     /// finds damaged, before a resumed run writes into it.
     fn check_intact(&self) -> Result<(), JournalError> {
-        let damaged = |what: String| {
-            self.corrupt(format!("the journal is damaged ({what}); it was left as it is (`sqlite3 FILE .recover` may save its trials)"))
-        };
+        let damaged = |what: String| self.damaged(what);
         for table in ["manifest", "trials", "calls"] {
             let n: i64 = self
                 .conn
@@ -263,6 +264,11 @@ impl Journal {
 
     fn err(&self, source: rusqlite::Error) -> JournalError {
         JournalError::Sqlite { path: self.path.clone(), source }
+    }
+
+    /// A journal SQLite finds damaged, refused before anything is written.
+    fn damaged(&self, what: String) -> JournalError {
+        self.corrupt(format!("the journal is damaged ({what}); it was left as it is (`sqlite3 FILE .recover` may save its trials)"))
     }
 
     fn corrupt(&self, detail: String) -> JournalError {
@@ -786,6 +792,17 @@ mod fuzz {
             }
         }
         assert!(refused >= bytes.len() / PAGE - 2, "{refused} of {} pages", bytes.len() / PAGE);
+    }
+
+    #[test]
+    fn a_journal_cut_short_is_called_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.sqlite");
+        let cut = &template().0[..5 * PAGE + 1000];
+        std::fs::write(&path, cut).unwrap();
+        let e = Journal::open(&path).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{}: the journal is damaged (", path.display())), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), cut);
     }
 
     #[test]
