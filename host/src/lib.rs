@@ -22,3 +22,6 @@ pub mod run;
 pub mod space;
 pub mod strategy;
 pub mod train;
+
+#[cfg(test)]
+mod fuzz;

@@ -199,3 +199,49 @@ mod tests {
         assert!(load_cifar100(dir.path()).unwrap_err().to_string().contains("label 100"));
     }
 }
+
+/// Bad CIFAR binaries, fuzzed (issue 13).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::data::usable;
+    use crate::fuzz::{apply, config, edits};
+    use proptest::prelude::*;
+
+    /// Cases per run (README, "Bad input").
+    pub const MUTATED: u32 = 128;
+
+    /// The files of a valid CIFAR-10 (2 records per batch) or CIFAR-100
+    /// (3 records per file) folder, with class names.
+    fn valid(hundred: bool) -> Vec<(String, Vec<u8>)> {
+        let record = |labels: &[u8], seed: u8| -> Vec<u8> { labels.iter().copied().chain((0..PIXELS).map(|p| (p as u8).wrapping_mul(seed))).collect() };
+        if hundred {
+            let batch = (0..3u8).flat_map(|i| record(&[i, 90 + i], i + 1)).collect::<Vec<u8>>();
+            let names = (0..100).map(|i| format!("fine-{i}\n")).collect::<String>();
+            vec![("train.bin".into(), batch.clone()), ("test.bin".into(), batch), ("fine_label_names.txt".into(), names.into_bytes())]
+        } else {
+            let mut files: Vec<(String, Vec<u8>)> = (1..=5).map(|b| (format!("data_batch_{b}.bin"), [record(&[b], b), record(&[9], 3)].concat())).collect();
+            files.push(("test_batch.bin".into(), record(&[4], 5)));
+            files.push(("batches.meta.txt".into(), b"airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n".to_vec()));
+            files
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(MUTATED))]
+        #[test]
+        fn mutated_files_load_or_are_named(hundred in any::<bool>(), which in any::<prop::sample::Index>(), edits in edits()) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut files = valid(hundred);
+            let bad = which.index(files.len());
+            files[bad].1 = apply(std::mem::take(&mut files[bad].1), &edits);
+            for (name, body) in &files {
+                std::fs::write(dir.path().join(name), body).unwrap();
+            }
+            match if hundred { load_cifar100(dir.path()) } else { load_cifar10(dir.path()) } {
+                Ok(d) => usable(&d, false)?,
+                Err(e) => prop_assert!(e.to_string().contains(&files[bad].0), "{} is not named: {}", files[bad].0, e),
+            }
+        }
+    }
+}

@@ -161,3 +161,112 @@ mod tests {
         assert_eq!((d.train.len(), d.test.len()), (2, 2));
     }
 }
+
+/// Bad image folders, fuzzed (issue 13).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::data::usable;
+    use crate::fuzz::{apply, config, edits};
+    use proptest::prelude::*;
+
+    /// Cases per run (README, "Bad input").
+    pub const MUTATED: u32 = 128;
+    pub const LAYOUTS: u32 = 128;
+
+    fn encoded(format: image::ImageFormat, w: u32, h: u32, shade: u8) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([shade, (x * 40) as u8, (y * 50) as u8]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
+    fn png(shade: u8) -> Vec<u8> {
+        encoded(image::ImageFormat::Png, 6, 5, shade)
+    }
+
+    fn jpeg(shade: u8) -> Vec<u8> {
+        encoded(image::ImageFormat::Jpeg, 5, 4, shade)
+    }
+
+    const OPTIONS: Options = Options { size: 8, test_fraction: 0.25 };
+
+    proptest! {
+        #![proptest_config(config(MUTATED))]
+        #[test]
+        fn mutated_images_load_or_are_named(which in 0usize..4, edits in edits()) {
+            let dir = tempfile::tempdir().unwrap();
+            let files = [("cat/a.png", png(10)), ("cat/b.jpg", jpeg(20)), ("dog/a.png", png(200)), ("dog/b.jpeg", jpeg(220))];
+            for (i, (name, body)) in files.iter().enumerate() {
+                let path = dir.path().join(name);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, if i == which { apply(body.clone(), &edits) } else { body.clone() }).unwrap();
+            }
+            match load(dir.path(), &OPTIONS) {
+                Ok(d) => usable(&d, true)?,
+                Err(e) => {
+                    let bad = dir.path().join(files[which].0);
+                    prop_assert!(e.to_string().contains(&format!("{}: malformed: cannot decode image: ", bad.display())), "{}", e);
+                }
+            }
+        }
+    }
+
+    /// A folder of class folders (or train/ and test/ ones) holding images,
+    /// broken images, other files and hidden ones, or nothing.
+    fn layout() -> impl Strategy<Value = (bool, Vec<(String, Vec<u8>)>)> {
+        let content = prop_oneof![3 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)];
+        let file = (prop::sample::select(vec!["a.png", "b.jpg", "c.JPEG", "notes.txt", ".hidden.png", "d.png"]), content);
+        let class = (prop::sample::select(vec!["cat", "dog", "bird", ".git"]), prop::collection::vec(file, 0..3));
+        (any::<bool>(), prop::collection::vec((prop::sample::select(vec!["", "train/", "test/"]), class), 0..6)).prop_map(|(split, classes)| {
+            let files = classes
+                .into_iter()
+                .flat_map(|(prefix, (class, files))| {
+                    let prefix = if split { prefix } else { "" };
+                    let dir = format!("{prefix}{class}/");
+                    let mut out: Vec<(String, Vec<u8>)> = vec![(dir.clone(), vec![])];
+                    out.extend(files.into_iter().map(|(name, content)| {
+                        let body = match content {
+                            0 if name.ends_with("png") => png(30),
+                            0 => jpeg(90),
+                            1 => b"not an image".to_vec(),
+                            _ => vec![],
+                        };
+                        (format!("{dir}{name}"), body)
+                    }));
+                    out
+                })
+                .collect();
+            (split, files)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config(LAYOUTS))]
+        #[test]
+        fn odd_layouts_load_or_name_a_path(layout in layout()) {
+            let dir = tempfile::tempdir().unwrap();
+            let root = dir.path().join("images");
+            std::fs::create_dir(&root).unwrap();
+            for (name, body) in &layout.1 {
+                let path = root.join(name);
+                if name.ends_with('/') {
+                    std::fs::create_dir_all(&path).unwrap();
+                } else {
+                    std::fs::write(&path, body).unwrap();
+                }
+            }
+            match load(&root, &OPTIONS) {
+                Ok(d) => {
+                    usable(&d, true)?;
+                    prop_assert!(d.classes.len() >= 2 && d.classes.iter().all(|c| !c.starts_with('.')), "{:?}", d.classes);
+                }
+                Err(e) => {
+                    let e = e.to_string();
+                    prop_assert!(e.starts_with(&root.display().to_string()), "no path in the dataset: {}", e);
+                    prop_assert!(e.contains("cannot decode image") || e.contains("needs a folder per class") || e.contains("without PNG or JPEG") || e.contains("not found"), "{}", e);
+                }
+            }
+        }
+    }
+}

@@ -20,6 +20,12 @@ pub fn load(dir: &Path, name: &str, classes: Vec<String>) -> Result<Dataset, Dat
 fn pair(dir: &Path, prefix: &str, classes: usize) -> Result<Images, DataError> {
     let images_path = find(dir, &format!("{prefix}-images-idx3-ubyte"))?;
     let (dims, pixels) = read(&images_path, 3)?;
+    if dims[0] == 0 {
+        return Err(DataError::malformed(&images_path, "holds no images"));
+    }
+    if dims[1] == 0 || dims[2] == 0 {
+        return Err(DataError::malformed(&images_path, format!("images of {}x{} pixels", dims[1], dims[2])));
+    }
     let labels_path = find(dir, &format!("{prefix}-labels-idx1-ubyte"))?;
     let (ldims, labels) = read(&labels_path, 1)?;
     if dims[0] != ldims[0] {
@@ -76,7 +82,10 @@ fn read(path: &Path, rank: usize) -> Result<(Vec<usize>, Vec<u8>), DataError> {
     }
     let dims: Vec<usize> =
         (0..rank).map(|i| u32::from_be_bytes(data[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize).collect();
-    let expected: usize = dims.iter().product();
+    let expected = dims
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| DataError::malformed(path, format!("dimensions {dims:?} are too large to be a dataset")))?;
     let body = &data[header..];
     if body.len() < expected {
         return Err(DataError::truncated(path, format!("{} data bytes, the header promises {expected}", body.len())));
@@ -92,7 +101,7 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn idx(dims: &[u32], body: &[u8]) -> Vec<u8> {
+    pub(super) fn idx(dims: &[u32], body: &[u8]) -> Vec<u8> {
         let mut out = vec![0, 0, 8, dims.len() as u8];
         for d in dims {
             out.extend(d.to_be_bytes());
@@ -101,7 +110,7 @@ mod tests {
         out
     }
 
-    fn gz(bytes: &[u8]) -> Vec<u8> {
+    pub(super) fn gz(bytes: &[u8]) -> Vec<u8> {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         e.write_all(bytes).unwrap();
         e.finish().unwrap()
@@ -156,5 +165,115 @@ mod tests {
 
         std::fs::write(dir.path().join("t10k-labels-idx1-ubyte.gz"), b"\x1f\x8bgarbage").unwrap();
         assert!(load(dir.path(), "mnist", classes()).unwrap_err().to_string().contains("bad gzip"));
+    }
+}
+
+/// Bad IDX files, fuzzed (issue 13).
+#[cfg(test)]
+mod fuzz {
+    use super::tests::{gz, idx};
+    use super::*;
+    use crate::data::usable;
+    use crate::fuzz::{apply, config, edits};
+    use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
+
+    /// Cases per run (README, "Bad input").
+    pub const MUTATED: u32 = 256;
+    pub const BAD_HEADERS: u32 = 256;
+
+    const FILES: [&str; 4] = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+
+    /// The four files of a small valid dataset: 6 training and 2 test
+    /// images of 4×3 pixels.
+    fn valid() -> [Vec<u8>; 4] {
+        [
+            idx(&[6, 4, 3], &(0..72).collect::<Vec<u8>>()),
+            idx(&[6], &[0, 1, 2, 3, 4, 5]),
+            idx(&[2, 4, 3], &[9; 24]),
+            idx(&[2], &[7, 8]),
+        ]
+    }
+
+    fn classes() -> Vec<String> {
+        (0..10).map(|c| c.to_string()).collect()
+    }
+
+    /// Writes the files (file `bad` replaced by `bytes`, gzipped or not),
+    /// loads them: a dataset the trainer can use, or an error naming that
+    /// file.
+    fn loads_or_names(bad: usize, bytes: Vec<u8>, compress: bool) -> Result<(), TestCaseError> {
+        let dir = tempfile::tempdir().unwrap();
+        for (i, body) in valid().into_iter().enumerate() {
+            let body = if i == bad { bytes.clone() } else { body };
+            let name = if i == bad && compress { format!("{}.gz", FILES[i]) } else { FILES[i].to_string() };
+            std::fs::write(dir.path().join(name), if i == bad && compress { gz(&body) } else { body }).unwrap();
+        }
+        match load(dir.path(), "mnist", classes()) {
+            Ok(d) => usable(&d, false)?,
+            Err(e) => prop_assert!(e.to_string().contains(FILES[bad]), "{} is not named: {}", FILES[bad], e),
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config(MUTATED))]
+        #[test]
+        fn mutated_files_load_or_are_named(bad in 0usize..4, compress in any::<bool>(), edits in edits()) {
+            loads_or_names(bad, apply(valid()[bad].clone(), &edits), compress)?;
+        }
+    }
+
+    /// A header drawn from values right and wrong (magic, element type,
+    /// rank, sizes zero, one, or huge), then about as many data bytes as
+    /// it promises.
+    fn assembled() -> impl Strategy<Value = (usize, Vec<u8>)> {
+        let dim = prop::sample::select(vec![0u32, 1, 2, 3, 4, 6, 255, 0x8000_0000, u32::MAX]);
+        (0usize..4, prop::sample::select(vec![[0u8, 0], [0, 1], [8, 0]]), prop::sample::select(vec![8u8, 9, 0x0d]), 0u8..5, prop::collection::vec(dim, 0..5), -2i64..3)
+            .prop_map(|(bad, magic, kind, rank, dims, slack)| {
+                let mut out = vec![magic[0], magic[1], kind, rank];
+                for d in &dims {
+                    out.extend(d.to_be_bytes());
+                }
+                let promised = dims.iter().map(|&d| d as u128).product::<u128>().min(4096) as i64;
+                out.extend(std::iter::repeat_n(1u8, (promised + slack).max(0) as usize));
+                (bad, out)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(config(BAD_HEADERS))]
+        #[test]
+        fn bad_headers_load_or_are_named((bad, bytes) in assembled(), compress in any::<bool>()) {
+            loads_or_names(bad, bytes, compress)?;
+        }
+    }
+
+    #[test]
+    fn images_without_pixels_are_refused() {
+        // Regression: 0×0 images loaded, and `nasbox data show` then
+        // panicked computing their statistics.
+        let dir = tempfile::tempdir().unwrap();
+        let [_, train_labels, test_images, test_labels] = valid();
+        std::fs::write(dir.path().join(FILES[0]), idx(&[6, 0, 0], &[])).unwrap();
+        for (i, body) in [(1, train_labels), (2, test_images), (3, test_labels)] {
+            std::fs::write(dir.path().join(FILES[i]), body).unwrap();
+        }
+        let e = load(dir.path(), "mnist", classes()).unwrap_err().to_string();
+        assert!(e.contains("train-images-idx3-ubyte: malformed: images of 0x0 pixels"), "{e}");
+        std::fs::write(dir.path().join(FILES[0]), idx(&[0, 4, 3], &[])).unwrap();
+        let e = load(dir.path(), "mnist", classes()).unwrap_err().to_string();
+        assert!(e.contains("train-images-idx3-ubyte: malformed: holds no images"), "{e}");
+    }
+
+    #[test]
+    fn sizes_whose_product_overflows_are_refused() {
+        // Regression: the product of the sizes overflowed (2^31 · 2^31 · 4
+        // wrapped to 0 bytes expected).
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(FILES[0]);
+        std::fs::write(&p, idx(&[0x8000_0000, 0x8000_0000, 4], &[])).unwrap();
+        let e = read(&p, 3).unwrap_err().to_string();
+        assert!(e.contains("train-images-idx3-ubyte: malformed: dimensions [2147483648, 2147483648, 4] are too large"), "{e}");
     }
 }

@@ -241,6 +241,23 @@ impl SplitMix {
 }
 
 #[cfg(test)]
+/// A loaded dataset the trainer can use: images with pixels (a test set
+/// unless `test_may_be_empty`), labels of its classes, and statistics and
+/// a validation split that can be computed.
+pub(crate) fn usable(d: &Dataset, test_may_be_empty: bool) -> Result<(), proptest::test_runner::TestCaseError> {
+    use proptest::prelude::*;
+    for (im, may_be_empty) in [(&d.train, false), (&d.test, test_may_be_empty)] {
+        prop_assert!(im.image_len() > 0 && (may_be_empty || !im.is_empty()), "{}x{}x{} x {}", im.channels, im.height, im.width, im.len());
+        prop_assert_eq!(im.pixels.len(), im.len() * im.image_len());
+        prop_assert!(im.labels.iter().all(|&l| (l as usize) < d.classes.len()));
+    }
+    let s = d.split(0.2, 1);
+    let (mean, std) = s.train.channel_stats();
+    prop_assert!(mean.iter().chain(&std).all(|x| x.is_finite()));
+    Ok(())
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

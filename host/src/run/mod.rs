@@ -91,10 +91,50 @@ impl Default for RunConfig {
 }
 
 impl RunConfig {
-    /// Reads a run.toml; errors name the file.
+    /// Reads a run.toml and checks its values; errors name the file.
     pub fn from_toml(path: &Path) -> anyhow::Result<RunConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))
+        let config: RunConfig = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
+        config.check().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(config)
+    }
+
+    /// The first value that cannot work, naming its key: the space,
+    /// estimator, budget and trial timeout as the search will read them, and the
+    /// ranges of the numbers (which would otherwise fail deep inside a
+    /// worker, or stop the search with a panic).
+    pub fn check(&self) -> Result<(), String> {
+        crate::space::NetworkSpace::resolve(&self.space).map_err(|e| format!("space: {e}"))?;
+        crate::estimate::EstimatorSpec::parse(&self.estimator).map_err(|e| format!("estimator: {e}"))?;
+        Budget::parse(&self.budget).map_err(|e| format!("budget: {e}"))?;
+        if let Some(t) = &self.trial_timeout {
+            budget::duration(t).map_err(|e| format!("trial_timeout: {e}"))?;
+        }
+        let positive = |x: f64| x > 0.0 && x.is_finite();
+        let t = &self.train;
+        let s = &self.supernet;
+        let problems = [
+            (self.workers == 0, format!("workers = {}: at least 1", self.workers)),
+            (t.epochs == 0, format!("[train] epochs = {}: at least 1", t.epochs)),
+            (t.batch_size == 0, format!("[train] batch_size = {}: at least 1", t.batch_size)),
+            (t.lr.is_some_and(|lr| !positive(lr)), format!("[train] lr = {:?}: a positive number", t.lr.unwrap_or_default())),
+            (!(t.data_fraction > 0.0 && t.data_fraction <= 1.0), format!("[train] data_fraction = {:?} is not in (0, 1]", t.data_fraction)),
+            (!(t.valid_fraction > 0.0 && t.valid_fraction < 1.0), format!("[train] valid_fraction = {:?} is not in (0, 1)", t.valid_fraction)),
+            (t.channels.is_some_and(|c| c < 1), format!("[train] channels = {}: at least 1", t.channels.unwrap_or_default())),
+            (t.cells == Some(0), "[train] cells = 0: at least 1".to_string()),
+            (t.threads.is_some_and(|n| n < 1), format!("[train] threads = {}: at least 1", t.threads.unwrap_or_default())),
+            (s.steps == 0 || s.valid_batches == 0, format!("[supernet] steps = {} and valid_batches = {}: at least 1 each", s.steps, s.valid_batches)),
+            (!positive(s.lr), format!("[supernet] lr = {:?}: a positive number", s.lr)),
+            (!(s.momentum >= 0.0 && s.momentum < 1.0), format!("[supernet] momentum = {:?} is not in [0, 1)", s.momentum)),
+            (!(s.weight_decay >= 0.0 && s.weight_decay.is_finite()), format!("[supernet] weight_decay = {:?}: zero or a positive number", s.weight_decay)),
+            (!(s.grad_clip > 0.0), format!("[supernet] grad_clip = {:?}: a positive number (inf: no clipping)", s.grad_clip)),
+            (self.slurm.cpus == 0, "[slurm] cpus = 0: at least 1".to_string()),
+            (!(positive(self.slurm.poll_seconds) && self.slurm.poll_seconds < 1e9), format!("[slurm] poll_seconds = {:?}: a positive number of seconds", self.slurm.poll_seconds)),
+        ];
+        match problems.into_iter().find(|(bad, _)| *bad) {
+            Some((_, why)) => Err(why),
+            None => Ok(()),
+        }
     }
 }
 
@@ -133,9 +173,143 @@ mod tests {
     /// must parse, and say what the defaults are.
     #[test]
     fn the_readme_run_toml_is_the_defaults() {
-        let readme = include_str!("../../../README.md");
-        let block = readme.split("`run.toml` holds any setting").nth(1).and_then(|s| s.split("```toml").nth(1)).and_then(|s| s.split("```").next()).expect("the README has the run.toml block");
-        let parsed: RunConfig = toml::from_str(block).unwrap_or_else(|e| panic!("the README's run.toml: {e}"));
+        let block = readme_run_toml();
+        let parsed: RunConfig = toml::from_str(&block).unwrap_or_else(|e| panic!("the README's run.toml: {e}"));
         assert_eq!(parsed, RunConfig::default());
+        assert_eq!(parsed.check(), Ok(()));
+    }
+
+    /// The README's run.toml (every setting at its default).
+    pub(super) fn readme_run_toml() -> String {
+        let readme = include_str!("../../../README.md");
+        let block = readme.split("`run.toml` holds any setting").nth(1).and_then(|s| s.split("```toml").nth(1)).and_then(|s| s.split("```").next());
+        block.expect("the README has the run.toml block").to_string()
+    }
+}
+
+/// Bad run.toml files, fuzzed (issue 13).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::fuzz::{apply, config, edits};
+    use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
+
+    /// Cases per run (README, "Bad input").
+    pub const MUTATED: u32 = 256;
+    pub const BAD_VALUES: u32 = 256;
+
+    /// Read, or refused naming the file; a configuration that was read
+    /// goes through what the search does with it without a panic or a
+    /// late refusal.
+    fn reads_or_names_the_file(body: &[u8]) -> Result<(), TestCaseError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.toml");
+        std::fs::write(&path, body).unwrap();
+        match RunConfig::from_toml(&path) {
+            Ok(c) => {
+                prop_assert!(crate::estimate::EstimatorSpec::parse(&c.estimator).is_ok(), "{}", c.estimator);
+                prop_assert!(Budget::parse(&c.budget).is_ok(), "{}", c.budget);
+                if let Some(t) = &c.trial_timeout {
+                    prop_assert!(budget::duration(t).is_ok(), "{}", t);
+                }
+                prop_assert!(c.workers > 0);
+                // What the estimators and executors do with the numbers.
+                let used = std::panic::catch_unwind(|| {
+                    let d = crate::data::synthetic::generate(&crate::data::synthetic::Options { seed: 1, train: 40, test: 10, size: 4 });
+                    let s = d.split(c.train.valid_fraction, c.seed);
+                    let _ = s.train.pixels.chunks(c.train.batch_size * s.train.image_len()).count();
+                    let _ = std::time::Duration::from_secs_f64(c.slurm.poll_seconds);
+                });
+                prop_assert!(used.is_ok(), "{:?}", c);
+            }
+            Err(e) => {
+                let e = e.to_string();
+                let why = e.strip_prefix(&format!("{}: ", path.display()));
+                prop_assert!(why.is_some_and(|w| w.trim().len() > 3), "{}", e);
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config(MUTATED))]
+        #[test]
+        fn mutated_run_tomls_read_or_name_the_file(edits in edits()) {
+            reads_or_names_the_file(&apply(tests::readme_run_toml().into_bytes(), &edits))?;
+        }
+    }
+
+    /// A key of run.toml (with its table) and a value, right or wrong.
+    fn setting() -> impl Strategy<Value = (&'static str, &'static str, &'static str)> {
+        let numbers = vec!["0", "1", "-1", "0.5", "1.5", "nan", "inf", "-inf", "1e300", "9223372036854775807", "18446744073709551616", "\"3\"", "true", "[]"];
+        let texts = vec!["\"\"", "\"train\"", "\"table:\"", "\"table:x.jsonl\"", "\"trials=0\"", "\"trials=5\"", "\"time=-1m\"", "\"time=nan\"", "\"sim=1e999\"", "\"10m\"", "\"soon\"", "5", "\"cuda:x\""];
+        let top = prop::sample::select(vec!["strategy", "space", "dataset", "estimator", "budget", "trial_timeout", "executor"]).prop_flat_map(move |k| (Just(""), Just(k), prop::sample::select(texts.clone())));
+        let top_numbers = prop::sample::select(vec!["workers", "seed", "early_stop_min_trials"]).prop_flat_map({
+            let numbers = numbers.clone();
+            move |k| (Just(""), Just(k), prop::sample::select(numbers.clone()))
+        });
+        let train = prop::sample::select(vec!["epochs", "batch_size", "lr", "data_fraction", "valid_fraction", "channels", "cells", "threads"]).prop_flat_map({
+            let numbers = numbers.clone();
+            move |k| (Just("train"), Just(k), prop::sample::select(numbers.clone()))
+        });
+        let supernet = prop::sample::select(vec!["steps", "valid_batches", "lr", "momentum", "weight_decay", "grad_clip"]).prop_flat_map({
+            let numbers = numbers.clone();
+            move |k| (Just("supernet"), Just(k), prop::sample::select(numbers.clone()))
+        });
+        let slurm = prop::sample::select(vec!["gpus", "cpus", "retries", "poll_seconds"]).prop_flat_map(move |k| (Just("slurm"), Just(k), prop::sample::select(numbers.clone())));
+        prop_oneof![top, top_numbers, train, supernet, slurm]
+    }
+
+    proptest! {
+        #![proptest_config(config(BAD_VALUES))]
+        #[test]
+        fn run_tomls_with_bad_values_read_or_name_the_file(settings in prop::collection::vec(setting(), 1..4)) {
+            // The defaults with these settings replaced, each in its table,
+            // written as text (values such as 2^64 are no TOML value).
+            let defaults: toml::Table = toml::from_str(&tests::readme_run_toml()).unwrap();
+            let mut tables: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+            for (key, value) in &defaults {
+                match value.as_table() {
+                    Some(t) => tables.entry(key.clone()).or_default().extend(t.iter().map(|(k, v)| (k.clone(), v.to_string()))),
+                    None => tables.entry(String::new()).or_default().push((key.clone(), value.to_string())),
+                }
+            }
+            for (table, key, value) in &settings {
+                let lines = tables.entry(table.to_string()).or_default();
+                lines.retain(|(k, _)| k != key);
+                lines.push((key.to_string(), value.to_string()));
+            }
+            let text: String = tables
+                .iter()
+                .map(|(table, lines)| {
+                    let header = if table.is_empty() { String::new() } else { format!("[{table}]\n") };
+                    header + &lines.iter().map(|(k, v)| format!("{k} = {v}\n")).collect::<String>()
+                })
+                .collect();
+            reads_or_names_the_file(text.as_bytes())?;
+        }
+    }
+
+    #[test]
+    fn values_that_would_fail_late_are_refused_naming_file_and_key() {
+        // Regressions: valid_fraction = 1.5 reached `Dataset::split` (an
+        // assertion: the supernet estimator panicked); poll_seconds = inf
+        // passed the Slurm executor's `> 0` check and panicked in
+        // `Duration::from_secs_f64`.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.toml");
+        let bad = |body: &str| {
+            std::fs::write(&path, body).unwrap();
+            RunConfig::from_toml(&path).unwrap_err().to_string()
+        };
+        let e = bad("estimator = \"supernet\"\n[train]\nvalid_fraction = 1.5\n");
+        assert!(e.contains("run.toml: [train] valid_fraction = 1.5 is not in (0, 1)"), "{e}");
+        let e = bad("executor = \"slurm\"\n[slurm]\npoll_seconds = inf\n");
+        assert!(e.contains("run.toml: [slurm] poll_seconds = inf: a positive number of seconds"), "{e}");
+        let e = bad("budget = \"trials=0\"\n");
+        assert!(e.contains("run.toml: budget: budget `trials=0`: trials must be a positive integer"), "{e}");
+        let e = bad("[train]\nbatch_size = 0\n");
+        assert!(e.contains("run.toml: [train] batch_size = 0: at least 1"), "{e}");
     }
 }

@@ -71,6 +71,10 @@ fn unknown_op(name: &str) -> String {
     format!("unknown operation `{name}` (use conv_KxK, sep_conv_KxK, max_pool_KxK, avg_pool_KxK or identity, K odd)")
 }
 
+/// The most channels any layer may have once the reductions have doubled
+/// the widths.
+pub const MAX_WIDTH: i64 = 1 << 16;
+
 /// A chain space: what every layer may choose, and the fixed frame around.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChainSpec {
@@ -154,6 +158,9 @@ impl ChainSpec {
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
         let t: ChainToml = toml::from_str(&text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
         let name = t.name.unwrap_or_else(|| path.file_stem().map_or("custom".into(), |s| s.to_string_lossy().into_owned()));
+        if name.trim().is_empty() || name.chars().any(|c| c == '/' || c == '\\' || c.is_control()) {
+            return Err(err(format!("name = {name:?}: give a name without `/`, `\\` or control characters (it names run folders)")));
+        }
         if t.layers == 0 || t.layers > 64 {
             return Err(err(format!("layers = {} is not between 1 and 64", t.layers)));
         }
@@ -169,6 +176,18 @@ impl ChainSpec {
         }
         if let Some(&r) = t.reduce_at.iter().find(|&&r| r >= t.layers) {
             return Err(err(format!("reduce_at contains {r}, but layers are numbered 0..{}", t.layers - 1)));
+        }
+        if let Some((_, r)) = t.reduce_at.iter().enumerate().find(|(i, r)| t.reduce_at[..*i].contains(r)) {
+            return Err(err(format!("reduce_at lists layer {r} twice")));
+        }
+        // Each reduction doubles the widths: keep the widest layer buildable
+        // (and its width, and the doubling factor, far from overflowing).
+        let widest = t.widths.iter().max().copied().unwrap_or(1);
+        if t.reduce_at.len() > 16 || widest << t.reduce_at.len() > MAX_WIDTH {
+            return Err(err(format!(
+                "reduce_at has {} reductions, which double the widest layer ({widest}) to more than {MAX_WIDTH} channels",
+                t.reduce_at.len()
+            )));
         }
         let stem_channels = t.stem_channels.unwrap_or(t.widths[0]);
         if !(1..=4096).contains(&stem_channels) {
@@ -280,7 +299,8 @@ impl ChainSpec {
                 let list = list.strip_prefix('+').ok_or_else(|| err(format!("layer {i}: expected `+j,k` skips, found `{list}`")))?;
                 for j in list.split(',') {
                     let j: usize = j.parse().map_err(|_| err(format!("layer {i}: skip `{j}` is not a layer number")))?;
-                    if j + 2 > i || !self.skips {
+                    // Layer i skips from layers 0..=i-2 (i-1 is its input).
+                    if !self.skips || i < 2 || j > i - 2 {
                         let allowed = if self.skips && i >= 2 { format!("layers 0..={}", i - 2) } else { "no layer".into() };
                         return Err(err(format!("layer {i} cannot take a skip from layer {j} (it may skip from {allowed})")));
                     }
@@ -361,5 +381,180 @@ mod tests {
         assert!(bad("layers = 2\nops = [\"conv_3x3\"]\n").contains("widths"));
         let e = ChainSpec::from_toml(&dir.path().join("absent.toml")).unwrap_err().to_string();
         assert!(e.contains("absent.toml"), "{e}");
+    }
+}
+
+/// Bad chain spaces and chain architectures, fuzzed (issue 13).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::fuzz::{apply, apply_text, config, edits};
+    use crate::space::NetworkSpace;
+    use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
+
+    /// Cases per run (README, "Bad input").
+    pub const MUTATED_TOML: u32 = 256;
+    pub const BAD_VALUES: u32 = 256;
+    pub const MUTATED_ARCH: u32 = 512;
+
+    const OPS: [&str; 7] = ["conv_3x3", "conv_5x5", "sep_conv_3x3", "max_pool_3x3", "avg_pool_5x5", "identity", "conv_1x1"];
+
+    /// A valid chain space's TOML.
+    fn valid_toml() -> impl Strategy<Value = String> {
+        (1usize..8, prop::sample::subsequence(OPS.to_vec(), 1..=OPS.len()), prop::sample::subsequence(vec![4i64, 8, 16, 32], 1..=3), any::<bool>(), any::<prop::sample::Index>())
+            .prop_flat_map(|(layers, ops, widths, skips, stem)| {
+                (Just((layers, ops, widths, skips, stem)), prop::sample::subsequence((0..layers).collect::<Vec<_>>(), 0..=layers.min(3)))
+            })
+            .prop_map(|((layers, ops, widths, skips, stem), reduce_at)| {
+                format!(
+                    "name = \"fuzzed\"\nlayers = {layers}\nops = {ops:?}\nwidths = {widths:?}\nskips = {skips}\nreduce_at = {reduce_at:?}\nstem_channels = {}\n",
+                    stem.index(64) + 1
+                )
+            })
+    }
+
+    /// A space that was accepted is one nasbox can use: every layer has a
+    /// positive width, and sampled architectures print and parse back.
+    fn usable(spec: &ChainSpec) -> Result<(), TestCaseError> {
+        prop_assert!((1..=64).contains(&spec.layers) && !spec.ops.is_empty() && !spec.widths.is_empty(), "{spec:?}");
+        prop_assert!(spec.reduce_at.iter().all(|&r| r < spec.layers), "{spec:?}");
+        let space = NetworkSpace::Chain(spec.clone());
+        for g in space.sample(7, 3).map_err(|e| TestCaseError::fail(e.to_string()))? {
+            prop_assert!(spec.layers(&g).iter().all(|l| l.width > 0 && l.width <= MAX_WIDTH), "{spec:?}");
+            let text = space.to_string(&g).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(space.parse(&text).map_err(|e| TestCaseError::fail(e.to_string()))?, g);
+        }
+        Ok(())
+    }
+
+    /// Loaded and usable, or refused naming the file.
+    fn loads_or_names_the_file(body: &[u8]) -> Result<(), TestCaseError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("space.toml");
+        std::fs::write(&path, body).unwrap();
+        match ChainSpec::from_toml(&path) {
+            Ok(spec) => usable(&spec)?,
+            Err(e) => {
+                let e = e.to_string();
+                let why = e.strip_prefix(&format!("{}: ", path.display()));
+                prop_assert!(why.is_some_and(|w| w.trim().len() > 3), "{e}");
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config(MUTATED_TOML))]
+        #[test]
+        fn mutated_spaces_load_or_name_the_file(toml in valid_toml(), edits in edits()) {
+            loads_or_names_the_file(&apply(toml.into_bytes(), &edits))?;
+        }
+    }
+
+    /// A chain TOML whose every key is drawn from values right and wrong:
+    /// wrong types, zero, negative, huge, out of range, repeated.
+    fn assembled_toml() -> impl Strategy<Value = String> {
+        // Each key right three times in four, so that most files have one
+        // or two wrong values among right ones.
+        let pick = |good: &[&'static str], bad: &[&'static str]| {
+            prop_oneof![3 => prop::sample::select(good.to_vec()), 1 => prop::sample::select(bad.to_vec())]
+        };
+        (
+            pick(&["", "name = \"ok\"\n"], &["name = \"\"\n", "name = \"../up\"\n", "name = \"a\\u0007b\"\n", "name = 5\n"]),
+            pick(&["layers = 1\n", "layers = 3\n", "layers = 17\n", "layers = 64\n"], &["layers = 0\n", "layers = 65\n", "layers = -1\n", "layers = 3.5\n", "layers = \"3\"\n", "layers = 18446744073709551616\n", ""]),
+            pick(
+                &["ops = [\"conv_3x3\"]\n", "ops = [\"conv_3x3\", \"identity\", \"max_pool_5x5\"]\n", "ops = [\"sep_conv_15x15\", \"avg_pool_1x1\"]\n"],
+                &["ops = []\n", "ops = [\"conv_4x4\"]\n", "ops = [\"conv_17x17\"]\n", "ops = [\"conv_3x5\"]\n", "ops = [\"conv_3x3\", \"conv_3x3\"]\n", "ops = [\"lstm\"]\n", "ops = [\"conv_x\"]\n", "ops = \"conv_3x3\"\n", "ops = [3]\n"],
+            ),
+            pick(&["widths = [8]\n", "widths = [4, 4096]\n", "widths = [4096]\n", "widths = [1, 2]\n"], &["widths = []\n", "widths = [0]\n", "widths = [-8]\n", "widths = [4097]\n", "widths = [9223372036854775807]\n", "widths = [8.0]\n", ""]),
+            pick(&["", "skips = false\n", "skips = true\n"], &["skips = 1\n"]),
+            pick(&["", "reduce_at = [0]\n", "reduce_at = [0, 1, 2]\n", "reduce_at = ALL\n", "reduce_at = ALL\n"], &["reduce_at = [1, 1]\n", "reduce_at = [64]\n", "reduce_at = [-1]\n", "reduce_at = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]\n"]),
+            pick(&["", "stem_channels = 16\n"], &["stem_channels = 0\n", "stem_channels = -1\n", "stem_channels = 5000\n", "stem_channels = 9223372036854775807\n"]),
+            pick(&[""], &["depth = 3\n", "[extra]\nx = 1\n", "layers = 2\n"]),
+        )
+            .prop_map(|(n, l, o, w, s, r, st, x)| {
+                // ALL: a reduction before every layer.
+                let layers = l.trim().strip_prefix("layers = ").and_then(|v| v.parse::<usize>().ok()).unwrap_or(3);
+                let all = format!("reduce_at = {:?}\n", (0..layers.min(64)).collect::<Vec<_>>());
+                format!("{n}{l}{o}{w}{s}{}{st}{x}", if r == "reduce_at = ALL\n" { all.as_str() } else { r })
+            })
+    }
+
+    proptest! {
+        #![proptest_config(config(BAD_VALUES))]
+        #[test]
+        fn spaces_with_bad_values_load_or_name_the_file(toml in assembled_toml()) {
+            loads_or_names_the_file(toml.as_bytes())?;
+        }
+    }
+
+    /// A small chain space with width choices and skips, besides the built-in one.
+    fn spaces() -> [ChainSpec; 2] {
+        let custom = ChainSpec {
+            name: "custom".into(),
+            layers: 4,
+            ops: ["conv_3x3", "identity", "max_pool_5x5"].iter().map(|o| ChainOp::parse(o).unwrap()).collect(),
+            widths: vec![8, 16],
+            skips: true,
+            reduce_at: vec![1, 3],
+            stem_channels: 8,
+        };
+        [ChainSpec::builtin(), custom]
+    }
+
+    proptest! {
+        #![proptest_config(config(MUTATED_ARCH))]
+        #[test]
+        fn mutated_architectures_parse_back_or_say_what_is_wrong(which in any::<bool>(), seed in any::<u64>(), edits in edits()) {
+            let spec = spaces()[which as usize].clone();
+            let space = NetworkSpace::Chain(spec.clone());
+            let g = space.sample(seed, 1).unwrap().remove(0);
+            let text = apply_text(&spec.to_string(&g), &edits);
+            match space.parse(&text) {
+                Ok(g) => prop_assert_eq!(space.parse(&spec.to_string(&g)).unwrap(), g),
+                Err(e) => prop_assert!(e.to_string().contains(&format!("`{}`", text.trim())), "{}", e),
+            }
+        }
+    }
+
+    #[test]
+    fn a_skip_from_a_huge_layer_number_is_refused() {
+        // Regression: `j + 2` overflowed, and the skip was then written at
+        // index usize::MAX (a panic).
+        let c = ChainSpec::builtin();
+        let text = "conv_3x3 | conv_3x3 | conv_3x3 +18446744073709551615 | conv_3x3 | conv_3x3 | conv_3x3";
+        let e = c.parse(text).unwrap_err().to_string();
+        assert!(e.contains("layer 2 cannot take a skip from layer 18446744073709551615 (it may skip from layers 0..=0)"), "{e}");
+    }
+
+    #[test]
+    fn reductions_that_would_overflow_the_widths_are_refused() {
+        // Regression: 64 reductions doubled the widths 64 times: the
+        // doubling factor wrapped to 0, and printing an architecture
+        // divided by it.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deep.toml");
+        let all: Vec<usize> = (0..64).collect();
+        std::fs::write(&path, format!("layers = 64\nops = [\"conv_3x3\"]\nwidths = [8, 16]\nreduce_at = {all:?}\n")).unwrap();
+        let e = ChainSpec::from_toml(&path).unwrap_err().to_string();
+        assert!(e.contains("deep.toml: reduce_at has 64 reductions, which double the widest layer (16) to more than 65536 channels"), "{e}");
+        std::fs::write(&path, "layers = 8\nops = [\"conv_3x3\"]\nwidths = [4096]\nreduce_at = [1, 2, 3, 4, 5]\n").unwrap();
+        assert!(ChainSpec::from_toml(&path).unwrap_err().to_string().contains("5 reductions"));
+        std::fs::write(&path, "layers = 8\nops = [\"conv_3x3\"]\nwidths = [4096]\nreduce_at = [1, 2, 3, 4]\n").unwrap();
+        usable(&ChainSpec::from_toml(&path).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn repeated_reductions_and_names_that_are_no_folder_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        let bad = |body: &str| {
+            std::fs::write(&path, body).unwrap();
+            ChainSpec::from_toml(&path).unwrap_err().to_string()
+        };
+        assert!(bad("layers = 3\nops = [\"conv_3x3\"]\nwidths = [8]\nreduce_at = [1, 1]\n").contains("s.toml: reduce_at lists layer 1 twice"));
+        assert!(bad("name = \"../up\"\nlayers = 3\nops = [\"conv_3x3\"]\nwidths = [8]\n").contains("s.toml: name = \"../up\": give a name without `/`"));
+        assert!(bad("name = \" \"\nlayers = 3\nops = [\"conv_3x3\"]\nwidths = [8]\n").contains("s.toml: name = \" \""));
     }
 }

@@ -208,3 +208,61 @@ mod tests {
         assert!(e(&DARTS_V2.replacen("[2, 3, 4, 5]", "[4, 5]", 1)).contains("normal_concat"));
     }
 }
+
+/// Bad `Genotype(...)` strings, fuzzed (issue 13).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::fuzz::{apply_text, config, edits};
+    use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
+
+    /// Cases per run (README, "Bad input").
+    pub const MUTATED: u32 = 512;
+    pub const ASSEMBLED: u32 = 256;
+
+    /// Parsed: a network of the space that prints back to itself; refused:
+    /// the message quotes the text, or is the reason it is no network.
+    fn parses_back_or_says_why(text: &str) -> Result<(), TestCaseError> {
+        match parse(text) {
+            Ok(g) => {
+                prop_assert!(check(&g).is_ok(), "{text} → {g:?}");
+                prop_assert_eq!(parse(&to_string(&g)).unwrap(), g);
+            }
+            Err(e @ GenotypeError::Invalid(_)) => prop_assert!(e.to_string().contains("has no input"), "{e}"),
+            Err(e) => prop_assert!(e.to_string().contains(&format!("`{}`", text.trim())), "{e}"),
+        }
+        Ok(())
+    }
+
+    /// `Genotype(...)` assembled from right and wrong pieces: unknown
+    /// operations, inputs out of range or not numbers, pairs too few or
+    /// too many, broken quotes and brackets, concat lists of every kind.
+    fn assembled() -> impl Strategy<Value = String> {
+        let op = prop_oneof![6 => prop::sample::select(OPS.to_vec()), 1 => prop::sample::select(vec!["conv_9x9", "", "Sep_Conv_3x3"])];
+        let input = prop_oneof![6 => (0u32..6).prop_map(|s| s.to_string()), 1 => prop::sample::select(vec!["-1", "x", "", "1.5", "18446744073709551616"]).prop_map(String::from)];
+        let quote = prop::sample::select(vec!["'", "\"", ""]);
+        let pair = (op, input, quote).prop_map(|(o, i, q)| format!("({q}{o}{q}, {i})"));
+        let cell = prop_oneof![6 => prop::collection::vec(pair.clone(), 8..=8), 1 => prop::collection::vec(pair, 0..11)].prop_map(|p| p.join(", "));
+        let concat = prop::sample::select(vec!["[2, 3, 4, 5]", "range(2, 6)", "[2,3,4,5]", "[4, 5]", "range(2, 5)", "[2, 3, 4, 5", "range(2, 6"]);
+        (cell.clone(), concat.clone(), cell, concat, any::<bool>())
+            .prop_map(|(n, nc, r, rc, close)| format!("Genotype(normal=[{n}], normal_concat={nc}, reduce=[{r}], reduce_concat={rc}{}", if close { ")" } else { "" }))
+    }
+
+    proptest! {
+        #![proptest_config(config(MUTATED))]
+        #[test]
+        fn mutated_genotypes_parse_back_or_say_what_is_wrong(seed in any::<u64>(), edits in edits()) {
+            let g = crate::space::NetworkSpace::Darts.sample(seed, 1).unwrap().remove(0);
+            parses_back_or_says_why(&apply_text(&to_string(&g), &edits))?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(ASSEMBLED))]
+        #[test]
+        fn assembled_genotypes_parse_back_or_say_what_is_wrong(text in assembled()) {
+            parses_back_or_says_why(&text)?;
+        }
+    }
+}

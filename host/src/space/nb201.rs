@@ -102,3 +102,56 @@ mod tests {
         assert!(parse("|none~1|+|none~0|none~1|+|none~0|none~1|none~2|").unwrap_err().to_string().contains("no input from node 1"));
     }
 }
+
+/// Bad architecture strings, fuzzed (issue 13).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::fuzz::{apply_text, config, edits};
+    use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
+
+    /// Cases per run (README, "Bad input").
+    pub const MUTATED: u32 = 512;
+    pub const ASSEMBLED: u32 = 256;
+
+    /// Parsed: a genotype of the space that prints back to itself; refused:
+    /// the message quotes the string.
+    fn parses_back_or_quotes(text: &str) -> Result<(), TestCaseError> {
+        match parse(text) {
+            Ok(g) => {
+                prop_assert!(space().validate(&g).is_ok(), "{text} → {g:?}");
+                prop_assert_eq!(parse(&to_string(&g)).unwrap(), g);
+            }
+            Err(e) => prop_assert!(e.to_string().contains(&format!("`{text}`")), "{e}"),
+        }
+        Ok(())
+    }
+
+    /// Node groups assembled from the notation's pieces, right and wrong:
+    /// unknown operations, sources that are not numbers or not earlier
+    /// nodes, edges missing, repeated or in extra groups.
+    fn assembled() -> impl Strategy<Value = String> {
+        let op = prop_oneof![4 => prop::sample::select(OPS.to_vec()), 1 => prop::sample::select(vec!["conv", "", "NONE", "skip"])];
+        let source = prop_oneof![4 => (0u32..4).prop_map(|s| s.to_string()), 1 => prop::sample::select(vec!["", "-1", "x", "99999999999999999999"]).prop_map(String::from)];
+        let edge = (op, source).prop_map(|(o, s)| format!("{o}~{s}"));
+        let group = prop::collection::vec(edge, 0..5).prop_map(|e| format!("|{}|", e.join("|")));
+        prop::collection::vec(group, 1..5).prop_map(|g| g.join("+"))
+    }
+
+    proptest! {
+        #![proptest_config(config(MUTATED))]
+        #[test]
+        fn mutated_strings_parse_back_or_say_what_is_wrong(g in prop::collection::vec(0u32..5, 6), edits in edits()) {
+            parses_back_or_quotes(&apply_text(&to_string(&g), &edits))?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(ASSEMBLED))]
+        #[test]
+        fn assembled_strings_parse_back_or_say_what_is_wrong(text in assembled()) {
+            parses_back_or_quotes(&text)?;
+        }
+    }
+}
