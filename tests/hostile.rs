@@ -508,3 +508,40 @@ fn large_components_are_compiled_by_winch_which_is_linear_in_their_size() {
     assert!(!ok);
     assert!(said.contains("does not export the strategy contract"), "{said}");
 }
+
+#[test]
+fn both_compilers_give_the_same_search() {
+    // WebAssembly's arithmetic is deterministic, so the compiler changes
+    // speed, not results: REINFORCE (an LSTM controller, floating point
+    // throughout) proposes the same architectures under Cranelift and Winch.
+    // The two meter fuel a little differently (measured: Winch charged 0.65%
+    // less on every ask), so fuel is compared within 2%.
+    use nasbox::strategy::{CachePolicy, CompileOptions, Compiler, Engine, Observation, Status};
+    let run = |compiler| {
+        let options = CompileOptions { compiler: Some(compiler), ..CompileOptions::default() };
+        let engine = Engine::with_options(CachePolicy::Off, options).unwrap();
+        let loaded = engine.load(&guest("reinforce")).unwrap();
+        assert_eq!(loaded.compiler, compiler);
+        let mut p = Plugin::instantiate(&engine, &loaded, 5, Limits::default()).unwrap();
+        p.init(&space::builtin("nb201").unwrap(), &[], context()).unwrap();
+        let mut seen = vec![];
+        for trial in 0..40u64 {
+            let proposal = p.ask(1).unwrap().remove(0);
+            let fuel = p.fuel_used_last_call();
+            let objective = match &proposal {
+                Proposal::Genotype(c) => c.genotype.iter().map(|&g| f64::from(g)).sum::<f64>() / 24.0,
+                Proposal::Relaxed(_) => unreachable!(),
+            };
+            seen.push((format!("{proposal:?}"), fuel));
+            let obs = Observation { trial, proposal, status: Status::Ok, objective, cost: 1.0, metrics: vec![], gradient: None };
+            p.tell(&[obs]).unwrap();
+        }
+        seen
+    };
+    let (cranelift, winch) = (run(Compiler::Cranelift), run(Compiler::Winch));
+    for (trial, ((p, f), (q, g))) in cranelift.iter().zip(&winch).enumerate() {
+        assert_eq!(p, q, "trial {trial}");
+        assert!((*f as f64 - *g as f64).abs() < 0.02 * *f as f64, "trial {trial}: fuel {f} vs {g}");
+    }
+    assert_eq!(cranelift.len(), winch.len());
+}

@@ -26,9 +26,9 @@ use super::error::ErrorKind;
 /// Cranelift optimises, and its time grows faster than linearly with the
 /// size of a function; Winch, the baseline compiler, makes slower code in
 /// one linear pass. Measured here (README, `cargo bench --bench compile`):
-/// Winch compiles the Python and JavaScript components 7–10× faster, and the
-/// 3 MB adversarial function 200× faster, while guest calls run about 2×
-/// slower. Strategies are small programs called a few times per trial, so
+/// Winch compiles the Python and JavaScript components 6–7× faster, and the
+/// adversarial function of `tests/hostile.rs` that Cranelift cannot finish
+/// within the tests' limit, while guest calls run about 1.8× slower. Strategies are small programs called a few times per trial, so
 /// above [`WINCH_ABOVE`] bytes of code compiling dominates and Winch is the
 /// better choice; below it, Cranelift costs a fraction of a second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
