@@ -14,13 +14,16 @@ use nasbox::run::journal::{Journal, Trial, TrialStatus};
 use nasbox::space::NetworkSpace;
 use support::{command, guest, text};
 
-/// A run.toml for a small, fast supernet.
+/// A run.toml for a small, fast supernet. One libtorch thread: a machine's
+/// core count then does not change the order of float reductions (and so
+/// the trajectory), and on a small machine it is several times faster than
+/// libtorch's default of one thread per core.
 fn config(dir: &Path, trials: u32) -> PathBuf {
     let path = dir.join(format!("one-shot-{trials}.toml"));
     std::fs::write(
         &path,
         format!(
-            "estimator = \"supernet\"\nbudget = \"trials={trials}\"\nseed = 2\n\n[train]\nbatch_size = 32\ndata_fraction = 0.1\nchannels = 2\ncells = 1\n\n[supernet]\nsteps = 3\nvalid_batches = 2\n"
+            "estimator = \"supernet\"\nbudget = \"trials={trials}\"\nseed = 2\n\n[train]\nbatch_size = 32\ndata_fraction = 0.1\nchannels = 2\ncells = 1\nthreads = 1\n\n[supernet]\nsteps = 3\nvalid_batches = 2\n"
         ),
     )
     .unwrap();
@@ -64,7 +67,7 @@ fn derived(dir: &Path) -> String {
 fn darts_moves_its_weights_from_uniform_and_derives_an_architecture_that_retrains() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("darts");
-    let o = run(&mut search("darts", &config(dir.path(), 30), &out, &["lr=0.05"]));
+    let o = run(&mut search("darts", &config(dir.path(), 30), &out, &["lr=0.2"]));
     assert!(text(&o).contains("30 differentiable steps"), "{}", text(&o));
     let trials = journal(&out).trials().unwrap();
     assert_eq!(trials.len(), 30);
@@ -74,10 +77,23 @@ fn darts_moves_its_weights_from_uniform_and_derives_an_architecture_that_retrain
         let g = t.gradient.as_ref().expect("a gradient per step");
         assert_eq!(g.iter().map(Vec::len).collect::<Vec<_>>(), vec![5; 6]);
     }
+    // Trajectories differ between machines (libtorch picks other float
+    // kernels on other CPUs), so the bounds below leave room for what any
+    // trajectory does, measured with this config over seeds 1-6, each with
+    // libtorch's AVX-512 kernels (native here), its default (unvectorised)
+    // ones, and AVX2 in libtorch, MKL and oneDNN (an AMD-like float path;
+    // see README, Tests), 18 runs: the largest deviation of trial 29's
+    // weights from 0.2 was 0.32-0.57, and the entropy fell from step 1 to
+    // step 30 by 0.155-0.404 (seed 2: 0.202-0.212). With the former lr 0.05
+    // it fell by 0.011 at seed 4, on every float path, under the 0.02 then
+    // asserted.
     assert!(deviation(&trials[0]) < 0.01, "DARTS starts near uniform: {:?}", trials[0].relaxed);
-    assert!(deviation(&trials[29]) > 0.05, "and moves away: {:?}", trials[29].relaxed);
+    assert!(deviation(&trials[29]) > 0.1, "and moves away: {:?}", trials[29].relaxed);
     let h = entropies(&o);
-    assert!(h.len() >= 3 && h[0] > 1.6 && *h.last().unwrap() < h[0] - 0.02, "the weights' entropy falls from uniform's ln 5: {h:?}");
+    // h[0] is logged after the first step. Adam's first step moves every
+    // weight by at most lr = 0.2, which leaves the entropy at least 1.5896
+    // whatever the gradient (uniform: ln 5 = 1.6094).
+    assert!(h.len() >= 3 && h[0] > 5f64.ln() - 0.03 && *h.last().unwrap() < h[0] - 0.05, "the weights' entropy falls from uniform's ln 5: {h:?}");
     let arch = derived(&out);
     assert!(text(&o).contains(&format!("the strategy recommends: {arch}")), "{}", text(&o));
     let results = run(&mut command(&["results", out.to_str().unwrap()]));
@@ -95,9 +111,25 @@ fn darts_moves_its_weights_from_uniform_and_derives_an_architecture_that_retrain
 fn gdas_samples_one_operation_per_edge_and_moves_its_weights_towards_what_it_derives() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("gdas");
-    let o = run(&mut search("gdas", &config(dir.path(), 60), &out, &["lr=0.1"]));
+    // τ decays over the first 40 steps; the last 20 sample at τ = 0.1, where
+    // the straight-through gradient nearly vanishes and α settles, so the
+    // last samples are drawn from (nearly) the weights the cell is derived
+    // from. GDAS' gradient is noisy (a Gumbel draw and one validation batch
+    // per step), and a machine with other float kernels follows another
+    // trajectory from about step 20 on: the bounds leave room for any of
+    // them, measured with this config (60 trials, lr 0.5, horizon 40) over
+    // seeds 1-10 with AVX-512 (native here) and AMD-like kernels (AVX2 in
+    // libtorch, MKL and oneDNN; see README, Tests) and seeds 1-6 with
+    // libtorch's AVX2 and default kernels, 32 runs: the entropy fell from
+    // step 1 to step 60 by 0.44-1.05 (seed 2: 0.74-0.96), and the agreement
+    // below rose by 0.20-0.59 (seed 2: 0.27-0.48). The former config (lr
+    // 0.1, τ decaying over the whole run) fell by 0.06-0.32 and its
+    // agreement moved by -0.06 to +0.19: an AMD EPYC failed it.
+    let o = run(&mut search("gdas", &config(dir.path(), 60), &out, &["lr=0.5", "horizon=40"]));
     let h = entropies(&o);
-    assert!(h.len() >= 6 && h[0] > 1.6 && *h.last().unwrap() < h[0] - 0.1, "the weights' entropy falls from uniform's ln 5: {h:?}");
+    // h[0] is logged after the first step, which moves every weight by at
+    // most lr = 0.5: that leaves the entropy at least 1.4878 (ln 5 = 1.6094).
+    assert!(h.len() >= 6 && h[0] > 5f64.ln() - 0.15 && *h.last().unwrap() < h[0] - 0.2, "the weights' entropy falls from uniform's ln 5: {h:?}");
     let trials = journal(&out).trials().unwrap();
     assert_eq!(trials.len(), 60);
     let choices = |t: &Trial| -> Vec<usize> {

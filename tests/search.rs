@@ -297,6 +297,12 @@ fn early_stopping_stops_trials_below_the_median_curve() {
     assert_eq!(all.len(), 8);
     let curve = |t: &Trial| nasbox::estimate::train::curve_of(&t.metrics);
     let stopped: Vec<&Trial> = all.iter().filter(|t| t.metrics.iter().any(|(k, _)| k == "stopped-at-epoch")).collect();
+    // These tiny networks stay near chance after 3 epochs, so which trials
+    // stop is close to a coin toss, but with 6 trials exposed to the rule
+    // some stop: measured with AVX-512, AMD-like (AVX2) and default
+    // kernels, the same 6 of 8 trials stopped, 3 of them 4-18 validation
+    // images (of 500) below the median they were stopped by, where the
+    // float path moved accuracies by at most 2 images.
     assert!(!stopped.is_empty(), "no trial was stopped: {:?}", all.iter().map(curve).collect::<Vec<_>>());
     for t in &stopped {
         assert!(curve(t).len() < 3, "{t:?}");

@@ -334,6 +334,10 @@ mod tests {
     fn a_convolutional_cell_learns_and_beats_an_empty_one() {
         let good = run(CONVS, 3, 0);
         let empty = run(EMPTY, 3, 0);
+        // Measured over seeds 0-3 and 5, with libtorch's AVX-512 kernels and
+        // with AVX2 in libtorch, MKL and oneDNN (README, Tests): the
+        // convolutional cell reached 0.795-0.913 (seed 0: 0.902-0.913); the
+        // empty cell's output is constant, so it scores exactly chance, 0.1.
         assert!(good.valid_accuracy > 0.5, "{good:?}");
         assert!(good.valid_accuracy > empty.valid_accuracy + 0.05, "{good:?} vs {empty:?}");
         assert!(good.params > empty.params && good.flops > empty.flops);
@@ -354,6 +358,10 @@ mod tests {
             let cfg = TrainConfig { epochs: 1, batch_size: 64, seed: 5, data_fraction: 0.3, channels_last, ..TrainConfig::default() };
             results.push(train(&vs, &net, &splits, &cfg, false).unwrap());
         }
+        // The same computation in another memory layout: float rounding
+        // only. Measured over seeds 0-3 and 5, with AVX-512 and AMD-like
+        // (AVX2) kernels: loss differences 3e-5 to 6e-4, accuracy
+        // differences 0 to 0.0033.
         assert!((results[0].train_loss - results[1].train_loss).abs() < 1e-2, "{:?} vs {:?}", results[0].train_loss, results[1].train_loss);
         assert!((results[0].valid_accuracy - results[1].valid_accuracy).abs() < 0.05);
     }
@@ -367,7 +375,17 @@ mod tests {
         let darts = "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('skip_connect', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('sep_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('skip_connect', 2), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('sep_conv_3x3', 1)], reduce_concat=[2, 3, 4, 5])";
         let chain = "conv_3x3 | conv_3x3 | sep_conv_3x3 +0 | conv_3x3 | conv_3x3 +2 | sep_conv_3x3";
         let narrow_chain = crate::space::chain::ChainSpec { widths: vec![8], stem_channels: 8, ..crate::space::chain::ChainSpec::builtin() };
-        for (space, arch) in [(NetworkSpace::Darts, darts), (NetworkSpace::Chain(narrow_chain), chain)] {
+        // Above chance (0.1) by a margin that holds for any trajectory,
+        // measured over seeds 0, 1, 3 and 5 (the seed of libtorch and of the
+        // batch order), each with libtorch's AVX-512 kernels and with AVX2 in
+        // libtorch, MKL and oneDNN (an AMD-like float path; README, Tests),
+        // at 4 epochs: DARTS 0.337-0.517 (seed 0: 0.500-0.505), the chain
+        // 0.698-0.833 (seed 0: 0.698-0.718; AMD-like kernels measured at
+        // seeds 0 and 3 only). At the former 3 epochs DARTS
+        // reached 0.228-0.450 over seeds 0-3 and 5 (seed 0: 0.407-0.412),
+        // so its former bound of 0.4 held at seed 0 by 0.007.
+        let epochs = 4;
+        for (space, arch, bound) in [(NetworkSpace::Darts, darts, 0.25), (NetworkSpace::Chain(narrow_chain), chain, 0.4)] {
             let spec = space.name();
             let _torch = TORCH.lock().unwrap_or_else(|p| p.into_inner());
             tch::manual_seed(0);
@@ -376,9 +394,9 @@ mod tests {
             let skeleton = Skeleton { channels: 4, cells: 3, ..skeleton };
             let vs = nn::VarStore::new(Device::Cpu);
             let net = crate::train::build(&vs.root(), &space, &space.parse(arch).unwrap(), &skeleton).unwrap();
-            let cfg = TrainConfig { epochs: 3, batch_size: 64, lr: crate::train::default_lr(&space), ..TrainConfig::default() };
+            let cfg = TrainConfig { epochs, batch_size: 64, lr: crate::train::default_lr(&space), ..TrainConfig::default() };
             let r = train(&vs, net.as_ref(), &splits, &cfg, false).unwrap();
-            assert!(r.valid_accuracy > 0.4, "{spec}: {r:?}");
+            assert!(r.valid_accuracy > bound, "{spec}: {r:?}");
         }
     }
 
