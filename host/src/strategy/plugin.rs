@@ -10,6 +10,7 @@ use super::bindings::{
 use super::engine::{Engine, Loaded, EPOCH_TICK};
 use super::error::{Call, ErrorKind, InvalidOutput, StrategyError};
 use super::sandbox::{self, GuestState, Limits, LogFlood, MemoryLimitHit};
+use super::text;
 use super::validate;
 use crate::space::Space;
 
@@ -78,8 +79,16 @@ impl Plugin {
             space: None,
             poisoned: None,
         };
-        let info = plugin.call(Call::Info, |g, s| g.call_info(s))?;
+        let mut info = plugin.call(Call::Info, |g, s| g.call_info(s))?;
         validate::info(&info).map_err(|e| plugin.error(Call::Info, ErrorKind::InvalidOutput(e)))?;
+        // What `inspect`, the journal and reports show of it, bounded and
+        // without control characters (defaults stay as they are: they are
+        // config values, and validated above).
+        text::cap_in_place(&mut info.version);
+        text::cap_in_place(&mut info.description);
+        for key in &mut info.config {
+            text::cap_in_place(&mut key.description);
+        }
         plugin.name = info.name.clone();
         plugin.store.data_mut().name = info.name.clone();
         plugin.info = info;
@@ -311,12 +320,12 @@ fn looks_like_recursion(e: &wasmtime::Error) -> bool {
 fn panic_message(stderr: &str) -> String {
     let text = stderr.get(stderr.find("panicked").unwrap_or(0)..).unwrap_or(stderr);
     let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with("note: run with")).map(str::trim).collect();
-    super::text::cap(&lines.join(" "), 2000)
+    text::cap(&lines.join(" "), 2000)
 }
 
 fn stderr_suffix(stderr: &str) -> String {
     let s = stderr.trim();
-    if s.is_empty() { String::new() } else { format!(" (stderr: {})", super::text::cap(s, 2000)) }
+    if s.is_empty() { String::new() } else { format!(" (stderr: {})", text::cap(s, 2000)) }
 }
 
 
