@@ -364,3 +364,16 @@ fn resume_of_journals_that_do_not_add_up() {
 fn key(t: &Trial) -> (u64, Vec<u32>, String, String) {
     (t.id, t.genotype.clone(), format!("{:?}", t.status), format!("{:.6}", t.objective))
 }
+
+#[test]
+fn flags_that_override_run_toml_are_checked_like_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    for (flag, value, says) in [("--epochs", "0", "[train] epochs = 0: at least 1"), ("--workers", "0", "workers = 0: at least 1")] {
+        let o = command(&["search", "--strategy", "random", flag, value, "--out", out.to_str().unwrap()]).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}");
+        let said = text(&o);
+        assert!(said.contains("the search's configuration (run.toml and flags)") && said.contains(says), "{said}");
+        assert!(!out.exists(), "no run folder is made for a search that cannot run");
+    }
+}

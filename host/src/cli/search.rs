@@ -146,9 +146,9 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
         config.trial_timeout = a.trial_timeout;
     }
     config.set.extend(a.settings);
-    if config.workers == 0 {
-        bail!("--workers must be at least 1");
-    }
+    // Flags override run.toml: check the values again, as the search will
+    // read them.
+    config.check().map_err(anyhow::Error::msg).context("the search's configuration (run.toml and flags)")?;
     let strategy = find_strategy(&config.strategy)?;
     // Check everything before creating the run folder.
     let estimator = EstimatorSpec::parse(&config.estimator).map_err(anyhow::Error::msg).context("--estimator")?;
@@ -179,6 +179,7 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
 
 pub fn resume(a: ResumeArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     let (config, strategy, sha) = Search::config_of(&a.dir)?;
+    config.check().map_err(anyhow::Error::msg).with_context(|| format!("{}: the configuration its journal records", a.dir.display()))?;
     let now = sha256(&strategy).with_context(|| format!("the run's strategy {} is gone", strategy.display()))?;
     if now != sha {
         bail!("{}: the strategy file changed since the run started (sha256 {now}, recorded {sha}); resuming would not replay the same search", strategy.display());
