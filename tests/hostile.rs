@@ -522,7 +522,7 @@ fn both_compilers_give_the_same_search() {
         let engine = Engine::with_options(CachePolicy::Off, options).unwrap();
         let loaded = engine.load(&guest("reinforce")).unwrap();
         assert_eq!(loaded.compiler, compiler);
-        let mut p = Plugin::instantiate(&engine, &loaded, 5, Limits::default()).unwrap();
+        let mut p = Plugin::instantiate(&loaded, 5, Limits::default()).unwrap();
         p.init(&space::builtin("nb201").unwrap(), &[], context()).unwrap();
         let mut seen = vec![];
         for trial in 0..40u64 {

@@ -23,7 +23,7 @@ fn every_strategy_passes_the_check_on_every_space() {
         for space_name in space::builtin_names() {
             let mut opts = check::Options::new(space::builtin(space_name).unwrap());
             opts.seed = 3;
-            let report = check::run(engine(), &loaded, &opts);
+            let report = check::run(&loaded, &opts);
             for v in report.violations() {
                 failures.push(format!("{name} on {space_name}: {}: {:?}", v.check, v.result));
             }

@@ -48,8 +48,8 @@ fn native<S: Strategy>(space: &nasbox_sdk::Space, seed: u64) -> Duration {
     t.elapsed()
 }
 
-fn sandboxed(engine: &Engine, loaded: &host::Loaded, space: &space::Space, seed: u64) -> Duration {
-    let mut p = Plugin::instantiate(engine, loaded, seed, Limits::default()).unwrap();
+fn sandboxed(loaded: &host::Loaded, space: &space::Space, seed: u64) -> Duration {
+    let mut p = Plugin::instantiate(loaded, seed, Limits::default()).unwrap();
     p.init(space, &[], host::RunContext { max_trials: Some(TRIALS), parallelism: 1 }).unwrap();
     let t = Instant::now();
     for trial in 0..TRIALS {
@@ -101,7 +101,7 @@ fn main() {
         let (mut n, mut s) = (vec![], vec![]);
         for rep in 0..REPS as u64 {
             n.push(native_run(&sdk, rep).as_secs_f64() * 1e6 / TRIALS as f64);
-            s.push(sandboxed(&engine, &loaded, &space, rep).as_secs_f64() * 1e6 / TRIALS as f64);
+            s.push(sandboxed(&loaded, &space, rep).as_secs_f64() * 1e6 / TRIALS as f64);
         }
         let (n, s) = (median(n), median(s));
         println!("| {name} | {n:.1} | {s:.1} | {:.1}x |", s / n);

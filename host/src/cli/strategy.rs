@@ -99,7 +99,7 @@ pub fn run(command: Command, engine: &Engine) -> anyhow::Result<ExitCode> {
 
 fn inspect(engine: &Engine, file: PathBuf, json: bool, limits: Limits) -> anyhow::Result<ExitCode> {
     let loaded = engine.load(&file)?;
-    let plugin = Plugin::instantiate(engine, &loaded, 0, limits)?;
+    let plugin = Plugin::instantiate(&loaded, 0, limits)?;
     let info = plugin.info();
     let compiled = match (loaded.from_cache, loaded.compile_memory) {
         (true, _) => "loaded from cache".to_string(),
@@ -155,7 +155,7 @@ fn inspect(engine: &Engine, file: PathBuf, json: bool, limits: Limits) -> anyhow
 fn check(engine: &Engine, file: PathBuf, opts: check::Options, transcript: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let loaded = engine.load(&file)?;
     // A key the strategy does not take is the user's mistake, not a violation.
-    let info = Plugin::instantiate(engine, &loaded, opts.seed, opts.limits.clone())?.info().clone();
+    let info = Plugin::instantiate(&loaded, opts.seed, opts.limits.clone())?.info().clone();
     if let Some((key, _)) = opts.settings.iter().find(|(k, _)| !info.config.iter().any(|c| &c.name == k)) {
         let known: Vec<&str> = info.config.iter().map(|c| c.name.as_str()).collect();
         bail!(
@@ -171,7 +171,7 @@ fn check(engine: &Engine, file: PathBuf, opts: check::Options, transcript: Optio
         opts.space.decisions.len(),
         opts.seed
     );
-    let report = check::run(engine, &loaded, &opts);
+    let report = check::run(&loaded, &opts);
     for o in &report.outcomes {
         match &o.result {
             Ok(detail) if detail.is_empty() => println!("  ok    {}", o.check),

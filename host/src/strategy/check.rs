@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use serde_json::json;
 
 use super::bindings::{Candidate, Metric, Observation, Proposal, RunContext, Status};
-use super::engine::{Engine, Loaded};
+use super::engine::Loaded;
 use super::error::StrategyError;
 use super::plugin::{Plugin, Snapshot};
 use super::sandbox::Limits;
@@ -76,12 +76,12 @@ impl Report {
 
 /// Runs the whole check. Never panics on guest behaviour; every failure ends
 /// up in the report.
-pub fn run(engine: &Engine, loaded: &Loaded, opts: &Options) -> Report {
+pub fn run(loaded: &Loaded, opts: &Options) -> Report {
     let mut report = Report::default();
     let context = RunContext { max_trials: Some((opts.rounds as u64 + 1) * opts.batch as u64), parallelism: opts.batch };
 
     let fresh = || -> Result<Plugin, StrategyError> {
-        let mut p = Plugin::instantiate(engine, loaded, opts.seed, opts.limits.clone())?;
+        let mut p = Plugin::instantiate(loaded, opts.seed, opts.limits.clone())?;
         p.init(&opts.space, &opts.settings, context)?;
         Ok(p)
     };

@@ -41,13 +41,13 @@ impl Plugin {
     /// Loads the component at `path` and starts an instance seeded with `seed`.
     pub fn load(engine: &Engine, path: &Path, seed: u64, limits: Limits) -> Result<Plugin, StrategyError> {
         let loaded = engine.load(path)?;
-        Plugin::instantiate(engine, &loaded, seed, limits)
+        Plugin::instantiate(&loaded, seed, limits)
     }
 
-    /// Starts a fresh instance of an already compiled strategy (loaded by
-    /// `_engine`, on whose Wasmtime engine for its compiler it runs) and
-    /// reads its `info`.
-    pub fn instantiate(_engine: &Engine, loaded: &Loaded, seed: u64, limits: Limits) -> Result<Plugin, StrategyError> {
+    /// Starts a fresh instance of an already compiled strategy, on the
+    /// Wasmtime engine of the compiler that made its code, and reads its
+    /// `info`.
+    pub fn instantiate(loaded: &Loaded, seed: u64, limits: Limits) -> Result<Plugin, StrategyError> {
         let label = loaded
             .path
             .file_stem()
@@ -220,8 +220,9 @@ impl Plugin {
         self.store.data_mut().end_call();
         result.map_err(|e| {
             let kind = classify(e, &mut self.store, &self.limits, stderr_start);
-            self.poisoned = Some(format!("{call}: {kind}"));
-            self.error(call, kind)
+            let error = self.error(call, kind);
+            self.poisoned = Some(format!("{call}: {}", error.kind));
+            error
         })
     }
 }
@@ -320,12 +321,12 @@ fn looks_like_recursion(e: &wasmtime::Error) -> bool {
 fn panic_message(stderr: &str) -> String {
     let text = stderr.get(stderr.find("panicked").unwrap_or(0)..).unwrap_or(stderr);
     let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with("note: run with")).map(str::trim).collect();
-    text::cap(&lines.join(" "), 2000)
+    lines.join(" ")
 }
 
 fn stderr_suffix(stderr: &str) -> String {
     let s = stderr.trim();
-    if s.is_empty() { String::new() } else { format!(" (stderr: {})", text::cap(s, 2000)) }
+    if s.is_empty() { String::new() } else { format!(" (stderr: {s})") }
 }
 
 
