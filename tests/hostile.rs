@@ -180,30 +180,38 @@ fn nan_weights_are_refused() {
 }
 
 #[test]
-fn file_system_access_is_refused_at_load() {
-    let e = Plugin::load(engine(), &guest("hostile_fs"), 0, Limits::default()).err().expect("must not load");
+fn the_file_system_has_no_files() {
+    // wasi:filesystem is linked (stock toolchains import it) with no
+    // directories, so the guest's read fails inside the guest.
+    let mut p = Plugin::load(engine(), &guest("hostile_fs"), 0, Limits::default()).expect("loads");
+    let e = p.init(&space::builtin("toy").unwrap(), &[], context()).expect_err("reading /etc/passwd must fail");
     match &e.kind {
-        ErrorKind::ForbiddenImport { import, why } => {
-            assert!(import.starts_with("wasi:filesystem/"), "{import}");
-            assert!(why.contains("file system"), "{why}");
-        }
-        other => panic!("expected a forbidden import, got {other}"),
+        ErrorKind::Guest(_) => assert!(e.to_string().contains("No such file or directory"), "{e}"),
+        other => panic!("expected the guest's own error, got {other}"),
     }
-    assert_eq!(e.call, Call::Load);
     good_strategy_still_runs();
 }
 
 #[test]
-fn network_access_is_refused_at_load() {
-    let e = Plugin::load(engine(), &guest("hostile_net"), 0, Limits::default()).err().expect("must not load");
+fn every_network_use_is_denied() {
+    let mut p = Plugin::load(engine(), &guest("hostile_net"), 0, Limits::default()).expect("loads");
+    let e = p.init(&space::builtin("toy").unwrap(), &[], context()).expect_err("connecting must fail");
     match &e.kind {
-        ErrorKind::ForbiddenImport { import, why } => {
-            assert!(import.starts_with("wasi:sockets/"), "{import}");
-            assert!(why.contains("network"), "{why}");
-        }
-        other => panic!("expected a forbidden import, got {other}"),
+        ErrorKind::Guest(_) => assert!(e.to_string().contains("Permission denied"), "{e}"),
+        other => panic!("expected the guest's own error, got {other}"),
     }
     good_strategy_still_runs();
+}
+
+#[test]
+fn clocks_are_virtual_so_a_sleep_returns_at_once_and_time_is_the_same_in_every_instance() {
+    let run = |seed| {
+        let mut p = Plugin::load(engine(), &guest("clocks"), seed, Limits::default()).unwrap();
+        // An hour's sleep: on a real clock the 10 s per-call limit would stop it.
+        p.init(&space::builtin("toy").unwrap(), &[], context()).expect("the sleep returns at once");
+        format!("{:?}", p.ask(16).unwrap())
+    };
+    assert_eq!(run(1), run(2), "the time a guest reads does not depend on when or where it runs");
 }
 
 #[test]

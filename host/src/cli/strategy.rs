@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use nasbox::space;
-use nasbox::strategy::{check, Engine, Limits, Plugin, CONTRACT};
+use nasbox::run::find_strategy;
+use nasbox::strategy::{check, served, Engine, Limits, Plugin, CONTRACT};
 
 use super::parse;
 
@@ -16,8 +17,8 @@ use super::parse;
 pub enum Command {
     /// Print a strategy's name, version, description, config keys and contract.
     Inspect {
-        /// The strategy component (.wasm).
-        file: PathBuf,
+        /// The strategy component (FILE.wasm) or a built-in name.
+        file: String,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -26,8 +27,8 @@ pub enum Command {
     },
     /// Run the conformance check and list every violation (exit status 1 if any).
     Check {
-        /// The strategy component (.wasm).
-        file: PathBuf,
+        /// The strategy component (FILE.wasm) or a built-in name.
+        file: String,
         /// Space to check on (see `nasbox space list`).
         #[arg(long, default_value = "toy")]
         space: String,
@@ -80,7 +81,7 @@ impl LimitArgs {
 
 pub fn run(command: Command, engine: &Engine) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Inspect { file, json, limits } => inspect(engine, file, json, limits.limits()),
+        Command::Inspect { file, json, limits } => inspect(engine, find_strategy(&file)?, json, limits.limits()),
         Command::Check { file, space, seed, settings, rounds, transcript, limits } => {
             let space = match space::builtin(&space) {
                 Some(s) => s,
@@ -92,7 +93,7 @@ pub fn run(command: Command, engine: &Engine) -> anyhow::Result<ExitCode> {
             opts.settings = settings;
             opts.rounds = rounds as usize;
             opts.limits = limits.limits();
-            check(engine, file, opts, transcript)
+            check(engine, find_strategy(&file)?, opts, transcript)
         }
     }
 }
@@ -112,7 +113,10 @@ fn inspect(engine: &Engine, file: PathBuf, json: bool, limits: Limits) -> anyhow
             "sha256": loaded.sha256,
             "contract": CONTRACT,
             "info": info,
-            "imports": loaded.imports,
+            "imports": loaded.imports.iter().map(|name| serde_json::json!({
+                "name": name,
+                "served": served(name),
+            })).collect::<Vec<_>>(),
             "from_cache": loaded.from_cache,
             "load_ms": loaded.load_time.as_secs_f64() * 1e3,
             "compile_peak_memory": loaded.compile_memory,
@@ -148,7 +152,11 @@ fn inspect(engine: &Engine, file: PathBuf, json: bool, limits: Limits) -> anyhow
             println!("    {:<width$}  {}", setting(k), k.description);
         }
     }
-    println!("  imports:   {}", loaded.imports.join(", "));
+    println!("  imports:");
+    let width = loaded.imports.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    for name in &loaded.imports {
+        println!("    {name:<width$}  {}", served(name).unwrap_or("not served"));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

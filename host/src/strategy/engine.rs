@@ -197,10 +197,10 @@ impl Engine {
         let (component, from_cache, compile_memory) = self.compile(compiler, &bytes).map_err(fail)?;
         imports::check_exports(&component, &backend.engine).map_err(fail)?;
         imports::check_imports(&component, &backend.engine).map_err(fail)?;
-        let instance_pre: InstancePre<GuestState> = backend
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| fail(ErrorKind::Instantiate(format!("{e:#}"))))?;
+        let instantiate = |e: wasmtime::Error| fail(ErrorKind::Instantiate(format!("{e:#}")));
+        let http = imports::stub_http(&backend.linker, &component).map_err(instantiate)?;
+        let instance_pre: InstancePre<GuestState> =
+            http.as_ref().unwrap_or(&backend.linker).instantiate_pre(&component).map_err(instantiate)?;
         imports::check_signatures(&component, &instance_pre).map_err(fail)?;
         let pre = NasboxStrategyPre::new(instance_pre).map_err(|e| fail(ErrorKind::Instantiate(format!("{e:#}"))))?;
         Ok(Loaded {

@@ -88,6 +88,10 @@ pub enum ErrorKind {
     Trap { message: String },
     #[error("called exit({code})")]
     Exit { code: i32 },
+    /// The guest called an import that is linked only so that stock
+    /// toolchains' output loads (`wasi:http`): the call stops the strategy.
+    #[error("called `{call}`: {why}")]
+    Denied { call: String, why: &'static str },
     #[error("returned an error: {}", describe(.0))]
     Guest(GuestError),
     #[error("returned invalid output: {0}")]

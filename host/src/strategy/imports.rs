@@ -1,12 +1,13 @@
 //! What a component asks for and what it offers, checked before it runs.
 //!
-//! A guest may import the contract's `random` and `log` and the inert WASI
-//! basics language runtimes link by default (stdio, an empty environment,
-//! exit, seeded randomness). Everything else — files, sockets, clocks, HTTP —
-//! is refused with an error that names the import, before any guest code runs.
+//! A guest may import the contract's `random` and `log`, and the WASI 0.2
+//! interfaces stock toolchains (Rust's `wasm32-wasip2`, componentize-py,
+//! componentize-js) import by default. Each of those is served inert:
+//! [`served`] says how. Anything else is refused before compiling, every
+//! offending import named at once.
 
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
-use wasmtime::component::{Component, InstancePre};
+use wasmtime::component::{Component, InstancePre, Linker, ResourceType};
 
 use super::error::ErrorKind;
 use super::sandbox::GuestState;
@@ -58,13 +59,7 @@ pub fn precheck(bytes: &[u8]) -> Result<(), ErrorKind> {
 }
 
 fn refuse(names: impl Iterator<Item = String>) -> Result<(), ErrorKind> {
-    let mut refused: Vec<(String, String)> = names.filter_map(|name| refusal(&name).map(|why| (name, why))).collect();
-    let rank = |name: &str| match name.split('/').next() {
-        Some("wasi:sockets" | "wasi:http") => 0,
-        Some("wasi:filesystem") => 1,
-        _ => 2,
-    };
-    refused.sort_by_key(|(name, _)| rank(name));
+    let refused: Vec<(String, String)> = names.filter_map(|name| refusal(&name).map(|why| (name, why))).collect();
     if refused.is_empty() {
         return Ok(());
     }
@@ -78,31 +73,126 @@ fn refuse(names: impl Iterator<Item = String>) -> Result<(), ErrorKind> {
     Err(ErrorKind::ForbiddenImport { import, why: why.join("; ") })
 }
 
+/// The WASI interfaces the sandbox links, each with how it is served.
+/// `strategy inspect` prints these; the guide's sandbox chapter lists them.
+const WASI: &[(&str, &[&str], &str)] = &[
+    ("wasi:io", &["error", "poll", "streams"], "streams and polling for the other interfaces"),
+    ("wasi:random", &["random", "insecure", "insecure-seed"], "the run's seeded random stream"),
+    ("wasi:cli", &["environment"], "no variables, no arguments"),
+    ("wasi:cli", &["exit"], "ends the call with an error"),
+    ("wasi:cli", &["stdin"], "empty"),
+    ("wasi:cli", &["stdout"], "discarded"),
+    ("wasi:cli", &["stderr"], "captured; its tail is shown when the strategy fails"),
+    (
+        "wasi:cli",
+        &["terminal-input", "terminal-output", "terminal-stdin", "terminal-stdout", "terminal-stderr"],
+        "no terminal",
+    ),
+    (
+        "wasi:clocks",
+        &["wall-clock", "monotonic-clock"],
+        "virtual: starts at 2000-01-01 in every instance, 1 µs per reading, sleeps return at once",
+    ),
+    ("wasi:filesystem", &["preopens"], "no directories"),
+    ("wasi:filesystem", &["types"], "linked, but with no directories no file can be opened"),
+    (
+        "wasi:sockets",
+        &["network", "instance-network", "tcp", "tcp-create-socket", "udp", "udp-create-socket", "ip-name-lookup"],
+        "every socket and name lookup is denied (access-denied)",
+    ),
+    ("wasi:http", &["types", "outgoing-handler"], "stub: any call stops the strategy (no network access)"),
+];
+
+/// How the sandbox serves an import, or `None` when it does not.
+pub fn served(name: &str) -> Option<&'static str> {
+    let (package, interface, version) = parse(name)?;
+    if package == PACKAGE {
+        return match interface {
+            "random" if supported(version) => Some("the run's seeded random stream"),
+            "log" if supported(version) => Some("nasbox's log, capped per call"),
+            "types" if supported(version) => Some("the contract's types"),
+            _ => None,
+        };
+    }
+    if !version.is_some_and(|v| v.starts_with("0.2.")) {
+        return None;
+    }
+    WASI.iter().find(|(p, i, _)| *p == package && i.contains(&interface)).map(|(_, _, how)| *how)
+}
+
 /// Why an import is refused, or `None` when the sandbox provides it.
 fn refusal(name: &str) -> Option<String> {
-    let Some((package, interface, version)) = parse(name) else {
-        return Some("strategies may only import nasbox:strategy and basic WASI interfaces".into());
+    if served(name).is_some() {
+        return None;
+    }
+    let Some((package, _, _)) = parse(name) else {
+        return Some("strategies may only import nasbox:strategy and WASI 0.2 interfaces".into());
     };
-    match package {
-        PACKAGE if matches!(interface, "random" | "log" | "types") => {
-            if supported(version) {
-                None
-            } else {
-                Some(format!("this host implements {PACKAGE}@{}.x", SUPPORTED.join(".x, ")))
+    Some(match package {
+        PACKAGE => format!("this host implements {PACKAGE}@{}.x", SUPPORTED.join(".x, ")),
+        p if p.starts_with("wasi:") => "this host serves WASI 0.2's io, random, cli, clocks, filesystem, sockets and http \
+             interfaces (all inert), not this one"
+            .to_string(),
+        _ => "strategies may only import nasbox:strategy and WASI 0.2 interfaces".to_string(),
+    })
+}
+
+/// Raised when a guest calls a `wasi:http` function: nasbox links the
+/// interface only so that componentize-js's default output loads.
+#[derive(Debug, thiserror::Error)]
+#[error("called `{function}`: strategies have no network access")]
+pub struct NoNetwork {
+    pub function: String,
+}
+
+/// Marks a `wasi:http` resource: no value of it is ever made.
+struct HttpStub;
+
+/// The linker for one component: `wasi:http` is defined only for components
+/// that import it, each function a trap naming it ([`NoNetwork`]), each of
+/// its resources a type with no values. The stubs hold no state, so a guest
+/// cannot make the host allocate through them (wasmtime's real `wasi:http`
+/// keeps up to 128 KiB of headers per resource). Wasmtime's
+/// `define_unknown_imports_as_traps` is not used: it defines instances under
+/// the component's exact version, shadowing the real WASI ones.
+pub fn stub_http(linker: &Linker<GuestState>, component: &Component) -> wasmtime::Result<Option<Linker<GuestState>>> {
+    let engine = component.engine();
+    let mut others = vec![];
+    let mut http = vec![];
+    for (name, item) in component.component_type().imports(engine) {
+        let ComponentItem::ComponentInstance(instance) = item.ty else { continue };
+        if name.starts_with("wasi:http/") {
+            http.push((name.to_string(), instance));
+        } else {
+            others.extend(instance.exports(engine).filter_map(|(_, item)| match item.ty {
+                ComponentItem::Resource(r) => Some(r),
+                _ => None,
+            }));
+        }
+    }
+    if http.is_empty() {
+        return Ok(None);
+    }
+    let mut linker = linker.clone();
+    for (name, instance) in http {
+        let mut stubs = linker.instance(&name)?;
+        for (export, item) in instance.exports(engine) {
+            match item.ty {
+                ComponentItem::ComponentFunc(_) => {
+                    let function = format!("{name}#{export}");
+                    stubs.func_new(export, move |_, _, _, _| Err(NoNetwork { function: function.clone() }.into()))?;
+                }
+                // Resources another import already defines (wasi:io's
+                // streams and pollable) are that import's.
+                ComponentItem::Resource(r) if !others.contains(&r) => {
+                    stubs.resource(export, ResourceType::host::<HttpStub>(), |_, _| Ok(()))?;
+                    others.push(r);
+                }
+                _ => {}
             }
         }
-        "wasi:io" => None,
-        "wasi:random" => None,
-        "wasi:cli" if matches!(
-            interface,
-            "environment" | "exit" | "stdin" | "stdout" | "stderr"
-                | "terminal-input" | "terminal-output" | "terminal-stdin" | "terminal-stdout" | "terminal-stderr"
-        ) => None,
-        "wasi:filesystem" => Some("strategies have no file system access".into()),
-        "wasi:sockets" | "wasi:http" => Some("strategies have no network access".into()),
-        "wasi:clocks" => Some("strategies have no clocks, so that searches are reproducible".into()),
-        _ => Some("strategies may only import nasbox:strategy/random, nasbox:strategy/log and basic WASI".into()),
     }
+    Ok(Some(linker))
 }
 
 /// Finds the contract export and checks its version.
@@ -187,32 +277,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn basics_are_allowed_and_the_outside_world_is_not() {
+    fn what_stock_toolchains_import_is_served_and_the_rest_is_not() {
+        // The default componentize-js 0.23 build's imports, all served.
         for ok in [
             "nasbox:strategy/random@0.1.0",
             "nasbox:strategy/log@0.1.3",
-            "wasi:io/streams@0.2.6",
+            "wasi:io/streams@0.2.12",
             "wasi:cli/stderr@0.2.0",
             "wasi:random/insecure-seed@0.2.0",
+            "wasi:clocks/monotonic-clock@0.2.12",
+            "wasi:filesystem/preopens@0.2.12",
+            "wasi:http/types@0.2.10",
+            "wasi:http/outgoing-handler@0.2.10",
+            "wasi:sockets/tcp@0.2.0",
         ] {
             assert_eq!(refusal(ok), None, "{ok}");
+            assert!(served(ok).is_some(), "{ok}");
         }
-        let files = refusal("wasi:filesystem/preopens@0.2.0").unwrap();
-        assert!(files.contains("file system"));
-        assert!(refusal("wasi:sockets/tcp@0.2.0").unwrap().contains("network"));
-        assert!(refusal("wasi:clocks/wall-clock@0.2.0").unwrap().contains("clocks"));
+        assert!(served("wasi:sockets/tcp@0.2.0").unwrap().contains("denied"));
+        assert!(served("wasi:clocks/wall-clock@0.2.0").unwrap().contains("virtual"));
         assert!(refusal("nasbox:strategy/random@0.2.0").unwrap().contains("0.1"));
+        assert!(refusal("wasi:clocks/timezone@0.2.0").unwrap().contains("not this one"));
+        assert!(refusal("wasi:filesystem/types@0.3.0").is_some(), "only WASI 0.2 is served");
+        assert!(refusal("wasi:keyvalue/store@0.2.0").is_some());
         assert!(refusal("acme:evil/thing").is_some());
         assert!(refusal("no-slash").is_some());
     }
 
     #[test]
-    fn every_refused_import_is_named_at_once_the_most_telling_first() {
-        let names = ["wasi:clocks/wall-clock@0.2.0", "nasbox:strategy/random@0.1.0", "wasi:filesystem/types@0.2.0", "wasi:http/types@0.2.10"];
+    fn every_refused_import_is_named_at_once() {
+        let names = ["wasi:keyvalue/store@0.2.0", "nasbox:strategy/random@0.1.0", "acme:evil/thing@1.0.0", "wasi:http/types@0.2.10"];
         match refuse(names.iter().map(|n| n.to_string())) {
             Err(ErrorKind::ForbiddenImport { import, why }) => {
-                assert_eq!(import, "wasi:http/types@0.2.10`, `wasi:filesystem/types@0.2.0`, `wasi:clocks/wall-clock@0.2.0");
-                assert!(why.starts_with("strategies have no network access; strategies have no file system"), "{why}");
+                assert_eq!(import, "wasi:keyvalue/store@0.2.0`, `acme:evil/thing@1.0.0");
+                assert!(why.contains("not this one") && why.contains("may only import"), "{why}");
             }
             other => panic!("{other:?}"),
         }

@@ -17,6 +17,7 @@
 //! went wrong; an instance that trapped is never entered again.
 
 mod bindings;
+mod clock;
 mod cache;
 mod compile;
 pub mod check;
@@ -26,6 +27,7 @@ mod imports;
 mod plugin;
 mod rng;
 mod sandbox;
+mod stderr;
 mod text;
 mod validate;
 
@@ -35,6 +37,7 @@ pub use bindings::{
 pub use compile::{precheck, CodeSize, CompileLimits, Compiler, WINCH_ABOVE};
 pub use engine::{compile_child, CachePolicy, CompileOptions, Engine, Loaded};
 pub use error::{Call, ErrorKind, InvalidOutput, StrategyError};
+pub use imports::served;
 pub use plugin::{Plugin, Snapshot};
 pub use sandbox::Limits;
 

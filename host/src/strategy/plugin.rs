@@ -9,6 +9,7 @@ use super::bindings::{
 };
 use super::engine::{Engine, Loaded, EPOCH_TICK};
 use super::error::{Call, ErrorKind, InvalidOutput, StrategyError};
+use super::imports::NoNetwork;
 use super::sandbox::{self, GuestState, Limits, LogFlood, MemoryLimitHit};
 use super::text;
 use super::validate;
@@ -235,7 +236,7 @@ fn arm(store: &mut Store<GuestState>, limits: &Limits) {
 }
 
 /// What a failed call means, in the user's terms.
-fn classify(e: wasmtime::Error, store: &mut Store<GuestState>, limits: &Limits, stderr_start: usize) -> ErrorKind {
+fn classify(e: wasmtime::Error, store: &mut Store<GuestState>, limits: &Limits, stderr_start: u64) -> ErrorKind {
     // The whole error, backtrace included, for `-v`; the user sees one line.
     tracing::debug!(strategy = %store.data().name, "guest failure: {e:?}");
     if let Some(requested) = store.data_mut().limiter.exceeded.take() {
@@ -257,8 +258,10 @@ fn classify(e: wasmtime::Error, store: &mut Store<GuestState>, limits: &Limits, 
     if let Some(kind) = too_many(&message) {
         return kind;
     }
-    let stderr = store.data().stderr.contents();
-    let written = String::from_utf8_lossy(stderr.get(stderr_start..).unwrap_or_default());
+    if let Some(denied) = e.downcast_ref::<NoNetwork>() {
+        return ErrorKind::Denied { call: denied.function.clone(), why: "strategies have no network access" };
+    }
+    let written = store.data().stderr.since(stderr_start);
     match e.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => ErrorKind::OutOfFuel { budget: limits.fuel },
         Some(Trap::Interrupt) => ErrorKind::Timeout { limit: limits.timeout },
@@ -324,10 +327,27 @@ fn panic_message(stderr: &str) -> String {
     lines.join(" ")
 }
 
+/// What the guest wrote to stderr during the call, its tail: an exception
+/// or a traceback is the last thing written before the trap.
 fn stderr_suffix(stderr: &str) -> String {
     let s = stderr.trim();
-    if s.is_empty() { String::new() } else { format!(" (stderr: {s})") }
+    if s.is_empty() {
+        return String::new();
+    }
+    let mut start = s.len().saturating_sub(STDERR_SHOWN);
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    if start == 0 {
+        format!(" (stderr: {s})")
+    } else {
+        format!(" (stderr, last {} of {} bytes: …{})", s.len() - start, s.len(), &s[start..])
+    }
 }
+
+/// Bytes of a failed call's stderr shown, from the end; the whole error is
+/// capped at 2 KiB (`text::MAX_TEXT`).
+const STDERR_SHOWN: usize = 1536;
 
 
 #[cfg(test)]

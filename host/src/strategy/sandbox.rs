@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::ResourceLimiter;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::{nasbox::strategy as contract, Level, NasboxStrategy};
+use super::clock::{ClockView, Clocks, VirtualClock};
 use super::rng::SharedRng;
+use super::stderr::StderrTail;
 use super::text;
 
 /// What one strategy instance may consume.
@@ -59,9 +60,6 @@ impl Default for Limits {
     }
 }
 
-/// Bytes of guest stderr kept (where a Rust guest's panic message lands).
-const STDERR_CAPACITY: usize = 1 << 20;
-
 /// Everything a guest's store holds.
 pub struct GuestState {
     pub name: String,
@@ -69,17 +67,24 @@ pub struct GuestState {
     table: ResourceTable,
     pub limiter: MemoryCap,
     pub rng: SharedRng,
-    pub stderr: MemoryOutputPipe,
+    pub stderr: StderrTail,
+    clock: VirtualClock,
     log: LogBudget,
 }
+
+/// Most resources (streams, pollables, sockets) one instance may hold at
+/// once. A strategy needs a handful; wasmtime's default of a million would
+/// let a guest make the host allocate for each.
+pub const MAX_RESOURCES: usize = 10_000;
 
 impl GuestState {
     pub fn new(name: &str, seed: u64, limits: &Limits) -> Self {
         let rng = SharedRng::seeded(seed);
-        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
-        // No preopened directories, no environment, no arguments, no network,
-        // empty stdin, stdout discarded, randomness from the seeded stream.
-        // Clocks, files and sockets are not even linked (see imports.rs).
+        let stderr = StderrTail::default();
+        // No preopened directories (so no file can be opened), no environment,
+        // no arguments, every socket and name lookup denied, empty stdin,
+        // stdout discarded, randomness from the seeded stream. Clocks are
+        // virtual (clock.rs), not the context's.
         let wasi = WasiCtxBuilder::new()
             .stderr(stderr.clone())
             .secure_random(rng.clone())
@@ -88,11 +93,15 @@ impl GuestState {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_RESOURCES);
         GuestState {
             name: name.to_string(),
             wasi,
-            table: ResourceTable::new(),
+            table,
+            clock: VirtualClock::default(),
             limiter: MemoryCap::new(limits.memory),
             rng,
             stderr,
@@ -107,13 +116,13 @@ impl GuestState {
         }
     }
 
-    /// Resets per-call budgets; returns how much stderr was written so far so
-    /// the caller can pick out what this call adds.
-    pub fn begin_call(&mut self) -> usize {
+    /// Resets per-call budgets; returns a mark on stderr so the caller can
+    /// pick out what this call adds.
+    pub fn begin_call(&mut self) -> u64 {
         self.log.used = 0;
         self.log.dropped = 0;
         self.log.bytes = 0;
-        self.stderr.contents().len()
+        self.stderr.mark()
     }
 
     /// Reports messages dropped during the call that just ended.
@@ -255,12 +264,17 @@ impl contract::log::Host for GuestState {
 }
 
 /// The linker every guest is instantiated with: the contract's imports and
-/// the inert WASI basics, nothing more.
+/// the WASI interfaces stock toolchains import by default, each inert (see
+/// `imports::served` for what each one does). `wasi:http` is not here: it
+/// is stubbed per component (`imports::stub_http`), because its resources
+/// would let a guest make the host allocate.
 pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<GuestState>> {
     use wasmtime_wasi::cli::{WasiCli, WasiCliView};
+    use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
     use wasmtime_wasi::p2::bindings as wasi;
     use wasmtime_wasi::p2::bindings::sync as wasi_sync;
     use wasmtime_wasi::random::WasiRandom;
+    use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView};
 
     let mut l = Linker::<GuestState>::new(engine);
     NasboxStrategy::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut l, |s| s)?;
@@ -285,6 +299,26 @@ pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<GuestState>>
     wasi::random::random::add_to_linker::<GuestState, WasiRandom>(&mut l, |s| s.wasi.random())?;
     wasi::random::insecure::add_to_linker::<GuestState, WasiRandom>(&mut l, |s| s.wasi.random())?;
     wasi::random::insecure_seed::add_to_linker::<GuestState, WasiRandom>(&mut l, |s| s.wasi.random())?;
+    // Virtual clocks.
+    fn clocks(s: &mut GuestState) -> ClockView<'_> {
+        ClockView { clock: &mut s.clock, table: &mut s.table }
+    }
+    wasi::clocks::wall_clock::add_to_linker::<GuestState, Clocks>(&mut l, clocks)?;
+    wasi::clocks::monotonic_clock::add_to_linker::<GuestState, Clocks>(&mut l, clocks)?;
+    // A file system with no directories in it.
+    let fs = <GuestState as WasiFilesystemView>::filesystem;
+    wasi::filesystem::preopens::add_to_linker::<GuestState, WasiFilesystem>(&mut l, fs)?;
+    wasi_sync::filesystem::types::add_to_linker::<GuestState, WasiFilesystem>(&mut l, fs)?;
+    // Sockets and name lookup, every use denied (`access-denied`).
+    let net = <GuestState as WasiSocketsView>::sockets;
+    let options = wasi::sockets::network::LinkOptions::default();
+    wasi::sockets::instance_network::add_to_linker::<GuestState, WasiSockets>(&mut l, net)?;
+    wasi::sockets::network::add_to_linker::<GuestState, WasiSockets>(&mut l, &options, net)?;
+    wasi::sockets::tcp_create_socket::add_to_linker::<GuestState, WasiSockets>(&mut l, net)?;
+    wasi_sync::sockets::udp_create_socket::add_to_linker::<GuestState, WasiSockets>(&mut l, net)?;
+    wasi::sockets::ip_name_lookup::add_to_linker::<GuestState, WasiSockets>(&mut l, net)?;
+    wasi_sync::sockets::tcp::add_to_linker::<GuestState, WasiSockets>(&mut l, net)?;
+    wasi_sync::sockets::udp::add_to_linker::<GuestState, WasiSockets>(&mut l, net)?;
     Ok(l)
 }
 

@@ -1,4 +1,5 @@
-//! Tries to escape the sandbox in `init`; the host must refuse to load it.
+//! Tries to read a host file in `init`: it loads (stock toolchains import
+//! wasi:filesystem), but the sandbox has no directories, so the read fails.
 
 use nasbox_sdk::{Config, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
 

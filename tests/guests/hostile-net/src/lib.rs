@@ -1,4 +1,5 @@
-//! Tries to escape the sandbox in `init`; the host must refuse to load it.
+//! Tries to open a TCP connection in `init`: it loads (stock toolchains
+//! import wasi:sockets), but the sandbox denies every socket.
 
 use nasbox_sdk::{Config, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
 
