@@ -14,6 +14,7 @@
 //!
 //! The `nasbox` binary is thin glue over these modules.
 
+pub mod author;
 pub mod data;
 pub mod estimate;
 pub mod export;

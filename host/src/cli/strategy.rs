@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use nasbox::space;
+use nasbox::author::{self, Language};
 use nasbox::run::find_strategy;
 use nasbox::strategy::{check, served, Engine, Limits, Plugin, CONTRACT};
 
@@ -47,6 +48,30 @@ pub enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
+    /// Start a strategy project: a working mutation search, a kit of helpers,
+    /// a build script with pinned toolchain versions, and a README.
+    New {
+        /// The strategy's name (lowercase letters, digits, dashes).
+        name: String,
+        /// The language to write it in.
+        #[arg(long, value_enum)]
+        lang: Language,
+        /// The project folder [default: ./NAME].
+        dir: Option<PathBuf>,
+    },
+    /// Build a project made by `strategy new` (installing its toolchain into a
+    /// cache the first time), then check the component.
+    Build {
+        /// The project folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Space to check on.
+        #[arg(long, default_value = "toy")]
+        space: String,
+        /// Build only; do not run `strategy check`.
+        #[arg(long)]
+        no_check: bool,
+    },
 }
 
 /// The sandbox limits, as flags.
@@ -83,19 +108,42 @@ pub fn run(command: Command, engine: &Engine) -> anyhow::Result<ExitCode> {
     match command {
         Command::Inspect { file, json, limits } => inspect(engine, find_strategy(&file)?, json, limits.limits()),
         Command::Check { file, space, seed, settings, rounds, transcript, limits } => {
-            let space = match space::builtin(&space) {
-                Some(s) => s,
-                None if space.ends_with(".toml") => space::NetworkSpace::resolve(&space)?.space(),
-                None => bail!("unknown space `{space}` (available: {}, or a chain space's FILE.toml)", space::builtin_names().join(", ")),
-            };
-            let mut opts = check::Options::new(space);
+            let mut opts = check::Options::new(resolve_space(&space)?);
             opts.seed = seed;
             opts.settings = settings;
             opts.rounds = rounds as usize;
             opts.limits = limits.limits();
             check(engine, find_strategy(&file)?, opts, transcript)
         }
+        Command::New { name, lang, dir } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            let files = author::new_project(&name, lang, &dir)?;
+            println!("created {} ({} files):", dir.display(), files.len());
+            for f in files.iter().filter(|f| !f.components().any(|c| c.as_os_str() == "sdk")) {
+                println!("  {}", f.strip_prefix(&dir).unwrap_or(f).display());
+            }
+            println!("next: nasbox strategy build {}", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Build { dir, space, no_check } => {
+            let (manifest, output) = author::build(&dir)?;
+            println!("built {} ({} bytes)", output.display(), std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0));
+            if no_check {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let space = resolve_space(&space)?;
+            tracing::debug!(strategy = %manifest.name, "checking the built component");
+            check(engine, output, check::Options::new(space), None)
+        }
     }
+}
+
+fn resolve_space(space: &str) -> anyhow::Result<space::Space> {
+    Ok(match space::builtin(space) {
+        Some(s) => s,
+        None if space.ends_with(".toml") => space::NetworkSpace::resolve(space)?.space(),
+        None => bail!("unknown space `{space}` (available: {}, or a chain space's FILE.toml)", space::builtin_names().join(", ")),
+    })
 }
 
 fn inspect(engine: &Engine, file: PathBuf, json: bool, limits: Limits) -> anyhow::Result<ExitCode> {
