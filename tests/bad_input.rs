@@ -334,7 +334,7 @@ fn resume_of_journals_that_do_not_add_up() {
         ("UPDATE manifest SET value = '-5' WHERE key = 'elapsed'", "manifest `elapsed`: -5 is not a number of seconds"),
         ("DROP TABLE calls", "the journal is damaged (its `calls` table is missing)"),
         ("UPDATE trials SET genotype = '0,x' WHERE id = 2", "trial 2: genotype `0,x`"),
-        ("UPDATE trials SET genotype = '0,0,0,0,0,0' WHERE id = 2", "resume: trial 2 differs from the journal"),
+        ("UPDATE trials SET genotype = '0,0,0,0,0,0' WHERE id = 2", "trial 2 differs from the journal"),
     ];
     for (sql, why) in cases {
         let dir = tempfile::tempdir().unwrap();

@@ -118,6 +118,16 @@ impl Search {
         Ok((config, path, sha))
     }
 
+    /// Makes `path` the run's strategy from now on: a rebuilt file whose
+    /// replay reproduced every recorded proposal.
+    pub fn adopt_strategy(&mut self, path: &Path, sha: &str) -> anyhow::Result<()> {
+        self.journal.set_manifest(&[
+            ("strategy_path", serde_json::json!(path.display().to_string())),
+            ("strategy_sha256", serde_json::json!(sha)),
+        ])?;
+        Ok(())
+    }
+
     /// Reopens a run and replays its recorded calls into `plugin` (a fresh
     /// instance with the run's seed). `budget` replaces the recorded one
     /// when given. Returns the search and the trials that were in flight,
@@ -141,13 +151,16 @@ impl Search {
         let recorded = |id: u64| {
             trials.get(id as usize).with_context(|| format!("resume: the journal of {} records a call for trial {id}, which it does not hold", dir.display()))
         };
-        for call in &calls {
+        for (k, call) in calls.iter().enumerate() {
+            // The first call that differs is named by its place in the
+            // journal, so a rebuilt strategy's author knows where it diverged.
+            let at = format!("resume: call {} of {} recorded", k + 1, calls.len());
             match call {
                 Call::Ask { n, first, count } => {
-                    let proposals = s.plugin.ask(*n).map_err(|e| anyhow::anyhow!("replaying ask({n}): {e}"))?;
+                    let proposals = s.plugin.ask(*n).map_err(|e| anyhow::anyhow!("{at}, replaying ask({n}): {e}"))?;
                     if proposals.len() as u64 != *count {
                         bail!(
-                            "resume: the strategy proposed {} architectures where the journal recorded {count} (trials {first}..): it is not deterministic for its seed, or the strategy file changed",
+                            "{at}, ask({n}): the strategy proposed {} architectures where the journal recorded {count} (trials {first}..): it is not deterministic for its seed, or it is not the strategy the run started with",
                             proposals.len()
                         );
                     }
@@ -160,14 +173,14 @@ impl Search {
                             Proposal::Genotype(_) => None,
                         };
                         if genotype != recorded.genotype || fidelity != recorded.fidelity || relaxed != recorded.relaxed {
-                            bail!("resume: trial {id} differs from the journal: the strategy proposed {genotype:?} (fidelity {fidelity:?}), the journal has {:?} (fidelity {:?})", recorded.genotype, recorded.fidelity);
+                            bail!("{at}, ask({n}): trial {id} differs from the journal: the strategy proposed {genotype:?} (fidelity {fidelity:?}), the journal has {:?} (fidelity {:?})", recorded.genotype, recorded.fidelity);
                         }
                         s.proposals.insert(id, p);
                     }
                 }
                 Call::Tell { trials: ids } => {
                     let observations = ids.iter().map(|&id| Ok(s.observation(recorded(id)?))).collect::<anyhow::Result<Vec<_>>>()?;
-                    s.plugin.tell(&observations).map_err(|e| anyhow::anyhow!("replaying tell: {e}"))?;
+                    s.plugin.tell(&observations).map_err(|e| anyhow::anyhow!("{at}, replaying tell: {e}"))?;
                 }
             }
         }

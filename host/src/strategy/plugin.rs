@@ -270,7 +270,17 @@ fn classify(e: wasmtime::Error, store: &mut Store<GuestState>, limits: &Limits, 
         // overruns it the symptom is an out-of-bounds access deep inside a
         // run of identical frames.
         Some(Trap::MemoryOutOfBounds) if looks_like_recursion(&e) => ErrorKind::StackOverflow,
-        _ if written.contains("panicked") => ErrorKind::Panic { message: panic_message(&written) },
+        // What came before the panic is the guest's own report: a Python
+        // traceback before componentize-py's runtime panics, say.
+        _ if written.contains("panicked") => {
+            let before = &written[..written.find("panicked").unwrap_or(0)];
+            // Rust's own "thread '<unnamed>' (1) " prefix of the panic line.
+            let before = match before.rfind("thread '") {
+                Some(i) if !before[i..].contains('\n') => &before[..i],
+                _ => before,
+            };
+            ErrorKind::Panic { message: format!("{}{}", panic_message(&written), stderr_suffix(before)) }
+        }
         Some(trap) => ErrorKind::Trap { message: format!("{trap}{}", stderr_suffix(&written)) },
         None => ErrorKind::Trap { message: format!("{message}{}", stderr_suffix(&written)) },
     }
