@@ -20,7 +20,7 @@ use nasbox::run::journal::{Journal, Trial};
 use proptest::prelude::*;
 use support::{command, guest, path, text};
 
-/// Cases per run (README, "Bad input").
+/// Cases per run (docs/src/reference/bad-input.md).
 const SPACE_FILES: u32 = 12;
 const RUN_TOMLS: u32 = 10;
 const TABLES: u32 = 10;
@@ -94,9 +94,9 @@ fn search_in_a_broken_space_stops_before_making_the_run_folder() {
     }
 }
 
-/// The README's run.toml, every setting at its default.
+/// The user guide's run.toml (docs/src/guide/search.md), every setting at its default.
 fn readme_run_toml() -> String {
-    let readme = include_str!("../README.md");
+    let readme = include_str!("../docs/src/guide/search.md");
     readme.split("`run.toml` holds any setting").nth(1).and_then(|s| s.split("```toml").nth(1)).and_then(|s| s.split("```").next()).unwrap().to_string()
 }
 

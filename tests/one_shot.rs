@@ -82,7 +82,7 @@ fn darts_moves_its_weights_from_uniform_and_derives_an_architecture_that_retrain
     // trajectory does, measured with this config over seeds 1-6, each with
     // libtorch's AVX-512 kernels (native here), its default (unvectorised)
     // ones, and AVX2 in libtorch, MKL and oneDNN (an AMD-like float path;
-    // see README, Tests), 18 runs: the largest deviation of trial 29's
+    // see docs/src/contributing/tests.md), 18 runs: the largest deviation of trial 29's
     // weights from 0.2 was 0.32-0.57, and the entropy fell from step 1 to
     // step 30 by 0.155-0.404 (seed 2: 0.202-0.212). With the former lr 0.05
     // it fell by 0.011 at seed 4, on every float path, under the 0.02 then
@@ -119,7 +119,7 @@ fn gdas_samples_one_operation_per_edge_and_moves_its_weights_towards_what_it_der
     // trajectory from about step 20 on: the bounds leave room for any of
     // them, measured with this config (60 trials, lr 0.5, horizon 40) over
     // seeds 1-10 with AVX-512 (native here) and AMD-like kernels (AVX2 in
-    // libtorch, MKL and oneDNN; see README, Tests) and seeds 1-6 with
+    // libtorch, MKL and oneDNN; see docs/src/contributing/tests.md) and seeds 1-6 with
     // libtorch's AVX2 and default kernels, 32 runs: the entropy fell from
     // step 1 to step 60 by 0.44-1.05 (seed 2: 0.74-0.96), and the agreement
     // below rose by 0.20-0.59 (seed 2: 0.27-0.48). The former config (lr

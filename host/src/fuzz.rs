@@ -15,7 +15,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
-/// A test's configuration: `cases` inputs per run (the README's table
+/// A test's configuration: `cases` inputs per run (docs/src/reference/bad-input.md's table
 /// counts these), no regression files written next to the sources (a
 /// failure prints its minimal input; keep it as a named regression test).
 pub fn config(cases: u32) -> Config {

@@ -208,7 +208,7 @@ mod fuzz {
     use crate::fuzz::{apply, config, edits};
     use proptest::prelude::*;
 
-    /// Cases per run (README, "Bad input").
+    /// Cases per run (docs/src/reference/bad-input.md).
     pub const MUTATED: u32 = 128;
 
     /// The files of a valid CIFAR-10 (2 records per batch) or CIFAR-100

@@ -170,7 +170,7 @@ mod fuzz {
     use crate::fuzz::{apply, config, edits};
     use proptest::prelude::*;
 
-    /// Cases per run (README, "Bad input").
+    /// Cases per run (docs/src/reference/bad-input.md).
     pub const MUTATED: u32 = 128;
     pub const LAYOUTS: u32 = 128;
 

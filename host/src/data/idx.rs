@@ -178,7 +178,7 @@ mod fuzz {
     use proptest::prelude::*;
     use proptest::test_runner::TestCaseError;
 
-    /// Cases per run (README, "Bad input").
+    /// Cases per run (docs/src/reference/bad-input.md).
     pub const MUTATED: u32 = 256;
     pub const BAD_HEADERS: u32 = 256;
 

@@ -265,7 +265,7 @@ mod fuzz {
     use crate::space::nb201;
     use proptest::prelude::*;
 
-    /// Cases per run (README, "Bad input").
+    /// Cases per run (docs/src/reference/bad-input.md).
     pub const MUTATED: u32 = 256;
     pub const BAD_VALUES: u32 = 128;
 

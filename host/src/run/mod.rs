@@ -169,21 +169,21 @@ pub fn find_strategy(spec: &str) -> anyhow::Result<PathBuf> {
 mod tests {
     use super::*;
 
-    /// The README shows a run.toml with every setting at its default; it
+    /// The user guide (docs/src/guide/search.md) shows a run.toml with every setting at its default; it
     /// must parse, and say what the defaults are.
     #[test]
     fn the_readme_run_toml_is_the_defaults() {
         let block = readme_run_toml();
-        let parsed: RunConfig = toml::from_str(&block).unwrap_or_else(|e| panic!("the README's run.toml: {e}"));
+        let parsed: RunConfig = toml::from_str(&block).unwrap_or_else(|e| panic!("the user guide's run.toml: {e}"));
         assert_eq!(parsed, RunConfig::default());
         assert_eq!(parsed.check(), Ok(()));
     }
 
-    /// The README's run.toml (every setting at its default).
+    /// The user guide's run.toml (every setting at its default).
     pub(super) fn readme_run_toml() -> String {
-        let readme = include_str!("../../../README.md");
+        let readme = include_str!("../../../docs/src/guide/search.md");
         let block = readme.split("`run.toml` holds any setting").nth(1).and_then(|s| s.split("```toml").nth(1)).and_then(|s| s.split("```").next());
-        block.expect("the README has the run.toml block").to_string()
+        block.expect("docs/src/guide/search.md has the run.toml block").to_string()
     }
 }
 
@@ -195,7 +195,7 @@ mod fuzz {
     use proptest::prelude::*;
     use proptest::test_runner::TestCaseError;
 
-    /// Cases per run (README, "Bad input").
+    /// Cases per run (docs/src/reference/bad-input.md).
     pub const MUTATED: u32 = 256;
     pub const BAD_VALUES: u32 = 256;
 

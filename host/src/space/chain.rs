@@ -93,7 +93,7 @@ pub struct ChainSpec {
     pub stem_channels: i64,
 }
 
-/// The TOML form of a chain space; every key is documented in the README.
+/// The TOML form of a chain space; every key is documented in docs/src/guide/spaces.md.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ChainToml {
@@ -393,7 +393,7 @@ mod fuzz {
     use proptest::prelude::*;
     use proptest::test_runner::TestCaseError;
 
-    /// Cases per run (README, "Bad input").
+    /// Cases per run (docs/src/reference/bad-input.md).
     pub const MUTATED_TOML: u32 = 256;
     pub const BAD_VALUES: u32 = 256;
     pub const MUTATED_ARCH: u32 = 512;

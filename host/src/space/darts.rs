@@ -217,7 +217,7 @@ mod fuzz {
     use proptest::prelude::*;
     use proptest::test_runner::TestCaseError;
 
-    /// Cases per run (README, "Bad input").
+    /// Cases per run (docs/src/reference/bad-input.md).
     pub const MUTATED: u32 = 512;
     pub const ASSEMBLED: u32 = 256;
 

@@ -25,7 +25,7 @@ use super::error::ErrorKind;
 ///
 /// Cranelift optimises, and its time grows faster than linearly with the
 /// size of a function; Winch, the baseline compiler, makes slower code in
-/// one linear pass. Measured here (README, `cargo bench --bench compile`):
+/// one linear pass. Measured here (docs/src/performance.md, `cargo bench --bench compile`):
 /// Winch compiles the Python and JavaScript components 6–7× faster, and the
 /// adversarial function of `tests/hostile.rs` that Cranelift cannot finish
 /// within the tests' limit, while guest calls run about 1.8× slower. Strategies are small programs called a few times per trial, so
@@ -87,7 +87,7 @@ pub struct CompileLimits {
 impl Default for CompileLimits {
     /// Several times what the largest stock-toolchain components need: the
     /// componentize-py example has 18.6 MB of code, 24k functions, the largest
-    /// 0.5 MB (see the README's sandbox section for the measurements).
+    /// 0.5 MB (see docs/src/reference/sandbox.md for the measurements).
     fn default() -> Self {
         CompileLimits {
             max_file: 128 << 20,

@@ -335,7 +335,7 @@ mod tests {
         let good = run(CONVS, 3, 0);
         let empty = run(EMPTY, 3, 0);
         // Measured over seeds 0-3 and 5, with libtorch's AVX-512 kernels and
-        // with AVX2 in libtorch, MKL and oneDNN (README, Tests): the
+        // with AVX2 in libtorch, MKL and oneDNN (docs/src/contributing/tests.md): the
         // convolutional cell reached 0.795-0.913 (seed 0: 0.902-0.913); the
         // empty cell's output is constant, so it scores exactly chance, 0.1.
         assert!(good.valid_accuracy > 0.5, "{good:?}");
@@ -378,7 +378,7 @@ mod tests {
         // Above chance (0.1) by a margin that holds for any trajectory,
         // measured over seeds 0, 1, 3 and 5 (the seed of libtorch and of the
         // batch order), each with libtorch's AVX-512 kernels and with AVX2 in
-        // libtorch, MKL and oneDNN (an AMD-like float path; README, Tests),
+        // libtorch, MKL and oneDNN (an AMD-like float path; docs/src/contributing/tests.md),
         // at 4 epochs: DARTS 0.337-0.517 (seed 0: 0.500-0.505), the chain
         // 0.698-0.833 (seed 0: 0.698-0.718; AMD-like kernels measured at
         // seeds 0 and 3 only). At the former 3 epochs DARTS

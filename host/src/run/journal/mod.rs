@@ -542,7 +542,7 @@ mod fuzz {
     use std::path::PathBuf;
     use std::sync::OnceLock;
 
-    /// Cases per run (README, "Bad input").
+    /// Cases per run (docs/src/reference/bad-input.md).
     pub const DAMAGED: u32 = 192;
     pub const TORN_LOG: u32 = 48;
 

@@ -1,0 +1,178 @@
+//! The docs' commands stay true: every `nasbox` command in a shell block
+//! of the README or the book (`docs/src`) must be accepted by the command
+//! line as written, and the README's five-minute tour runs for real.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::text;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The README and every page of the book.
+fn pages() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                out.push(path);
+            }
+        }
+    }
+    let mut pages = vec![workspace().join("README.md")];
+    walk(&workspace().join("docs/src"), &mut pages);
+    pages.sort();
+    pages
+}
+
+/// The shell blocks of a page (```sh), each as its commands: continuation
+/// lines joined, comments dropped.
+fn shell_blocks(markdown: &str) -> Vec<Vec<String>> {
+    let mut blocks = vec![];
+    let mut current: Option<Vec<String>> = None;
+    let mut pending = String::new();
+    for line in markdown.lines() {
+        let trimmed = line.trim_start();
+        if let Some(lang) = trimmed.strip_prefix("```") {
+            match current.take() {
+                Some(block) => blocks.push(block),
+                None if lang.trim() == "sh" => current = Some(vec![]),
+                None => current = None,
+            }
+            // A fence that opens another language's block.
+            if lang.trim() != "sh" && !lang.trim().is_empty() {
+                current = None;
+            }
+            continue;
+        }
+        let Some(block) = current.as_mut() else { continue };
+        let code = strip_comment(line);
+        match code.trim_end().strip_suffix('\\') {
+            Some(head) => pending.push_str(head),
+            None => {
+                pending.push_str(code.trim_end());
+                let command = std::mem::take(&mut pending).trim().to_string();
+                if !command.is_empty() {
+                    block.push(command);
+                }
+            }
+        }
+    }
+    blocks
+}
+
+/// The line without a trailing `# comment` (outside quotes).
+fn strip_comment(line: &str) -> &str {
+    let mut quote = None;
+    let bytes = line.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match (quote, b) {
+            (None, b'\'' | b'"') => quote = Some(b),
+            (Some(q), c) if c == q => quote = None,
+            (None, b'#') if i == 0 || bytes[i - 1] == b' ' => return &line[..i],
+            _ => {}
+        }
+    }
+    line
+}
+
+/// Shell words: whitespace-separated, with '…' and "…" quoting.
+fn words(command: &str) -> Vec<String> {
+    let mut words = vec![];
+    let mut word = String::new();
+    let mut quote = None;
+    let mut in_word = false;
+    for c in command.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (Some(q), c) if c == q => quote = None,
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (_, c) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+/// Every `nasbox …` command of the docs, with where it is.
+fn documented_commands() -> Vec<(String, Vec<String>)> {
+    let mut out = vec![];
+    for page in pages() {
+        let markdown = std::fs::read_to_string(&page).unwrap();
+        let name = page.strip_prefix(workspace()).unwrap_or(&page).display().to_string();
+        for block in shell_blocks(&markdown) {
+            for command in block {
+                let w = words(&command);
+                if w.first().is_some_and(|c| c == "nasbox") {
+                    out.push((format!("{name}: {command}"), w[1..].to_vec()));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_parser_finds_commands_comments_and_continuations() {
+    let md = "text\n```sh\nnasbox search --a 1 \\\n    --b 'x y'   # a comment\ncargo build\n```\n```toml\nnasbox = 1\n```\n";
+    let blocks = shell_blocks(md);
+    assert_eq!(blocks, vec![vec!["nasbox search --a 1     --b 'x y'".to_string(), "cargo build".to_string()]]);
+    assert_eq!(words(&blocks[0][0]), ["nasbox", "search", "--a", "1", "--b", "x y"]);
+    assert_eq!(strip_comment("a '#x' # c"), "a '#x' ");
+}
+
+#[test]
+fn every_documented_command_is_accepted_by_the_command_line() {
+    let commands = documented_commands();
+    assert!(commands.len() >= 30, "found only {} documented commands", commands.len());
+    let mut refused = vec![];
+    for (at, args) in &commands {
+        // `--help` after the arguments: clap checks every flag and value it
+        // meets before it, then prints the help instead of running.
+        let mut with_help: Vec<&str> = args.iter().map(String::as_str).collect();
+        with_help.push("--help");
+        let o = support::command(&with_help).output().unwrap();
+        if !o.status.success() {
+            refused.push(format!("{at}\n    {}", text(&o).lines().find(|l| l.contains("error")).unwrap_or_default()));
+        }
+    }
+    assert!(refused.is_empty(), "documented commands the CLI refuses:\n{}", refused.join("\n"));
+}
+
+#[test]
+fn the_readme_tour_runs() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let tour = readme.split("## A five-minute tour").nth(1).expect("the README has its tour");
+    let block = shell_blocks(tour).into_iter().next().expect("the tour has its commands");
+    assert!(block.len() >= 5, "{block:?}");
+    let dir = tempfile::tempdir().unwrap();
+    for command in &block {
+        let w = words(command);
+        assert_eq!(w[0], "nasbox", "{command}");
+        let args: Vec<&str> = w[1..].iter().map(String::as_str).collect();
+        let o = support::command(&args).current_dir(dir.path()).output().unwrap();
+        assert!(o.status.success(), "{command}:\n{}", text(&o));
+    }
+    let run = dir.path().join("runs/tour");
+    assert_eq!(support::trials(&run).len(), 12);
+    assert!(run.join("report.html").is_file());
+    assert!(run.join("final").is_dir());
+}
