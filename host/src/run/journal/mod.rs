@@ -10,6 +10,7 @@
 //! the same seed and checks that it proposes exactly what was recorded.
 
 mod jobs;
+mod read_only;
 
 use std::path::Path;
 

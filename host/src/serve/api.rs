@@ -1,0 +1,51 @@
+//! The JSON the pages poll: the list of runs, a run's trials (only those
+//! from `?since=N` on, so a page watching a long run fetches what is new),
+//! and a run's drawings.
+
+use serde_json::{json, Value};
+
+use super::view::{Summary, View};
+use crate::run::journal::{Trial, TrialStatus};
+
+/// Every run's summary and the benches' names.
+pub fn runs(summaries: &[Summary], benches: &[&str]) -> Value {
+    json!({ "runs": summaries, "benches": benches })
+}
+
+/// A run's summary and its trials from `since` on. `next` is the first
+/// trial the page has to ask for again: the first not finished yet.
+pub fn run(view: &View, since: usize) -> Value {
+    let since = since.min(view.trials.len());
+    let next = view.trials[since..].iter().position(|t| t.status == TrialStatus::Pending).map_or(view.trials.len(), |k| since + k);
+    json!({
+        "summary": view.summary,
+        "version": view.version,
+        "since": since,
+        "next": next,
+        "trials": view.trials[since..].iter().map(row).collect::<Vec<_>>(),
+    })
+}
+
+/// A trial as a row of the trials table.
+fn row(t: &Trial) -> Value {
+    let (status, reason) = match &t.status {
+        TrialStatus::Pending => ("pending", None),
+        TrialStatus::Ok => ("ok", None),
+        TrialStatus::Failed(r) => ("failed", Some(r.as_str())),
+        TrialStatus::Invalid(r) => ("invalid", Some(r.as_str())),
+    };
+    let metric = |n: &str| t.metrics.iter().find(|(k, _)| k == n).map(|(_, v)| *v);
+    json!({
+        "id": t.id,
+        "status": status,
+        "reason": reason,
+        "objective": (t.status == TrialStatus::Ok).then_some(t.objective),
+        "cost": t.cost,
+        "fidelity": t.fidelity,
+        "arch": t.arch,
+        "params": metric("params"),
+        "flops": metric("flops"),
+        "reused_from": t.reused_from,
+        "relaxed": t.relaxed.is_some(),
+    })
+}
