@@ -5,6 +5,9 @@
 const main = document.getElementById('run');
 const api = main.dataset.api, plotsApi = main.dataset.plots;
 const trials = [];
+// Rows drawn at most: a browser stays quick with a few thousand; the
+// filter and the sort reach every trial.
+const MAX_ROWS = 5000;
 let since = 0, plotted = -1, lastPlot = 0, sortKey = 'id', sortDesc = false, renderPending = false;
 
 function summary(s) {
@@ -35,12 +38,14 @@ function render() {
     const c = x < y ? -1 : x > y ? 1 : a.id - b.id;
     return sortDesc ? -c : c;
   });
+  const total = shown.length;
+  shown = shown.slice(0, MAX_ROWS);
   document.querySelector('#trials tbody').innerHTML = shown.map(t =>
     `<tr class="trial ${esc(t.status)}"><td class="num">${t.id}</td><td>${esc(t.status)}</td><td class="num">${num(t.objective, 4)}</td>` +
     `<td class="num">${num(t.cost, 1)}</td><td class="num">${big(t.params)}</td><td class="num">${big(t.flops)}</td>` +
     `<td class="num">${t.fidelity == null ? '' : num(t.fidelity, 2)}</td>` +
     `<td>${t.reason ? '<span class="reason">' + esc(t.reason) + '</span> ' : ''}<code>${esc(t.arch)}</code>${t.reused_from == null ? '' : ' <span class="muted">(repeat of ' + t.reused_from + ')</span>'}</td></tr>`).join('');
-  document.getElementById('shown').textContent = `${shown.length} of ${trials.length} trials`;
+  document.getElementById('shown').textContent = `${total} of ${trials.length} trials` + (total > MAX_ROWS ? `, the first ${MAX_ROWS} drawn (filter or sort to see others)` : '');
   document.querySelectorAll('#trials th[data-key]').forEach(th => {
     th.classList.toggle('sorted-asc', th.dataset.key === sortKey && !sortDesc);
     th.classList.toggle('sorted-desc', th.dataset.key === sortKey && sortDesc);
