@@ -51,7 +51,7 @@ fn metric(t: &Trial, name: &str) -> Option<f64> {
 pub fn draw(view: &View) -> Plots {
     let board: Vec<&Trial> = view.trials.iter().filter(|t| ranked(t) && t.reused_from.is_none()).collect();
     let scatter = |name: &str, label: &str| {
-        let points: Vec<(f64, f64)> = board.iter().filter_map(|t| metric(t, name).map(|m| (m, t.objective))).collect();
+        let points = thinned(board.iter().filter_map(|t| metric(t, name).map(|m| (m, t.objective))));
         plot::scatter_svg(&format!("Objective against {label}"), label, "objective", &points, true).ok()
     };
     let best = best_curve_svg("Best found so far", &[(view.summary.name.as_str(), view.best_so_far())]);
@@ -69,12 +69,46 @@ pub fn draw(view: &View) -> Plots {
     }
 }
 
+/// Points that would be drawn on one another (one per 1/1000 of the x
+/// range and 1/2000 of the y range) drawn once: a run of many thousand
+/// trials stays a plot of a few hundred kilobytes.
+fn thinned(points: impl Iterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
+    let points: Vec<(f64, f64)> = points.filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+    let (x0, x1) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (y0, y1) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let bin = |v: f64, lo: f64, hi: f64, n: f64| ((v - lo) / (hi - lo).max(f64::MIN_POSITIVE) * n).round() as i64;
+    let mut seen = std::collections::HashSet::new();
+    points.into_iter().filter(|&(x, y)| seen.insert((bin(x, x0, x1, 1000.0), bin(y, y0, y1, 2000.0)))).collect()
+}
+
+/// A best-so-far curve as the points where it steps (and its ends): the
+/// same drawing from a few points instead of one per trial.
+fn steps(curve: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+    let (mut x, mut y) = (vec![], vec![]);
+    for (i, &v) in curve.iter().enumerate() {
+        let changes = i == 0 || !same(v, curve[i - 1]);
+        if changes && i > 0 && x.last() != Some(&(i as f64)) {
+            x.push(i as f64);
+            y.push(curve[i - 1]);
+        }
+        if changes || i + 1 == curve.len() {
+            x.push(i as f64 + 1.0);
+            y.push(v);
+        }
+    }
+    (x, y)
+}
+
 /// Best-so-far curves of runs (name, curve) on one plot.
 pub fn best_curve_svg(title: &str, runs: &[(&str, Vec<f64>)]) -> Option<String> {
     let bands: Vec<(String, Vec<f64>, Band)> = runs
         .iter()
         .filter(|(_, c)| c.iter().any(|v| v.is_finite()))
-        .map(|(n, c)| (n.to_string(), (1..=c.len()).map(|i| i as f64).collect(), Band::of(std::slice::from_ref(c))))
+        .map(|(n, c)| {
+            let (x, y) = steps(c);
+            (n.to_string(), x, Band::of(&[y]))
+        })
         .collect();
     let series: Vec<plot::Series<'_>> = bands.iter().map(|(n, x, b)| plot::Series { name: n, x, band: b }).collect();
     plot::anytime_svg(title, "trials", "objective", &series, false).ok()
@@ -101,4 +135,26 @@ fn curves_svg(trials: &[Trial]) -> Option<String> {
         .collect();
     let series: Vec<plot::Series<'_>> = curves.iter().map(|(n, x, b)| plot::Series { name: n, x, band: b }).collect();
     plot::anytime_svg("Learning curves (latest trials)", "epoch", "validation accuracy", &series, false).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_best_so_far_curve_keeps_its_steps() {
+        let nan = f64::NAN;
+        let (x, y) = steps(&[nan, 0.5, 0.5, 0.5, 0.7, 0.7]);
+        assert_eq!(x, [1.0, 2.0, 4.0, 5.0, 6.0]);
+        assert!(y[0].is_nan());
+        assert_eq!(y[1..], [0.5, 0.5, 0.7, 0.7]);
+        assert_eq!(steps(&[0.1]), (vec![1.0], vec![0.1]));
+    }
+
+    #[test]
+    fn points_on_one_another_are_drawn_once() {
+        let many = (0..100_000).map(|i| (1000.0 + (i % 7) as f64, 0.5 + (i % 3) as f64 * 0.1));
+        assert_eq!(thinned(many).len(), 21);
+        assert_eq!(thinned([(1.0, 0.1), (2.0, 0.2), (f64::NAN, 0.3)].into_iter()).len(), 2);
+    }
 }

@@ -56,9 +56,10 @@ pub struct View {
 }
 
 impl View {
-    /// Reads the run in `dir`.
-    pub fn load(name: &str, dir: &Path, running: bool) -> View {
-        match read(dir) {
+    /// Reads the run in `dir`; with the `previous` read of it, only the
+    /// trials that were unfinished or new then.
+    pub fn load(name: &str, dir: &Path, running: bool, previous: Option<&View>) -> View {
+        match read(dir, previous.map(|v| v.trials.as_slice())) {
             Ok((config, trials, elapsed, strategy, recommendation)) => {
                 let summary = summarize(name, &config, &trials, elapsed, strategy, recommendation, running);
                 View { summary, space: NetworkSpace::resolve(&config.space).ok(), trials, version: 0 }
@@ -89,13 +90,27 @@ pub fn ranked(t: &Trial) -> bool {
 
 type Read = (RunConfig, Vec<Trial>, f64, String, Option<String>);
 
-fn read(dir: &Path) -> anyhow::Result<Read> {
+fn read(dir: &Path, previous: Option<&[Trial]>) -> anyhow::Result<Read> {
     let j = Journal::open_read_only(&dir.join(JOURNAL))?;
+    // Finished trials never change: keep those already read, unless the
+    // last of them is not what the journal holds (the folder got a new run).
+    let keep = previous.map_or(0, |p| p.iter().position(|t| t.status == TrialStatus::Pending).unwrap_or(p.len()));
+    let trials = match previous {
+        Some(p) if keep > 0 => {
+            let fresh = j.trials_from(keep as u64 - 1)?;
+            if fresh.first() == Some(&p[keep - 1]) {
+                p[..keep].iter().cloned().chain(fresh.into_iter().skip(1)).collect()
+            } else {
+                j.trials()?
+            }
+        }
+        _ => j.trials()?,
+    };
     let config: RunConfig = serde_json::from_value(j.manifest("config")?.ok_or_else(|| anyhow::anyhow!("the journal has no config"))?)?;
     let elapsed = j.manifest("elapsed")?.and_then(|v| v.as_f64()).unwrap_or(0.0);
     let strategy = j.manifest("strategy")?.and_then(|v| v["name"].as_str().map(String::from)).unwrap_or_else(|| config.strategy.clone());
     let recommendation = j.manifest("recommendation")?.and_then(|v| v.as_str().map(String::from));
-    Ok((config, j.trials()?, elapsed, strategy, recommendation))
+    Ok((config, trials, elapsed, strategy, recommendation))
 }
 
 fn summarize(name: &str, config: &RunConfig, trials: &[Trial], elapsed: f64, strategy: String, recommendation: Option<String>, running: bool) -> Summary {
@@ -205,7 +220,7 @@ impl Views {
             }
         }
         let k = key(dir);
-        let mut view = View::load(name, dir, k.running);
+        let mut view = View::load(name, dir, k.running, slot.as_ref().map(|c| &*c.view));
         view.version = self.versions.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let view = Arc::new(view);
         *slot = Some(Cached { key: k, checked: Instant::now(), view: view.clone() });

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
-use super::{Journal, JournalError};
+use super::{Journal, JournalError, Trial};
 
 impl Journal {
     /// Opens a journal for reading only; nothing in its folder is created
@@ -44,6 +44,16 @@ impl Journal {
         }
         Ok(j)
     }
+
+    /// The trials from id `first` on, in id order: what a watcher reads
+    /// again when it already holds the earlier ones.
+    pub fn trials_from(&self, first: u64) -> Result<Vec<Trial>, JournalError> {
+        let trials = self.select("WHERE id >= ?1 ORDER BY id", [first as i64])?;
+        if let Some((i, t)) = trials.iter().enumerate().find(|(i, t)| t.id != first + *i as u64) {
+            return Err(self.corrupt(format!("trial {} is missing (the next one recorded is {}): the journal is damaged", first + i as u64, t.id)));
+        }
+        Ok(trials)
+    }
 }
 
 /// A file path as the path of an SQLite URI: `%`, `?` and `#` escaped.
@@ -63,7 +73,7 @@ fn uri_path(path: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Trial, TrialStatus};
+    use super::super::TrialStatus;
     use super::*;
 
     fn trial(id: u64) -> Trial {
@@ -122,6 +132,8 @@ mod tests {
         record(&mut j, 1);
         assert_eq!(r.trial_count().unwrap(), 2);
         assert_eq!(Journal::open_read_only(&path).unwrap().trials().unwrap().len(), 2);
+        assert_eq!(r.trials_from(1).unwrap().iter().map(|t| t.id).collect::<Vec<_>>(), [1]);
+        assert!(r.trials_from(5).unwrap().is_empty());
         drop(r);
         drop(j);
         assert_eq!(listing(dir.path()).len(), 1, "the writer, last to close, removed its side files");

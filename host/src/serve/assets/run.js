@@ -7,7 +7,7 @@ const api = main.dataset.api, plotsApi = main.dataset.plots;
 const trials = [];
 // Rows drawn at most: a browser stays quick with a few thousand; the
 // filter and the sort reach every trial.
-const MAX_ROWS = 5000;
+const MAX_ROWS = 2500;
 let since = 0, plotted = -1, lastPlot = 0, sortKey = 'id', sortDesc = false, renderPending = false;
 
 function summary(s) {
@@ -70,6 +70,8 @@ async function tick() {
   try {
     const d = await getJson(`${api}?since=${since}`);
     for (const t of d.trials) trials[t.id] = t;
+    // How many answers brought trials: a page that updates without reloading counts up.
+    if (d.trials.length) main.dataset.updates = (Number(main.dataset.updates) || 0) + 1;
     since = d.next;
     summary(d.summary);
     scheduleRender();
