@@ -24,8 +24,10 @@ pub use http::{Request, Response};
 /// Threads answering requests, and connections that may wait for one.
 const THREADS: usize = 8;
 const QUEUE: usize = 64;
-/// How long a scan of the served directories is reused.
+/// How long a scan of the served directories is reused; a request for a
+/// name it lacks (a run just started) rescans once it is this old.
 const RESCAN: Duration = Duration::from_secs(2);
+const RESCAN_UNKNOWN: Duration = Duration::from_millis(250);
 /// Most runs on one compare plot.
 const MAX_COMPARED: usize = 16;
 
@@ -64,8 +66,12 @@ impl Server {
     }
 
     fn catalog(&self) -> Arc<Catalog> {
+        self.catalog_within(RESCAN)
+    }
+
+    fn catalog_within(&self, age: Duration) -> Arc<Catalog> {
         let mut c = self.catalog.lock().unwrap_or_else(|e| e.into_inner());
-        if c.0.is_none_or(|t| t.elapsed() > RESCAN) {
+        if c.0.is_none_or(|t| t.elapsed() > age) {
             *c = (Some(Instant::now()), Arc::new(Catalog::scan(&self.roots)));
         }
         c.1.clone()
@@ -126,7 +132,10 @@ impl Server {
     /// 404 for one that names no run.
     fn with_run(&self, name: Option<String>, f: impl FnOnce(&str, &std::path::Path) -> Response) -> Response {
         let Some(name) = name else { return Response::error(400, "malformed run name") };
-        let catalog = self.catalog();
+        let mut catalog = self.catalog();
+        if catalog.get(&name, Kind::Run).is_none() {
+            catalog = self.catalog_within(RESCAN_UNKNOWN);
+        }
         match catalog.get(&name, Kind::Run) {
             Some(dir) => f(&name, dir),
             None => Response::error(404, "no such run"),

@@ -43,7 +43,7 @@ pub fn run(name: &str) -> String {
 <table id=\"summary\" class=\"kv\"></table>\
 <section class=\"plots\"><div id=\"plot-best\" class=\"plot\"></div><div id=\"plot-params\" class=\"plot\"></div><div id=\"plot-flops\" class=\"plot\"></div><div id=\"plot-curves\" class=\"plot\"></div></section>\
 <h2>The best architecture</h2><div id=\"cells\"></div>\
-<h2>Trials</h2><div class=\"controls\"><input id=\"filter\" type=\"search\" placeholder=\"filter: architecture, reason, trial\"/> <select id=\"status-filter\"><option value=\"\">every status</option><option>ok</option><option>failed</option><option>invalid</option><option>pending</option></select> <span id=\"shown\" class=\"muted\"></span></div>\
+<h2>Trials</h2><div class=\"controls\"><input id=\"filter\" type=\"search\" placeholder=\"filter: architecture, reason, trial\"/> <select id=\"status-filter\"><option value=\"\">every status</option><option>ok</option><option>failed</option><option>invalid</option><option>pending</option></select> <button id=\"prev\" type=\"button\">◀ previous</button> <button id=\"next\" type=\"button\">next ▶</button> <span id=\"shown\" class=\"muted\"></span></div>\
 <table id=\"trials\" class=\"grid\"><thead><tr><th data-key=\"id\">trial</th><th data-key=\"status\">status</th><th data-key=\"objective\">objective</th><th data-key=\"cost\">cost s</th><th data-key=\"params\">params</th><th data-key=\"flops\">FLOPs</th><th data-key=\"fidelity\">fidelity</th><th data-key=\"arch\">architecture / reason</th></tr></thead><tbody></tbody></table>\
 <h2>Strategy log</h2><pre id=\"log\" class=\"log\"></pre></main>",
         name_html = escape(name),

@@ -4,7 +4,8 @@ function esc(s) {
   return String(s == null ? '' : s).replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 }
 function num(x, digits) { return x == null ? '' : Number(x).toFixed(digits); }
-function big(x) { return x == null ? '' : Number(x).toLocaleString('en'); }
+// Thousands separated by commas (toLocaleString is slow over thousands of cells).
+function big(x) { return x == null ? '' : String(Math.round(x)).replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
 function duration(s) {
   s = Math.round(s || 0);
   const h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, sec = s % 60;

@@ -5,9 +5,10 @@
 const main = document.getElementById('run');
 const api = main.dataset.api, plotsApi = main.dataset.plots;
 const trials = [];
-// Rows drawn at most: a browser stays quick with a few thousand; the
-// filter and the sort reach every trial.
-const MAX_ROWS = 2500;
+// Rows drawn per page of the table: a page of a long run draws in well
+// under a second; the filter and the sort reach every trial.
+const PAGE = 500;
+let first = 0;
 let since = 0, plotted = -1, lastPlot = 0, sortKey = 'id', sortDesc = false, renderPending = false;
 
 function summary(s) {
@@ -39,13 +40,16 @@ function render() {
     return sortDesc ? -c : c;
   });
   const total = shown.length;
-  shown = shown.slice(0, MAX_ROWS);
+  first = Math.min(first, Math.max(0, total - 1) - (Math.max(0, total - 1) % PAGE));
+  shown = shown.slice(first, first + PAGE);
   document.querySelector('#trials tbody').innerHTML = shown.map(t =>
     `<tr class="trial ${esc(t.status)}"><td class="num">${t.id}</td><td>${esc(t.status)}</td><td class="num">${num(t.objective, 4)}</td>` +
     `<td class="num">${num(t.cost, 1)}</td><td class="num">${big(t.params)}</td><td class="num">${big(t.flops)}</td>` +
     `<td class="num">${t.fidelity == null ? '' : num(t.fidelity, 2)}</td>` +
     `<td>${t.reason ? '<span class="reason">' + esc(t.reason) + '</span> ' : ''}<code>${esc(t.arch)}</code>${t.reused_from == null ? '' : ' <span class="muted">(repeat of ' + t.reused_from + ')</span>'}</td></tr>`).join('');
-  document.getElementById('shown').textContent = `${total} of ${trials.length} trials` + (total > MAX_ROWS ? `, the first ${MAX_ROWS} drawn (filter or sort to see others)` : '');
+  document.getElementById('shown').textContent = `${total} of ${trials.length} trials` + (total > PAGE ? `, rows ${first + 1}–${first + shown.length}` : '');
+  document.getElementById('prev').disabled = first === 0;
+  document.getElementById('next').disabled = first + PAGE >= total;
   document.querySelectorAll('#trials th[data-key]').forEach(th => {
     th.classList.toggle('sorted-asc', th.dataset.key === sortKey && !sortDesc);
     th.classList.toggle('sorted-desc', th.dataset.key === sortKey && sortDesc);
@@ -89,8 +93,11 @@ async function tick() {
 
 document.querySelectorAll('#trials th[data-key]').forEach(th => th.addEventListener('click', () => {
   if (sortKey === th.dataset.key) sortDesc = !sortDesc; else { sortKey = th.dataset.key; sortDesc = sortKey === 'objective'; }
+  first = 0;
   scheduleRender();
 }));
-document.getElementById('filter').addEventListener('input', scheduleRender);
-document.getElementById('status-filter').addEventListener('change', scheduleRender);
+document.getElementById('filter').addEventListener('input', () => { first = 0; scheduleRender(); });
+document.getElementById('status-filter').addEventListener('change', () => { first = 0; scheduleRender(); });
+document.getElementById('prev').addEventListener('click', () => { first = Math.max(0, first - PAGE); scheduleRender(); });
+document.getElementById('next').addEventListener('click', () => { first += PAGE; scheduleRender(); });
 tick();
