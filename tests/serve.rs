@@ -130,6 +130,7 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 #[test]
 fn every_endpoint_answers_and_bad_requests_get_4xx() {
     let f = Fixture::new();
+    std::fs::write(f.runs().join("random/strategy.log"), "INFO  random: <b>hello</b>\n").unwrap();
     let before = snapshot(&f.runs());
     let mut s = Server::start(&[&f.runs()]);
 
@@ -175,6 +176,7 @@ fn every_endpoint_answers_and_bad_requests_get_4xx() {
         ("/compare?run=evolution&run=random", "<svg"),
         ("/assets/style.css", "body"),
         ("/assets/run.js", "since"),
+        ("/api/log/random", "INFO  random: <b>hello</b>"),
     ] {
         let (status, body) = s.get(target);
         assert_eq!(status, 200, "{target}: {body}");
@@ -182,6 +184,7 @@ fn every_endpoint_answers_and_bad_requests_get_4xx() {
     }
     let (_, bench) = s.get("/bench/cmp");
     assert!(bench.contains("<td>evolution</td>") && bench.matches("<svg").count() == 2, "validation and test curves");
+    assert_eq!(s.get("/api/log/evolution"), (200, String::new()), "a strategy that logged nothing");
     let (status, body) = s.request("HEAD", "/run/random");
     assert_eq!((status, body.as_str()), (200, ""));
 
@@ -190,6 +193,7 @@ fn every_endpoint_answers_and_bad_requests_get_4xx() {
         ("/run/nope", 404),
         ("/api/run/nope", 404),
         ("/api/plots/nope", 404),
+        ("/api/log/nope", 404),
         ("/bench/evolution", 404),
         ("/bench/nope", 404),
         ("/run/cmp", 404),
@@ -315,6 +319,7 @@ fn count(haystack: &str, needle: &str) -> usize {
 fn pages_render_in_a_browser() {
     let Some(chromium) = chromium() else { return };
     let f = Fixture::new();
+    std::fs::write(f.runs().join("random/strategy.log"), "INFO  random: <b>hello</b>\n").unwrap();
     let s = Server::start(&[&f.runs()]);
 
     let runs = dom(&chromium, &s.url("/"));
@@ -327,6 +332,7 @@ fn pages_render_in_a_browser() {
     assert_eq!(count(&run, "<tr class=\"trial "), 30, "{}", short(&run));
     assert!(count(&run, "<tr class=\"trial failed\"") >= 1 && run.contains("not in the table"), "failed trials with their reason");
     assert!(run.contains("id=\"trial-count\">30<"), "{}", short(&run));
+    assert!(run.contains("INFO  random: &lt;b&gt;hello&lt;/b&gt;"), "the strategy's log, as text");
     for plot in ["plot-best", "plot-params", "cells"] {
         let at = run.find(&format!("id=\"{plot}\"")).unwrap_or_else(|| panic!("no {plot}"));
         assert!(run[at..].trim_start_matches(|c| c != '>').get(..200).is_some_and(|h| h.contains("<svg")), "{plot} is not drawn");
@@ -406,4 +412,24 @@ fn a_live_run_page_shows_the_trial_count_rise() {
         assert!(Instant::now() < deadline, "status {status}, expected {expected}");
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+#[test]
+fn a_search_keeps_its_strategys_log_messages_in_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("table.jsonl");
+    write_table(&table);
+    let out = dir.path().join("run");
+    // A strategy that logs (far too much, then is stopped): its messages are in the folder.
+    let o = command(&["search", "--strategy", path(&guest("hostile")), "--set", "attack=log-flood", "--set", "when=ask", "--estimator", &format!("table:{}", table.display()), "--budget", "trials=5", "--out", path(&out)])
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "{}", text(&o));
+    let log = std::fs::read_to_string(out.join("strategy.log")).unwrap();
+    assert!(log.starts_with("INFO  hostile: lll"), "{}", &log[..log.len().min(200)]);
+    // A strategy that says nothing leaves no file.
+    let quiet = dir.path().join("quiet");
+    let o = command(&["search", "--strategy", path(&guest("random")), "--estimator", &format!("table:{}", table.display()), "--budget", "trials=5", "--out", path(&quiet)]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!quiet.join("strategy.log").exists());
 }

@@ -171,6 +171,7 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     let plugin = Plugin::load(engine, &strategy, config.seed, Limits::default())?;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let mut s = Search::start(&dir, config, plugin, &strategy, &command)?;
+    nasbox::run::strategy_log::record_into(&dir);
     let mut executor = executor(&s, &estimator, timeout, false)?;
     nasbox::run::interrupt::install()?;
     announce(&s, &strategy, false);
@@ -192,6 +193,7 @@ pub fn resume(a: ResumeArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
             println!("resumed {}: replayed {calls} strategy calls, {finished} trials done, {pending} in flight to rerun", a.dir.display());
         }
     })?;
+    nasbox::run::strategy_log::record_into(&a.dir);
     let mut executor = executor(&s, &estimator, timeout, true)?;
     for t in s.finished_trials()? {
         executor.remember(&t.metrics);

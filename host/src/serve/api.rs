@@ -49,3 +49,24 @@ fn row(t: &Trial) -> Value {
         "relaxed": t.relaxed.is_some(),
     })
 }
+
+/// Bytes of a strategy's log the run page shows: its end.
+const LOG_TAIL: u64 = 64 * 1024;
+
+/// The end of the strategy's log in the run folder `dir` (whole lines),
+/// empty if it has none.
+pub fn log_tail(dir: &std::path::Path) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(dir.join(crate::run::strategy_log::FILE)) else { return String::new() };
+    let len = f.metadata().map_or(0, |m| m.len());
+    let start = len.saturating_sub(LOG_TAIL);
+    let mut bytes = Vec::new();
+    if f.seek(SeekFrom::Start(start)).is_err() || f.take(LOG_TAIL).read_to_end(&mut bytes).is_err() {
+        return String::new();
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    match (start > 0, text.find('\n')) {
+        (true, Some(i)) => text[i + 1..].to_string(),
+        _ => text.into_owned(),
+    }
+}

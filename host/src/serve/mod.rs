@@ -114,6 +114,7 @@ impl Server {
                 let view = self.views.get(name, dir);
                 Response::json(&serde_json::to_value(&*self.plots.get(dir, &view)).unwrap_or_default())
             }),
+            ["api", "log", ..] => self.with_run(rest(2), |_, dir| Response::new(200, "text/plain; charset=utf-8", api::log_tail(dir))),
             ["bench", ..] => {
                 let Some(name) = rest(1) else { return Response::error(400, "malformed bench name") };
                 let catalog = self.catalog();

@@ -39,7 +39,7 @@ pub fn runs() -> String {
 /// One run (filled and kept up to date by `run.js`).
 pub fn run(name: &str) -> String {
     let body = format!(
-        "<h1>Run {name_html}</h1><main id=\"run\" data-api=\"{api}\" data-plots=\"{plots}\">\
+        "<h1>Run {name_html}</h1><main id=\"run\" data-api=\"{api}\" data-plots=\"{plots}\" data-log=\"{log}\">\
 <table id=\"summary\" class=\"kv\"></table>\
 <section class=\"plots\"><div id=\"plot-best\" class=\"plot\"></div><div id=\"plot-params\" class=\"plot\"></div><div id=\"plot-flops\" class=\"plot\"></div><div id=\"plot-curves\" class=\"plot\"></div></section>\
 <h2>The best architecture</h2><div id=\"cells\"></div>\
@@ -49,6 +49,7 @@ pub fn run(name: &str) -> String {
         name_html = escape(name),
         api = escape(&href("/api/run", name)),
         plots = escape(&href("/api/plots", name)),
+        log = escape(&href("/api/log", name)),
     );
     shell(&format!("nasbox — {name}"), &body, &["common.js", "run.js"])
 }

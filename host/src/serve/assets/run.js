@@ -3,7 +3,7 @@
 // journal changed, keeps the trials table sorted and filtered.
 'use strict';
 const main = document.getElementById('run');
-const api = main.dataset.api, plotsApi = main.dataset.plots;
+const api = main.dataset.api, plotsApi = main.dataset.plots, logApi = main.dataset.log;
 const trials = [];
 // Rows drawn per page of the table: a page of a long run draws in well
 // under a second; the filter and the sort reach every trial.
@@ -65,6 +65,9 @@ async function plots(version) {
   put('plot-flops', p.flops, 'No FLOPs recorded.');
   put('plot-curves', p.curves, 'No learning curves: this estimator records none.');
   put('cells', p.cells.join(''), 'No architecture yet.');
+  const r = await fetch(logApi, { cache: 'no-store' });
+  const log = r.ok ? await r.text() : '';
+  document.getElementById('log').textContent = log || 'The strategy has logged nothing (its messages are kept in the run folder, strategy.log).';
   plotted = version;
   lastPlot = Date.now();
 }
@@ -83,7 +86,6 @@ async function tick() {
     if (d.version !== plotted && Date.now() - lastPlot > 2000) await plots(d.version);
     else if (d.version !== plotted) delay = 500;
     if (d.summary.status !== 'running' && d.version === plotted) delay = 5000;
-    document.getElementById('log').textContent = 'The strategy\'s log messages go to the terminal of the search (nasbox -v search … shows its debug messages); the journal does not record them.';
   } catch (e) {
     document.getElementById('summary').innerHTML = `<tr><th>error</th><td>${esc(e.message)}</td></tr>`;
     delay = 3000;
