@@ -10,7 +10,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -64,11 +64,7 @@ impl Server {
     fn start(dirs: &[&Path]) -> Server {
         let mut args = vec!["serve", "--port", "0"];
         args.extend(dirs.iter().map(|d| path(d)));
-        let mut child = command(&args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        // "serving DIR at http://127.0.0.1:PORT/ (read-only; ...)"
-        let port = line.split("http://127.0.0.1:").nth(1).and_then(|r| r.split('/').next()).and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("no address in {line:?}"));
+        let (child, port) = support::start_serve(command(&args));
         Server { child, port }
     }
 
@@ -76,18 +72,11 @@ impl Server {
         format!("http://127.0.0.1:{}{target}", self.port)
     }
 
-    /// Sends `head` as it is (no normalising of the path) and returns the
-    /// status and body.
+    /// Sends `head` as it is and returns the status and body.
     fn raw(&self, head: &str) -> (u16, String) {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        s.write_all(head.as_bytes()).unwrap();
-        let mut out = Vec::new();
-        s.read_to_end(&mut out).unwrap();
-        let text = String::from_utf8_lossy(&out).into_owned();
-        let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("no status in {text:?}"));
-        let body = text.split_once("\r\n\r\n").map_or(String::new(), |(_, b)| b.to_string());
-        (status, body)
+        let (status, body) = support::http(self.port, head);
+        assert_ne!(status, 0, "no answer to {head:?}");
+        (status, String::from_utf8_lossy(&body).into_owned())
     }
 
     fn request(&self, method: &str, target: &str) -> (u16, String) {

@@ -11,10 +11,8 @@
 #[allow(dead_code)]
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,22 +27,12 @@ fn nasbox(cache: &Path, args: &[&str]) -> Command {
 }
 
 fn serve(cache: &Path, dir: &Path) -> (Child, u16) {
-    let mut child = nasbox(cache, &["serve", "--port", "0", dir.to_str().unwrap()]).stdout(Stdio::piped()).spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let port = line.split("http://127.0.0.1:").nth(1).and_then(|r| r.split('/').next()).and_then(|p| p.parse().ok()).expect("address");
-    (child, port)
+    support::start_serve(nasbox(cache, &["serve", "--port", "0", dir.to_str().unwrap()]))
 }
 
 /// GET `target`; the status and body.
 fn get(port: u16, target: &str) -> (u16, Vec<u8>) {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return (0, vec![]) };
-    let _ = s.write_all(format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes());
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let status = String::from_utf8_lossy(&out[..out.len().min(12)]).split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = out.windows(4).position(|w| w == b"\r\n\r\n").map_or(vec![], |i| out[i + 4..].to_vec());
-    (status, body)
+    support::http(port, &format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

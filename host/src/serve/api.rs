@@ -28,12 +28,7 @@ pub fn run(view: &View, since: usize) -> Value {
 
 /// A trial as a row of the trials table.
 fn row(t: &Trial) -> Value {
-    let (status, reason) = match &t.status {
-        TrialStatus::Pending => ("pending", None),
-        TrialStatus::Ok => ("ok", None),
-        TrialStatus::Failed(r) => ("failed", Some(r.as_str())),
-        TrialStatus::Invalid(r) => ("invalid", Some(r.as_str())),
-    };
+    let (status, reason) = t.status.code();
     let metric = |n: &str| t.metrics.iter().find(|(k, _)| k == n).map(|(_, v)| *v);
     json!({
         "id": t.id,

@@ -44,7 +44,8 @@ pub enum TrialStatus {
 }
 
 impl TrialStatus {
-    fn code(&self) -> (&'static str, Option<&str>) {
+    /// The status's name (`pending`, `ok`, `failed`, `invalid`) and reason.
+    pub fn code(&self) -> (&'static str, Option<&str>) {
         match self {
             TrialStatus::Pending => ("pending", None),
             TrialStatus::Ok => ("ok", None),
