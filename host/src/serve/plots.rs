@@ -152,6 +152,29 @@ mod tests {
     }
 
     #[test]
+    fn learning_curves_are_drawn_from_the_epoch_metrics_of_the_latest_trials() {
+        let trial = |id: u64, epochs: usize| Trial {
+            id,
+            genotype: vec![0],
+            arch: String::new(),
+            fidelity: None,
+            status: crate::run::journal::TrialStatus::Ok,
+            objective: 0.5,
+            cost: 1.0,
+            metrics: (1..=epochs).rev().map(|e| (format!("valid-accuracy-epoch-{e}"), 0.1 * e as f64)).chain([("params".to_string(), 5.0)]).collect(),
+            reused_from: None,
+            relaxed: None,
+            gradient: None,
+        };
+        assert!(curves_svg(&[trial(0, 0)]).is_none(), "a table's trials have no curves");
+        let trials: Vec<Trial> = (0..12).map(|id| trial(id, 3)).collect();
+        let svg = curves_svg(&trials).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let labels: Vec<&str> = doc.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).map(str::trim).collect();
+        assert!(labels.contains(&"trial 11") && labels.contains(&"trial 4") && !labels.contains(&"trial 3"), "the latest {CURVES}: {labels:?}");
+    }
+
+    #[test]
     fn points_on_one_another_are_drawn_once() {
         let many = (0..100_000).map(|i| (1000.0 + (i % 7) as f64, 0.5 + (i % 3) as f64 * 0.1));
         assert_eq!(thinned(many).len(), 21);
