@@ -8,7 +8,6 @@
 //!     cargo bench -p nasbox --bench serve      (after scripts/build-strategies; chromium on PATH for the browser row)
 
 #[path = "../../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::path::Path;

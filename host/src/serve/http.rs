@@ -140,10 +140,13 @@ pub fn parse_head(head: &[u8]) -> Result<Request, Response> {
     Ok(Request { method: method.to_string(), segments, query, host })
 }
 
+/// A target's decoded path segments and query pairs.
+pub type Target = (Vec<String>, Vec<(String, String)>);
+
 /// Splits an origin-form target into decoded path segments and query
 /// pairs. Segments are decoded one by one, so an encoded `/` stays inside
 /// its segment (where the router refuses it) instead of adding a level.
-pub fn parse_target(target: &str) -> Result<(Vec<String>, Vec<(String, String)>), Response> {
+pub fn parse_target(target: &str) -> Result<Target, Response> {
     if target.len() > 4096 {
         return Err(Response::error(414, "request target too long"));
     }
