@@ -3,7 +3,8 @@
 //! headless Chromium less Chromium's own start), and (b) a table search's
 //! wall time with no one watching and with 10 clients polling its live run
 //! as the run page does (and 10 polling back to back), alternated in one
-//! run, medians and ratios.
+//! run with a second side of nobody watching for the noise, medians and
+//! ratios.
 //!
 //!     cargo bench -p nasbox --bench serve      (after scripts/build-strategies; chromium on PATH for the browser row)
 
@@ -125,7 +126,8 @@ fn main() {
     let live = dir.path().join("live");
     std::fs::create_dir_all(&live).unwrap();
     let (mut server, port) = serve(&cache, &live);
-    let sides = [("nobody watching", 0, true), ("10 clients, as the run page polls", 10, true), ("10 clients polling back to back", 10, false)];
+    // Nobody watching twice: how far two identical sides differ here (noise).
+    let sides = [("nobody watching", 0, true), ("10 clients, as the run page polls", 10, true), ("10 clients polling back to back", 10, false), ("nobody watching, again", 0, true)];
     let mut seconds: Vec<Vec<f64>> = vec![vec![]; sides.len()];
     let mut answered: Vec<Vec<u64>> = vec![vec![]; sides.len()];
     let mut k = 0;

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -28,17 +29,26 @@ pub struct Plots {
     pub cells: Vec<String>,
 }
 
-/// Drawings by run folder, for the version they were drawn from.
+/// How long a run's drawings are reused while its journal keeps changing:
+/// however many pages watch a live run, it is drawn at most this often.
+const REDRAW: Duration = Duration::from_secs(2);
+
+/// Drawings by run folder, with when they were drawn.
 #[derive(Default)]
-pub struct Cache(Mutex<HashMap<PathBuf, Arc<Plots>>>);
+pub struct Cache(Mutex<HashMap<PathBuf, (Instant, Arc<Plots>)>>);
 
 impl Cache {
+    /// The run's drawings: those of its current version, or ones drawn
+    /// less than [`REDRAW`] ago (their `version` says which; a page asks
+    /// again for newer ones).
     pub fn get(&self, dir: &Path, view: &View) -> Arc<Plots> {
-        if let Some(p) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(dir).filter(|p| p.version == view.version) {
+        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, p)) = cache.get(dir).filter(|(at, p)| p.version == view.version || at.elapsed() < REDRAW) {
             return p.clone();
         }
+        // Drawn under the lock: one drawing at a time, never the same twice.
         let plots = Arc::new(draw(view));
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(dir.to_path_buf(), plots.clone());
+        cache.insert(dir.to_path_buf(), (Instant::now(), plots.clone()));
         plots
     }
 }

@@ -57,7 +57,7 @@ function render() {
 }
 function scheduleRender() { if (!renderPending) { renderPending = true; setTimeout(render, 0); } }
 
-async function plots(version) {
+async function plots() {
   const p = await getJson(plotsApi);
   const put = (id, svg, none) => { document.getElementById(id).innerHTML = svg || `<p class="muted">${none}</p>`; };
   put('plot-best', p.best, 'No finished trial yet.');
@@ -68,7 +68,8 @@ async function plots(version) {
   const r = await fetch(logApi, { cache: 'no-store' });
   const log = r.ok ? await r.text() : '';
   document.getElementById('log').textContent = log || 'The strategy has logged nothing (its messages are kept in the run folder, strategy.log).';
-  plotted = version;
+  // The version drawn (maybe older than asked for: then asked again).
+  plotted = p.version;
   lastPlot = Date.now();
 }
 
@@ -83,7 +84,7 @@ async function tick() {
     summary(d.summary);
     scheduleRender();
     // Plots cost more than rows: at most every two seconds while a run goes on.
-    if (d.version !== plotted && Date.now() - lastPlot > 2000) await plots(d.version);
+    if (d.version !== plotted && Date.now() - lastPlot > 2000) await plots();
     else if (d.version !== plotted) delay = 500;
     if (d.summary.status !== 'running' && d.version === plotted) delay = 5000;
   } catch (e) {
