@@ -20,6 +20,7 @@ pub mod estimate;
 pub mod export;
 pub mod report;
 pub mod run;
+pub mod serve;
 pub mod space;
 pub mod strategy;
 pub mod train;

@@ -122,3 +122,29 @@ pub fn write_table(path: &Path) {
     }
     std::fs::write(path, out).unwrap();
 }
+
+/// Starts `nasbox serve ... --port 0` (`serve`, with stdout piped) and
+/// reads the port it chose from its first line.
+pub fn start_serve(mut serve: Command) -> (std::process::Child, u16) {
+    use std::io::BufRead;
+    let mut child = serve.stdout(std::process::Stdio::piped()).spawn().expect("nasbox serve starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    // "serving DIR at http://127.0.0.1:PORT/ (read-only; ...)"
+    let port = line.split("http://127.0.0.1:").nth(1).and_then(|r| r.split('/').next()).and_then(|p| p.parse().ok());
+    (child, port.unwrap_or_else(|| panic!("no address in {line:?}")))
+}
+
+/// Sends a request head as it is (no normalising of the path) to
+/// 127.0.0.1:`port`; the answer's status (0 if none) and body.
+pub fn http(port: u16, head: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return (0, vec![]) };
+    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(20)));
+    let _ = s.write_all(head.as_bytes());
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let status = String::from_utf8_lossy(&out[..out.len().min(12)]).split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out.windows(4).position(|w| w == b"\r\n\r\n").map_or(vec![], |i| out[i + 4..].to_vec());
+    (status, body)
+}

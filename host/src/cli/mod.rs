@@ -6,6 +6,7 @@ pub(crate) mod parse;
 mod report;
 pub(crate) mod results;
 mod search;
+mod serve;
 mod space;
 mod strategy;
 mod tabulate;
@@ -115,6 +116,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// A run's leaderboard; export its trials as CSV or JSON.
     Results(results::ResultsArgs),
+    /// A live, read-only web dashboard over run and bench folders.
+    Serve(serve::ServeArgs),
     /// Train one architecture for a search (run by `nasbox search`).
     #[command(hide = true)]
     Worker(worker::WorkerArgs),
@@ -150,6 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Resume(a) => search::resume(a, &engine()?),
         Command::Results(a) => results::run(a),
         Command::Report(a) => report::run(a),
+        Command::Serve(a) => serve::run(a),
         Command::Tabulate(a) => tabulate::run(a, &engine()?),
         Command::Bench(a) => bench::run(a, &engine()?),
         Command::Worker(a) => worker::run(a),

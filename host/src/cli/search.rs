@@ -176,6 +176,7 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     let plugin = Plugin::load(engine, &strategy, config.seed, Limits::default())?;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let mut s = Search::start(&dir, config, plugin, &strategy, &command)?;
+    nasbox::run::strategy_log::record_into(&dir);
     let mut executor = executor(&s, &estimator, timeout, false)?;
     nasbox::run::interrupt::install()?;
     announce(&s, &strategy, false);
@@ -220,6 +221,7 @@ pub fn resume(a: ResumeArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     if rebuilt {
         s.adopt_strategy(&strategy, &now)?;
     }
+    nasbox::run::strategy_log::record_into(&a.dir);
     let mut executor = executor(&s, &estimator, timeout, true)?;
     for t in s.finished_trials()? {
         executor.remember(&t.metrics);

@@ -8,7 +8,7 @@
 //! strategies are judged on what they would hand over, not on a cheap
 //! estimate, and test accuracy never reaches the strategy.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::stats::{mann_whitney_u, mean_std, Alternative};
 use crate::estimate::table::Table;
@@ -108,7 +108,7 @@ impl Band {
 }
 
 /// One strategy's line of the final table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     pub strategy: String,
     pub runs: usize,
@@ -162,7 +162,7 @@ pub fn rows(names: &[String], runs: &[Vec<Anytime>], best: f64) -> Vec<Row> {
 }
 
 /// A two-sided Mann–Whitney U test of two strategies' final scores.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pair {
     pub a: String,
     pub b: String,

@@ -13,6 +13,7 @@ pub mod interrupt;
 pub mod journal;
 pub mod lock;
 pub mod search;
+pub mod strategy_log;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -10,6 +10,7 @@
 //! the same seed and checks that it proposes exactly what was recorded.
 
 mod jobs;
+mod read_only;
 
 use std::path::Path;
 
@@ -43,7 +44,8 @@ pub enum TrialStatus {
 }
 
 impl TrialStatus {
-    fn code(&self) -> (&'static str, Option<&str>) {
+    /// The status's name (`pending`, `ok`, `failed`, `invalid`) and reason.
+    pub fn code(&self) -> (&'static str, Option<&str>) {
         match self {
             TrialStatus::Pending => ("pending", None),
             TrialStatus::Ok => ("ok", None),
