@@ -1,0 +1,103 @@
+//! BANANAS: Bayesian optimisation with neural architectures for NAS
+//! (White, Neiswanger, Savani, AAAI 2021), as NASLib runs it.
+//!
+//! After `startup` uniform samples, each `ask` trains an ensemble of
+//! `members` small networks on every result so far (one-hot encoding of the
+//! decisions, which fits every space; the paper's path encoding exists only
+//! for cell spaces), mutates the `parents` best architectures into
+//! `candidates` unproposed ones, and proposes those with the largest
+//! acquisition: independent Thompson sampling (a draw from N(mean, std²) of
+//! the ensemble per candidate, the paper's ITS) or an upper confidence bound.
+//! The machinery lives in `nasbox_kit::guided`, shared with `npenas`.
+//!
+//! Fuel: training dominates and costs `members × steps × 32` forward and
+//! backward passes per `ask`, whatever the number of results (see the README
+//! for the measured fuel per call).
+
+use nasbox_kit::guided::{config_keys, Guided, Select, Settings};
+use nasbox_sdk::{
+    Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo,
+};
+
+pub struct Bananas(Guided);
+
+impl Strategy for Bananas {
+    fn info() -> StrategyInfo {
+        let mut config = config_keys(["10", "3", "32", "2", "100", "100", "2", "1"]);
+        config.push(ConfigKey {
+            name: "acquisition".into(),
+            default: "its".into(),
+            description: "`its` (independent Thompson sampling) or `ucb` (mean + kappa × std of the ensemble)".into(),
+        });
+        config.push(ConfigKey { name: "kappa".into(), default: "0.5".into(), description: "UCB's weight on the ensemble's std (≥ 0)".into() });
+        StrategyInfo {
+            name: "bananas".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "BANANAS: an ensemble of small networks predicts accuracy; Thompson sampling (or UCB) over \
+                          mutations of the best architectures picks the next (White et al. 2021)."
+                .into(),
+            config,
+            supports_snapshot: true,
+        }
+    }
+
+    fn init(space: Space, config: Config, _context: RunContext) -> Result<Self, StrategyError> {
+        let kappa: f64 = config.get("kappa")?;
+        if !(kappa >= 0.0 && kappa.is_finite()) {
+            return Err(StrategyError::InvalidConfig(format!("kappa: {kappa} is not a finite number ≥ 0")));
+        }
+        let select = match config.raw("acquisition")? {
+            "its" => Select::Thompson,
+            "ucb" => Select::Ucb(kappa),
+            other => return Err(StrategyError::InvalidConfig(format!("acquisition: `{other}` is neither `its` nor `ucb`"))),
+        };
+        Ok(Bananas(Guided::new(&space, Settings::from_config(&config, select)?)))
+    }
+
+    fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
+        Ok(self.0.ask(n))
+    }
+
+    fn tell(&mut self, observations: Vec<Observation>) -> Result<(), StrategyError> {
+        self.0.tell(&observations);
+        Ok(())
+    }
+
+    fn recommend(&self) -> Result<Option<Genotype>, StrategyError> {
+        Ok(self.0.recommend())
+    }
+
+    fn snapshot(&self) -> Result<Vec<u8>, StrategyError> {
+        self.0.snapshot()
+    }
+
+    fn restore(&mut self, state: Vec<u8>) -> Result<(), StrategyError> {
+        self.0.restore(&state)
+    }
+}
+
+nasbox_sdk::export_strategy!(Bananas);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nasbox_sdk::{native::Native, Decision, Setting};
+
+    fn space() -> Space {
+        Space { name: "t".into(), decisions: (0..4).map(|i| Decision { name: format!("d{i}"), choices: vec!["a".into(), "b".into()] }).collect() }
+    }
+
+    fn ctx() -> RunContext {
+        RunContext { max_trials: None, parallelism: 1 }
+    }
+
+    #[test]
+    fn bad_config_is_named() {
+        let set = |k: &str, v: &str| vec![Setting { key: k.into(), value: v.into() }];
+        for (key, value) in [("acquisition", "ei"), ("kappa", "-1"), ("members", "0"), ("startup", "1"), ("width", "0"), ("candidates", "0")] {
+            let r = Native::<Bananas>::init(1, space(), set(key, value), ctx());
+            assert!(matches!(&r, Err(StrategyError::InvalidConfig(m)) if m.contains(key)), "{key}={value}: {:?}", r.err());
+        }
+        assert!(Native::<Bananas>::init(1, space(), set("acquisition", "ucb"), ctx()).is_ok());
+    }
+}
