@@ -54,6 +54,10 @@ pub struct SearchArgs {
     /// A trial running longer is stopped and failed, e.g. 10m.
     #[arg(long)]
     trial_timeout: Option<String>,
+    /// Bounds on reported metrics, e.g. params<=1e6,latency-ms<=5 (repeatable): a trial over one is infeasible,
+    /// recorded and told to the strategy as invalid (`infeasible: …`), never the best.
+    #[arg(long = "constraint", value_name = "METRIC<=BOUND")]
+    constraints: Vec<String>,
     /// A TOML file holding any of these settings (flags override it).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -146,6 +150,7 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
         config.trial_timeout = a.trial_timeout;
     }
     config.set.extend(a.settings);
+    config.constraints.extend(a.constraints);
     // Flags override run.toml: check the values again, as the search will
     // read them.
     config.check().map_err(anyhow::Error::msg).context("the search's configuration (run.toml and flags)")?;

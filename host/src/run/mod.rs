@@ -8,6 +8,7 @@
 //! report on a run is in the journal.
 
 pub mod budget;
+pub mod constraint;
 pub mod executor;
 pub mod interrupt;
 pub mod journal;
@@ -64,6 +65,9 @@ pub struct RunConfig {
     pub train: TrainOptions,
     /// How the supernet estimator trains the shared weights.
     pub supernet: OneShotOptions,
+    /// Bounds on reported metrics, e.g. `["params<=1e6", "latency-ms<=5"]`;
+    /// a trial breaking one is infeasible (see [`constraint`]).
+    pub constraints: Vec<String>,
 }
 
 impl Default for RunConfig {
@@ -86,6 +90,7 @@ impl Default for RunConfig {
             early_stop_min_trials: 4,
             train: TrainOptions::default(),
             supernet: OneShotOptions::default(),
+            constraints: vec![],
         }
     }
 }
@@ -107,6 +112,7 @@ impl RunConfig {
         crate::space::NetworkSpace::resolve(&self.space).map_err(|e| format!("space: {e}"))?;
         crate::estimate::EstimatorSpec::parse(&self.estimator).map_err(|e| format!("estimator: {e}"))?;
         Budget::parse(&self.budget).map_err(|e| format!("budget: {e}"))?;
+        constraint::Constraints::parse(&self.constraints).map_err(|e| format!("constraints: {e}"))?;
         if let Some(t) = &self.trial_timeout {
             budget::duration(t).map_err(|e| format!("trial_timeout: {e}"))?;
         }

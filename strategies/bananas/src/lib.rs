@@ -23,7 +23,7 @@ pub struct Bananas(Guided);
 
 impl Strategy for Bananas {
     fn info() -> StrategyInfo {
-        let mut config = config_keys(["10", "3", "32", "2", "100", "100", "2", "1"]);
+        let mut config = config_keys(["10", "3", "32", "2", "100", "100", "2", "1", "0.2", "auto"]);
         config.push(ConfigKey {
             name: "acquisition".into(),
             default: "its".into(),
@@ -51,7 +51,7 @@ impl Strategy for Bananas {
             "ucb" => Select::Ucb(kappa),
             other => return Err(StrategyError::InvalidConfig(format!("acquisition: `{other}` is neither `its` nor `ucb`"))),
         };
-        Ok(Bananas(Guided::new(&space, Settings::from_config(&config, select)?)))
+        Ok(Bananas(Guided::new(&space, Settings::from_config(&config, select)?)?))
     }
 
     fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {

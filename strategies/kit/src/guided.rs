@@ -5,8 +5,9 @@
 //! and proposes the candidates the predictor rates highest under an
 //! acquisition ([`Select`]).
 //!
-//! The predictor is an ensemble of [`Mlp`]s on a one-hot encoding of the
-//! decisions (one input per choice), which fits any space; targets are
+//! The predictor is an ensemble of [`Mlp`]s on an [`Encoding`] of the
+//! decisions (paths through the cell where the space is a cell, one-hot
+//! otherwise); targets are
 //! standardised so the same learning rate suits every objective scale. A
 //! fresh ensemble is trained at each `ask` from weights drawn from the host's
 //! stream, so the state a snapshot must keep is just the results: a restored
@@ -17,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use nasbox_sdk::{genotype, random, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, Space, StrategyError};
 use serde::{Deserialize, Serialize};
 
+use crate::encode::Encoding;
 use crate::mlp::{normal, Mlp, Training};
 
 /// How the predictions of the ensemble pick the proposals.
@@ -48,14 +50,20 @@ pub struct Settings {
     pub parents: usize,
     /// Most decisions changed per candidate (each candidate changes 1 to `edits`).
     pub edits: usize,
+    /// Uniform samples added to the candidates, as a fraction of `candidates`:
+    /// a way out when the best architectures' neighbourhoods mislead.
+    pub explore: f64,
     /// The acquisition.
     pub select: Select,
+    /// `auto`, `path` or `onehot` (see [`Encoding::of`]).
+    pub encoding: String,
 }
 
 /// The config keys every guided strategy declares, with the given defaults
 /// (`startup`, `members`, `width`, `layers`, `steps`, `candidates`,
-/// `parents`, `edits`), so each strategy names its own defaults once.
-pub fn config_keys(defaults: [&str; 8]) -> Vec<ConfigKey> {
+/// `parents`, `edits`, `explore`, `encoding`), so each strategy names its
+/// own defaults once.
+pub fn config_keys(defaults: [&str; 10]) -> Vec<ConfigKey> {
     let about = [
         ("startup", "uniform proposals before the predictor is used (at least 2)"),
         ("members", "networks in the predictor's ensemble (1..=16)"),
@@ -65,6 +73,8 @@ pub fn config_keys(defaults: [&str; 8]) -> Vec<ConfigKey> {
         ("candidates", "mutated candidates the predictor scores per ask (1..=10000)"),
         ("parents", "best architectures the candidates are mutated from"),
         ("edits", "a candidate changes 1 to `edits` decisions of its parent"),
+        ("explore", "uniform samples added to the candidates, as a fraction of `candidates` (0..=1)"),
+        ("encoding", "what the predictor sees: `path` (operations along each input-to-output path of a cell), `onehot` (each decision's choice), or `auto` (path for cell spaces such as nb201, one-hot otherwise)"),
     ];
     about
         .iter()
@@ -86,7 +96,9 @@ impl Settings {
             candidates: config.get("candidates")?,
             parents: config.get("parents")?,
             edits: config.get("edits")?,
+            explore: config.get("explore")?,
             select,
+            encoding: config.raw("encoding")?.to_string(),
         };
         let checks = [
             (s.startup >= 2, "startup: must be at least 2"),
@@ -96,6 +108,7 @@ impl Settings {
             ((1..=10_000).contains(&s.candidates), "candidates: must be in 1..=10000"),
             (s.parents >= 1, "parents: must be at least 1"),
             (s.edits >= 1, "edits: must be at least 1"),
+            ((0.0..=1.0).contains(&s.explore), "explore: must be in 0..=1"),
         ];
         if let Some((_, why)) = checks.iter().find(|(ok, _)| !ok) {
             return Err(StrategyError::InvalidConfig((*why).into()));
@@ -103,18 +116,6 @@ impl Settings {
         s.training.validate()?;
         Ok(s)
     }
-}
-
-/// The one-hot encoding: one input per choice of every decision, 1 for the
-/// chosen ones.
-pub fn one_hot(genotype: &[u32], arities: &[u32]) -> Vec<f64> {
-    let mut x = vec![0.0; arities.iter().map(|&a| a as usize).sum()];
-    let mut offset = 0;
-    for (&c, &a) in genotype.iter().zip(arities) {
-        x[offset + c as usize] = 1.0;
-        offset += a as usize;
-    }
-    x
 }
 
 /// An ensemble of networks trained on the same results from different
@@ -128,14 +129,14 @@ pub struct Ensemble {
 
 impl Ensemble {
     /// Trains `settings.members` networks on `results`.
-    pub fn fit(arities: &[u32], results: &[(Genotype, f64)], settings: &Settings) -> Ensemble {
+    pub fn fit(encoding: &Encoding, results: &[(Genotype, f64)], settings: &Settings) -> Ensemble {
         let n = results.len().max(1) as f64;
         let shift = results.iter().map(|r| r.1).sum::<f64>() / n;
         let var = results.iter().map(|r| (r.1 - shift).powi(2)).sum::<f64>() / n;
         let scale = if var > 1e-24 { var.sqrt() } else { 1.0 };
-        let xs: Vec<Vec<f64>> = results.iter().map(|(g, _)| one_hot(g, arities)).collect();
+        let xs: Vec<Vec<f64>> = results.iter().map(|(g, _)| encoding.encode(g)).collect();
         let ys: Vec<f64> = results.iter().map(|r| (r.1 - shift) / scale).collect();
-        let inputs = arities.iter().map(|&a| a as usize).sum();
+        let inputs = encoding.width();
         let nets = (0..settings.members)
             .map(|_| {
                 let mut net = Mlp::new(inputs, &settings.hidden);
@@ -148,8 +149,8 @@ impl Ensemble {
 
     /// Mean and standard deviation of the members' predictions, in the
     /// objective's units.
-    pub fn predict(&self, genotype: &[u32], arities: &[u32]) -> (f64, f64) {
-        let x = one_hot(genotype, arities);
+    pub fn predict(&self, genotype: &[u32], encoding: &Encoding) -> (f64, f64) {
+        let x = encoding.encode(genotype);
         let p: Vec<f64> = self.nets.iter().map(|net| self.shift + self.scale * net.predict(&x)).collect();
         let mean = p.iter().sum::<f64>() / p.len() as f64;
         let var = p.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / p.len() as f64;
@@ -158,8 +159,8 @@ impl Ensemble {
 
     /// The acquisition value of one candidate (draws from the host's stream
     /// for Thompson sampling).
-    pub fn score(&self, genotype: &[u32], arities: &[u32], select: Select) -> f64 {
-        let (mean, std) = self.predict(genotype, arities);
+    pub fn score(&self, genotype: &[u32], encoding: &Encoding, select: Select) -> f64 {
+        let (mean, std) = self.predict(genotype, encoding);
         match select {
             Select::Thompson => mean + std * normal(),
             Select::Ucb(kappa) => mean + kappa * std,
@@ -222,13 +223,16 @@ impl History {
 /// A guided search over one space: [`History`] plus the settings.
 pub struct Guided {
     pub arities: Vec<u32>,
+    pub encoding: Encoding,
     pub settings: Settings,
     pub history: History,
 }
 
 impl Guided {
-    pub fn new(space: &Space, settings: Settings) -> Guided {
-        Guided { arities: genotype::arities(space), settings, history: History::default() }
+    /// Refuses an encoding the space does not have, naming the key.
+    pub fn new(space: &Space, settings: Settings) -> Result<Guided, StrategyError> {
+        let encoding = Encoding::of(space, &settings.encoding)?;
+        Ok(Guided { arities: genotype::arities(space), encoding, settings, history: History::default() })
     }
 
     /// Up to `n` proposals: uniform samples during startup, then the best
@@ -289,11 +293,17 @@ impl Guided {
                 break;
             }
         }
+        for _ in 0..(s.explore * s.candidates as f64).round() as usize {
+            let g = genotype::sample(&self.arities);
+            if !self.history.proposed.contains(&g) {
+                candidates.insert(g);
+            }
+        }
         if candidates.is_empty() {
             return vec![];
         }
-        let model = Ensemble::fit(&self.arities, &self.history.results, s);
-        let mut scored: Vec<(f64, Genotype)> = candidates.into_iter().map(|g| (model.score(&g, &self.arities, s.select), g)).collect();
+        let model = Ensemble::fit(&self.encoding, &self.history.results, s);
+        let mut scored: Vec<(f64, Genotype)> = candidates.into_iter().map(|g| (model.score(&g, &self.encoding, s.select), g)).collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         scored.into_iter().take(n).map(|(_, g)| g).collect()
     }
@@ -305,13 +315,8 @@ mod tests {
     use nasbox_sdk::native::seed_for_tests;
     use nasbox_sdk::{Candidate, Decision, Status};
 
-    #[test]
-    fn one_hot_sets_one_input_per_decision_at_its_offset() {
-        assert_eq!(one_hot(&[1, 0, 2], &[2, 1, 3]), vec![0.0, 1.0, 1.0, 0.0, 0.0, 1.0]);
-    }
-
     fn settings(select: Select) -> Settings {
-        Settings { startup: 10, members: 5, hidden: vec![32, 32], training: Training::default(), candidates: 100, parents: 2, edits: 1, select }
+        Settings { startup: 10, members: 5, hidden: vec![32, 32], training: Training::default(), candidates: 100, parents: 2, edits: 1, explore: 0.0, select, encoding: "auto".into() }
     }
 
     #[test]
@@ -330,7 +335,8 @@ mod tests {
         let arities = vec![5u32; 6];
         let f = |g: &[u32]| g.iter().enumerate().map(|(d, &c)| ((c as f64) - 2.0).abs() * (1.0 + d as f64 / 3.0)).sum::<f64>();
         let train: Vec<(Genotype, f64)> = (0..60).map(|_| genotype::sample(&arities)).map(|g| { let y = f(&g); (g, y) }).collect();
-        let model = Ensemble::fit(&arities, &train, &settings(Select::Mean));
+        let encoding = Encoding::OneHot(arities.clone());
+        let model = Ensemble::fit(&encoding, &train, &settings(Select::Mean));
         let test: Vec<Genotype> = (0..200).map(|_| genotype::sample(&arities)).collect();
         let rank = |v: Vec<f64>| {
             let mut idx: Vec<usize> = (0..v.len()).collect();
@@ -340,7 +346,7 @@ mod tests {
             r
         };
         let truth = rank(test.iter().map(|g| f(g)).collect());
-        let pred = rank(test.iter().map(|g| model.predict(g, &arities).0).collect());
+        let pred = rank(test.iter().map(|g| model.predict(g, &encoding).0).collect());
         let n = truth.len() as f64;
         let d2: f64 = truth.iter().zip(&pred).map(|(a, b)| (a - b).powi(2)).sum();
         let rho = 1.0 - 6.0 * d2 / (n * (n * n - 1.0));
@@ -360,7 +366,7 @@ mod tests {
         let mut found = 0;
         for seed in 0..5 {
             seed_for_tests(seed);
-            let mut s = Guided::new(&space, settings(Select::Thompson));
+            let mut s = Guided::new(&space, settings(Select::Thompson)).unwrap();
             for trial in 0..150u64 {
                 let p = s.ask(1).pop().unwrap();
                 let Proposal::Genotype(Candidate { genotype, .. }) = &p else { unreachable!() };

@@ -9,10 +9,12 @@
 //!   its gradient, Gumbel draws, Adam, DARTS' derivation), used by `darts`
 //!   and `gdas`;
 //! - [`mlp`]: a small regression network with hand-written backpropagation
-//!   and Adam, and [`guided`]: predictor-guided search (an ensemble of them
-//!   on one-hot encodings, mutation candidates, an acquisition), used by
+//!   and Adam, [`encode`]: architecture encodings for predictors (one-hot,
+//!   BANANAS' path encoding), and [`guided`]: predictor-guided search (an
+//!   ensemble of networks, mutation candidates, an acquisition), used by
 //!   `bananas` and `npenas`.
 
+pub mod encode;
 pub mod guided;
 pub mod hyperband;
 pub mod mlp;

@@ -24,13 +24,13 @@ impl Strategy for Npenas {
             description: "NPENAS-NP: evolution whose offspring are chosen by a neural predictor of accuracy, greedily \
                           (Wei et al. 2022)."
                 .into(),
-            config: config_keys(["10", "1", "32", "2", "200", "100", "5", "2"]),
+            config: config_keys(["10", "1", "32", "2", "200", "100", "5", "2", "0.2", "auto"]),
             supports_snapshot: true,
         }
     }
 
     fn init(space: Space, config: Config, _context: RunContext) -> Result<Self, StrategyError> {
-        Ok(Npenas(Guided::new(&space, Settings::from_config(&config, Select::Mean)?)))
+        Ok(Npenas(Guided::new(&space, Settings::from_config(&config, Select::Mean)?)?))
     }
 
     fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
