@@ -2,12 +2,14 @@
 //! (White, Neiswanger, Savani, AAAI 2021), as NASLib runs it.
 //!
 //! After `startup` uniform samples, each `ask` trains an ensemble of
-//! `members` small networks on every result so far (one-hot encoding of the
-//! decisions, which fits every space; the paper's path encoding exists only
-//! for cell spaces), mutates the `parents` best architectures into
-//! `candidates` unproposed ones, and proposes those with the largest
-//! acquisition: independent Thompson sampling (a draw from N(mean, std²) of
-//! the ensemble per candidate, the paper's ITS) or an upper confidence bound.
+//! `members` small networks on every result so far (the paper's path
+//! encoding on cell spaces such as nb201, one-hot elsewhere; see
+//! `nasbox_kit::encode`), mutates the `parents` best architectures into
+//! `candidates` unproposed ones (plus `explore` × `candidates` uniform
+//! samples, a way out of a misleading neighbourhood that the paper does not
+//! have), and proposes those with the largest acquisition: independent
+//! Thompson sampling (a draw from N(mean, std²) of the ensemble per
+//! candidate, the paper's ITS) or an upper confidence bound.
 //! The machinery lives in `nasbox_kit::guided`, shared with `npenas`.
 //!
 //! Fuel: training dominates and costs `members × steps × 32` forward and

@@ -8,7 +8,9 @@
 //! highest predicted accuracy, greedily. Differences from BANANAS: one
 //! predictor and no uncertainty, more parents and larger mutations. The
 //! paper's predictor is a graph network on the cell's DAG; here it is the
-//! kit's MLP on a one-hot encoding of the decisions, which fits every space.
+//! kit's MLP on BANANAS' path encoding of the cell (one-hot on spaces that
+//! are not cells), with `explore` × `candidates` uniform samples among the
+//! offspring as in `bananas`.
 //! The machinery lives in `nasbox_kit::guided`, shared with `bananas`.
 
 use nasbox_kit::guided::{config_keys, Guided, Select, Settings};
