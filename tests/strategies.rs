@@ -211,7 +211,7 @@ fn predictor_strategies_fit_the_default_fuel_at_150_trials() {
 /// Predictor-based search on the fixed table: how often the best
 /// architecture of all 15,625 is found within 60 trials, over 10 seeds,
 /// against random search (which finds one given architecture in 60 draws
-/// with probability 0.4%). Measured: see the assertion's message.
+/// with probability 0.4%). Measured: bananas 8, npenas 7, random 0.
 #[test]
 fn predictor_strategies_find_the_table_optimum_more_often_than_random() {
     const SEEDS: u64 = 10;
@@ -225,7 +225,7 @@ fn predictor_strategies_find_the_table_optimum_more_often_than_random() {
     let report: Vec<(&str, usize)> = ["bananas", "npenas"].into_iter().map(|name| (name, hits(name))).collect();
     let message = format!("optimum {optimum:.4} found within {TRIALS} trials, of {SEEDS} seeds: random {random}, {report:?}");
     for (_, found) in &report {
-        assert!(*found >= 7 && random <= 1, "{message}");
+        assert!(*found >= 6 && random <= 1, "{message}");
     }
     eprintln!("{message}");
 }
