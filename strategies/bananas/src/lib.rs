@@ -16,14 +16,16 @@
 //! backward passes per `ask`, whatever the number of results (see the README
 //! for the measured fuel per call).
 
-use nasbox_kit::guided::{config_keys, Guided, Select, Settings};
-use nasbox_sdk::{
-    Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo,
-};
+use nasbox_kit::guided::{config_keys, Guide, GuidedStrategy, Select};
+use nasbox_sdk::{Config, ConfigKey, StrategyError, StrategyInfo};
 
-pub struct Bananas(Guided);
+/// BANANAS' name, defaults and acquisition.
+pub struct BananasGuide;
 
-impl Strategy for Bananas {
+/// The strategy.
+pub type Bananas = GuidedStrategy<BananasGuide>;
+
+impl Guide for BananasGuide {
     fn info() -> StrategyInfo {
         let mut config = config_keys(["10", "3", "32", "2", "100", "100", "2", "1", "0.2", "auto"]);
         config.push(ConfigKey {
@@ -43,38 +45,16 @@ impl Strategy for Bananas {
         }
     }
 
-    fn init(space: Space, config: Config, _context: RunContext) -> Result<Self, StrategyError> {
+    fn select(config: &Config) -> Result<Select, StrategyError> {
         let kappa: f64 = config.get("kappa")?;
         if !(kappa >= 0.0 && kappa.is_finite()) {
             return Err(StrategyError::InvalidConfig(format!("kappa: {kappa} is not a finite number ≥ 0")));
         }
-        let select = match config.raw("acquisition")? {
-            "its" => Select::Thompson,
-            "ucb" => Select::Ucb(kappa),
-            other => return Err(StrategyError::InvalidConfig(format!("acquisition: `{other}` is neither `its` nor `ucb`"))),
-        };
-        Ok(Bananas(Guided::new(&space, Settings::from_config(&config, select)?)?))
-    }
-
-    fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
-        Ok(self.0.ask(n))
-    }
-
-    fn tell(&mut self, observations: Vec<Observation>) -> Result<(), StrategyError> {
-        self.0.tell(&observations);
-        Ok(())
-    }
-
-    fn recommend(&self) -> Result<Option<Genotype>, StrategyError> {
-        Ok(self.0.recommend())
-    }
-
-    fn snapshot(&self) -> Result<Vec<u8>, StrategyError> {
-        self.0.snapshot()
-    }
-
-    fn restore(&mut self, state: Vec<u8>) -> Result<(), StrategyError> {
-        self.0.restore(&state)
+        match config.raw("acquisition")? {
+            "its" => Ok(Select::Thompson),
+            "ucb" => Ok(Select::Ucb(kappa)),
+            other => Err(StrategyError::InvalidConfig(format!("acquisition: `{other}` is neither `its` nor `ucb`"))),
+        }
     }
 }
 
@@ -83,7 +63,7 @@ nasbox_sdk::export_strategy!(Bananas);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nasbox_sdk::{native::Native, Decision, Setting};
+    use nasbox_sdk::{native::Native, Decision, RunContext, Setting, Space};
 
     fn space() -> Space {
         Space { name: "t".into(), decisions: (0..4).map(|i| Decision { name: format!("d{i}"), choices: vec!["a".into(), "b".into()] }).collect() }

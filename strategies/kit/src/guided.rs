@@ -15,7 +15,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use nasbox_sdk::{genotype, random, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, Space, StrategyError};
+use std::marker::PhantomData;
+
+use nasbox_sdk::{
+    genotype, random, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError,
+    StrategyInfo,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::encode::Encoding;
@@ -306,6 +311,53 @@ impl Guided {
         let mut scored: Vec<(f64, Genotype)> = candidates.into_iter().map(|g| (model.score(&g, &self.encoding, s.select), g)).collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         scored.into_iter().take(n).map(|(_, g)| g).collect()
+    }
+}
+
+/// What distinguishes one guided strategy from another: its name, its
+/// config keys' defaults and its acquisition. [`GuidedStrategy`] does the
+/// rest.
+pub trait Guide: 'static {
+    /// See [`Strategy::info`].
+    fn info() -> StrategyInfo;
+    /// The acquisition, from the strategy's own config keys (beyond
+    /// [`config_keys`]).
+    fn select(config: &Config) -> Result<Select, StrategyError>;
+}
+
+/// A whole strategy from a [`Guide`]: `type Bananas = GuidedStrategy<BananasGuide>;`
+/// then `nasbox_sdk::export_strategy!(Bananas);`.
+pub struct GuidedStrategy<G: Guide>(pub Guided, PhantomData<G>);
+
+impl<G: Guide> Strategy for GuidedStrategy<G> {
+    fn info() -> StrategyInfo {
+        G::info()
+    }
+
+    fn init(space: Space, config: Config, _context: RunContext) -> Result<Self, StrategyError> {
+        let settings = Settings::from_config(&config, G::select(&config)?)?;
+        Ok(GuidedStrategy(Guided::new(&space, settings)?, PhantomData))
+    }
+
+    fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
+        Ok(self.0.ask(n))
+    }
+
+    fn tell(&mut self, observations: Vec<Observation>) -> Result<(), StrategyError> {
+        self.0.tell(&observations);
+        Ok(())
+    }
+
+    fn recommend(&self) -> Result<Option<Genotype>, StrategyError> {
+        Ok(self.0.recommend())
+    }
+
+    fn snapshot(&self) -> Result<Vec<u8>, StrategyError> {
+        self.0.snapshot()
+    }
+
+    fn restore(&mut self, state: Vec<u8>) -> Result<(), StrategyError> {
+        self.0.restore(&state)
     }
 }
 

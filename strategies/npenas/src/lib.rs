@@ -13,12 +13,16 @@
 //! offspring as in `bananas`.
 //! The machinery lives in `nasbox_kit::guided`, shared with `bananas`.
 
-use nasbox_kit::guided::{config_keys, Guided, Select, Settings};
-use nasbox_sdk::{Config, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
+use nasbox_kit::guided::{config_keys, Guide, GuidedStrategy, Select};
+use nasbox_sdk::{Config, StrategyError, StrategyInfo};
 
-pub struct Npenas(Guided);
+/// NPENAS' name, defaults and acquisition (the predicted mean).
+pub struct NpenasGuide;
 
-impl Strategy for Npenas {
+/// The strategy.
+pub type Npenas = GuidedStrategy<NpenasGuide>;
+
+impl Guide for NpenasGuide {
     fn info() -> StrategyInfo {
         StrategyInfo {
             name: "npenas".into(),
@@ -31,29 +35,8 @@ impl Strategy for Npenas {
         }
     }
 
-    fn init(space: Space, config: Config, _context: RunContext) -> Result<Self, StrategyError> {
-        Ok(Npenas(Guided::new(&space, Settings::from_config(&config, Select::Mean)?)?))
-    }
-
-    fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
-        Ok(self.0.ask(n))
-    }
-
-    fn tell(&mut self, observations: Vec<Observation>) -> Result<(), StrategyError> {
-        self.0.tell(&observations);
-        Ok(())
-    }
-
-    fn recommend(&self) -> Result<Option<Genotype>, StrategyError> {
-        Ok(self.0.recommend())
-    }
-
-    fn snapshot(&self) -> Result<Vec<u8>, StrategyError> {
-        self.0.snapshot()
-    }
-
-    fn restore(&mut self, state: Vec<u8>) -> Result<(), StrategyError> {
-        self.0.restore(&state)
+    fn select(_config: &Config) -> Result<Select, StrategyError> {
+        Ok(Select::Mean)
     }
 }
 
