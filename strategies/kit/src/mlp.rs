@@ -261,20 +261,19 @@ mod tests {
         let mut grads: Vec<Layer> = net.layers.iter().map(|l| Layer { w: vec![0.0; l.w.len()], b: vec![0.0; l.b.len()], ..*l }).collect();
         net.backward(&x, y, &mut acts, &mut grads, 1.0);
         let h = 1e-6;
+        // Weights (`bias` false) and biases of every layer, one at a time.
+        fn params(n: &mut Mlp, k: usize, bias: bool) -> &mut Vec<f64> {
+            if bias { &mut n.layers[k].b } else { &mut n.layers[k].w }
+        }
         for k in 0..net.layers.len() {
-            for j in 0..net.layers[k].w.len() {
-                let (mut up, mut down) = (net.clone(), net.clone());
-                up.layers[k].w[j] += h;
-                down.layers[k].w[j] -= h;
-                let numeric = (loss(&up) - loss(&down)) / (2.0 * h);
-                assert!((numeric - grads[k].w[j]).abs() < 1e-6, "layer {k} weight {j}: {numeric} vs {}", grads[k].w[j]);
-            }
-            for j in 0..net.layers[k].b.len() {
-                let (mut up, mut down) = (net.clone(), net.clone());
-                up.layers[k].b[j] += h;
-                down.layers[k].b[j] -= h;
-                let numeric = (loss(&up) - loss(&down)) / (2.0 * h);
-                assert!((numeric - grads[k].b[j]).abs() < 1e-6, "layer {k} bias {j}: {numeric} vs {}", grads[k].b[j]);
+            for (bias, analytic) in [(false, &grads[k].w), (true, &grads[k].b)] {
+                for j in 0..analytic.len() {
+                    let (mut up, mut down) = (net.clone(), net.clone());
+                    params(&mut up, k, bias)[j] += h;
+                    params(&mut down, k, bias)[j] -= h;
+                    let numeric = (loss(&up) - loss(&down)) / (2.0 * h);
+                    assert!((numeric - analytic[j]).abs() < 1e-6, "layer {k} {} {j}: {numeric} vs {}", if bias { "bias" } else { "weight" }, analytic[j]);
+                }
             }
         }
     }
