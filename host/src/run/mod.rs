@@ -62,6 +62,9 @@ pub struct RunConfig {
     pub trial_timeout: Option<String>,
     /// Finished trials before early stopping may stop any (early-stop).
     pub early_stop_min_trials: usize,
+    /// `median` (the median stopping rule) or `curve` (learning-curve
+    /// extrapolation); see `estimate::stopping`.
+    pub early_stop_rule: String,
     pub train: TrainOptions,
     /// How the supernet estimator trains the shared weights.
     pub supernet: OneShotOptions,
@@ -88,6 +91,7 @@ impl Default for RunConfig {
             set: BTreeMap::new(),
             trial_timeout: None,
             early_stop_min_trials: 4,
+            early_stop_rule: "median".into(),
             train: TrainOptions::default(),
             supernet: OneShotOptions::default(),
             constraints: vec![],
@@ -113,6 +117,7 @@ impl RunConfig {
         crate::estimate::EstimatorSpec::parse(&self.estimator).map_err(|e| format!("estimator: {e}"))?;
         Budget::parse(&self.budget).map_err(|e| format!("budget: {e}"))?;
         constraint::Constraints::parse(&self.constraints).map_err(|e| format!("constraints: {e}"))?;
+        crate::estimate::stopping::StopRule::of(&self.early_stop_rule, 1, 1)?;
         if let Some(t) = &self.trial_timeout {
             budget::duration(t).map_err(|e| format!("trial_timeout: {e}"))?;
         }
