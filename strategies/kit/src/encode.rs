@@ -180,7 +180,7 @@ mod tests {
         // Only 1<-0 and 3<-1 carry operations: one path, skip then conv.
         let x = e.encode(&[1, 0, 0, 0, 3, 0]);
         assert_eq!(x.iter().sum::<f64>(), 1.0);
-        assert_eq!(x[4 + 0 * 4 + 2], 1.0);
+        assert_eq!(x[4 + 2], 1.0, "length 2: skip (0) then conv 3x3 (2)");
         // No path from input to output: nothing.
         assert!(e.encode(&[3, 3, 3, 0, 0, 0]).iter().all(|&v| v == 0.0));
     }

@@ -373,8 +373,7 @@ mod tests {
 
     #[test]
     fn top_is_best_first_and_distinct() {
-        let mut h = History::default();
-        h.results = vec![(vec![0], 0.1), (vec![1], 0.9), (vec![0], 0.5), (vec![2], 0.9)];
+        let h = History { results: vec![(vec![0], 0.1), (vec![1], 0.9), (vec![0], 0.5), (vec![2], 0.9)], ..History::default() };
         assert_eq!(h.top(3), vec![&vec![1], &vec![2], &vec![0]]);
     }
 

@@ -248,6 +248,7 @@ mod tests {
 
     /// The analytic gradient matches finite differences of the loss.
     #[test]
+    #[allow(clippy::needless_range_loop)] // k and j index the network, its clones and the gradients alike
     fn backpropagation_matches_finite_differences() {
         seed_for_tests(5);
         let mut net = Mlp::new(4, &[5, 3]);
