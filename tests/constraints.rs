@@ -1,6 +1,7 @@
 //! Constrained search (`--constraint`): trials over a bound are infeasible,
 //! recorded and told as `invalid` (`infeasible: …`); the best, the
-//! recommendation and a bench's incumbents are feasible.
+//! recommendation and a bench's incumbents are feasible. And the other way
+//! to trade accuracy for size: the Pareto front `results --front` lists.
 //!
 //! The table (`support::write_table`) rewards 3×3 convolutions most and
 //! gives each one 100 parameters on top of 1000, so `params<=1200` allows at
@@ -96,4 +97,49 @@ fn a_constrained_bench_scores_feasible_incumbents_against_the_feasible_best() {
     let (b, r) = (found["bananas"], found["random"]);
     assert!(b.0 > r.0 && b.1 > r.1 + MARGIN, "{message}");
     eprintln!("{message}");
+}
+
+/// `nasbox results --front accuracy,-params` lists the trials no other beats
+/// in both accuracy and size; the table's most accurate trial of the run is
+/// on it, and no listed trial dominates another.
+#[test]
+fn results_lists_the_pareto_front_of_accuracy_and_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("t.jsonl");
+    write_table(&table);
+    let run = dir.path().join("run");
+    let o = command(&[
+        "search", "--strategy", guest("random").to_str().unwrap(), "--estimator", &format!("table:{}", table.display()), "--budget", "trials=60",
+        "--out", run.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = command(&["results", run.to_str().unwrap(), "--front", "accuracy,-params"]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    let listed: Vec<(u64, f64, f64)> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Pareto front over accuracy, -params"))
+        .skip(2)
+        .map_while(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((f.first()?.parse().ok()?, f.get(1)?.parse().ok()?, f.get(2)?.parse().ok()?))
+        })
+        .collect();
+    let all = trials(&run);
+    let best = all.iter().map(|t| t.objective).fold(f64::NEG_INFINITY, f64::max);
+    assert!(listed.len() >= 2 && listed[0].1 == best, "{out}");
+    for a in &listed {
+        for b in &listed {
+            assert!(!(a.1 >= b.1 && a.2 <= b.2 && (a.1 > b.1 || a.2 < b.2)), "{a:?} dominates {b:?}:\n{out}");
+        }
+    }
+    // Every trial left out is dominated by a listed one (or equal to one).
+    let params = |t: &nasbox::run::journal::Trial| t.metrics.iter().find(|(k, _)| k == "params").unwrap().1;
+    for t in all.iter().filter(|t| t.reused_from.is_none()) {
+        assert!(listed.iter().any(|l| l.1 >= t.objective && l.2 <= params(t)), "trial {} is neither listed nor dominated:\n{out}", t.id);
+    }
+    let o = command(&["results", run.to_str().unwrap(), "--front", "accuracy"]).output().unwrap();
+    assert!(!o.status.success() && text(&o).contains("at least two objectives"), "{}", text(&o));
 }
