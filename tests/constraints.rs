@@ -9,6 +9,9 @@
 
 mod support;
 
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
 use nasbox::run::journal::TrialStatus;
 use support::{command, guest, text, trials, write_table};
 
@@ -16,19 +19,23 @@ fn conv3x3(arch: &str) -> usize {
     arch.matches("nor_conv_3x3").count()
 }
 
+/// A search of `strategy` on the test table in `dir`, with further flags;
+/// the run folder and the command's output (checked for success).
+fn table_search(dir: &Path, strategy: &str, flags: &[&str]) -> (PathBuf, Output) {
+    let table = dir.join("t.jsonl");
+    write_table(&table);
+    let run = dir.join("run");
+    let (estimator, wasm) = (format!("table:{}", table.display()), guest(strategy));
+    let args = [&["search", "--strategy", wasm.to_str().unwrap(), "--estimator", &estimator, "--out", run.to_str().unwrap()][..], flags].concat();
+    let o = command(&args).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    (run, o)
+}
+
 #[test]
 fn a_constrained_search_keeps_only_feasible_results_and_recommends_a_feasible_architecture() {
     let dir = tempfile::tempdir().unwrap();
-    let table = dir.path().join("t.jsonl");
-    write_table(&table);
-    let run = dir.path().join("run");
-    let o = command(&[
-        "search", "--strategy", guest("tpe").to_str().unwrap(), "--estimator", &format!("table:{}", table.display()), "--budget", "trials=80",
-        "--seed", "3", "--constraint", "params<=1200", "--out", run.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    let (run, o) = table_search(dir.path(), "tpe", &["--budget", "trials=80", "--seed", "3", "--constraint", "params<=1200"]);
     let all = trials(&run);
     let params = |t: &nasbox::run::journal::Trial| t.metrics.iter().find(|(k, _)| k == "params").unwrap().1;
     let (mut feasible, mut infeasible) = (0, 0);
@@ -105,16 +112,7 @@ fn a_constrained_bench_scores_feasible_incumbents_against_the_feasible_best() {
 #[test]
 fn results_lists_the_pareto_front_of_accuracy_and_parameters() {
     let dir = tempfile::tempdir().unwrap();
-    let table = dir.path().join("t.jsonl");
-    write_table(&table);
-    let run = dir.path().join("run");
-    let o = command(&[
-        "search", "--strategy", guest("random").to_str().unwrap(), "--estimator", &format!("table:{}", table.display()), "--budget", "trials=60",
-        "--out", run.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    let (run, _) = table_search(dir.path(), "random", &["--budget", "trials=60"]);
     let o = command(&["results", run.to_str().unwrap(), "--front", "accuracy,-params"]).output().unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);

@@ -281,20 +281,28 @@ fn zero_cost_search_scores_with_the_proxies_vote() {
     }
 }
 
-#[test]
-fn early_stopping_stops_trials_below_the_median_curve() {
+/// The trials of a tiny training search of `trials` random architectures
+/// under the early-stop estimator with `rule`, `epochs` at full fidelity,
+/// rules applying after 2 finished trials.
+fn early_stop_search(rule: &str, trials_: u32, epochs: usize) -> Vec<Trial> {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let config = tiny_training(dir.path(), "early.toml", 8, "");
+    let config = tiny_training(dir.path(), "early.toml", trials_, "");
     let text_cfg = std::fs::read_to_string(&config)
         .unwrap()
-        .replace("estimator = \"train\"", "estimator = \"early-stop\"\nearly_stop_min_trials = 2")
-        .replace("epochs = 1", "epochs = 3");
+        .replace("estimator = \"train\"", &format!("estimator = \"early-stop\"\nearly_stop_min_trials = 2\nearly_stop_rule = \"{rule}\""))
+        .replace("epochs = 1", &format!("epochs = {epochs}"));
     std::fs::write(&config, text_cfg).unwrap();
     let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     let all = trials(&out);
-    assert_eq!(all.len(), 8);
+    assert_eq!(all.len(), trials_ as usize);
+    all
+}
+
+#[test]
+fn early_stopping_stops_trials_below_the_median_curve() {
+    let all = early_stop_search("median", 8, 3);
     let curve = |t: &Trial| nasbox::estimate::train::curve_of(&t.metrics);
     let stopped: Vec<&Trial> = all.iter().filter(|t| t.metrics.iter().any(|(k, _)| k == "stopped-at-epoch")).collect();
     // These tiny networks stay near chance after 3 epochs, so which trials
@@ -313,18 +321,7 @@ fn early_stopping_stops_trials_below_the_median_curve() {
 
 #[test]
 fn the_curve_rule_stops_trials_whose_extrapolation_stays_below_the_best() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("run");
-    let config = tiny_training(dir.path(), "curve.toml", 10, "");
-    let text_cfg = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("estimator = \"train\"", "estimator = \"early-stop\"\nearly_stop_min_trials = 2\nearly_stop_rule = \"curve\"")
-        .replace("epochs = 1", "epochs = 5");
-    std::fs::write(&config, text_cfg).unwrap();
-    let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", text(&o));
-    let all = trials(&out);
-    assert_eq!(all.len(), 10);
+    let all = early_stop_search("curve", 10, 5);
     let curve = |t: &Trial| nasbox::estimate::train::curve_of(&t.metrics);
     let is_stopped = |t: &Trial| t.metrics.iter().any(|(k, _)| k == "stopped-at-epoch");
     let best_full = all.iter().filter(|t| !is_stopped(t)).map(|t| t.objective).fold(f64::NEG_INFINITY, f64::max);
