@@ -15,6 +15,7 @@ use nasbox::report::{html, plot};
 use nasbox::run::executor::InProcess;
 use nasbox::run::journal::Journal;
 use nasbox::run::search::{Search, JOURNAL};
+use nasbox::run::constraint::Constraints;
 use nasbox::run::{find_strategy, Budget, RunConfig};
 use nasbox::space::NetworkSpace;
 use nasbox::strategy::{Engine, Limits, Plugin};
@@ -35,6 +36,10 @@ pub struct BenchArgs {
     /// trials=N and/or sim=DURATION.
     #[arg(long, default_value = "trials=500")]
     budget: String,
+    /// Bounds on the table's metrics, e.g. params<=1e6 (repeatable): infeasible trials are never an incumbent, and
+    /// regret is to the best feasible architecture.
+    #[arg(long = "constraint", value_name = "METRIC<=BOUND")]
+    constraints: Vec<String>,
     /// Searches run at once [default: the cores].
     #[arg(long)]
     jobs: Option<usize>,
@@ -50,6 +55,7 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     let budget = Budget::parse(&a.budget).map_err(anyhow::Error::msg).context("--budget")?;
     anyhow::ensure!(budget.time.is_none(), "--budget: wall time would make the comparison depend on the machine; use trials= or sim=");
     anyhow::ensure!(a.seeds > 0, "--seeds must be at least 1");
+    let constraints = Constraints::parse(&a.constraints).map_err(anyhow::Error::msg).context("--constraint")?;
     let strategies: Vec<(String, PathBuf)> = a
         .strategies
         .iter()
@@ -94,7 +100,7 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
         }
         runs.push(per_seed);
     }
-    let best = table.best().context("the table has no entry at fidelity 1")?;
+    let best = table.best_where(|e| constraints.violation(&e.metrics).is_none()).context("the table has no (feasible) entry at fidelity 1")?;
     let has_test = runs.iter().flatten().any(|r| r.test.iter().any(|t| t.is_finite()));
     let score = if has_test { "test accuracy" } else { "validation accuracy" };
     let oracle = if has_test { best.test_accuracy.unwrap_or(f64::NAN) } else { best.valid_accuracy };
@@ -132,8 +138,9 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
 
     let setup = vec![
         ("space".to_string(), space.name()),
-        ("table".into(), format!("{table_path} ({} architectures; the best by validation: {:.4} validation, {} test)", table.len(), best.valid_accuracy, best.test_accuracy.map_or("no".into(), |t| format!("{t:.4}")))),
+        ("table".into(), format!("{table_path} ({} architectures; the best{} by validation: {:.4} validation, {} test)", table.len(), if constraints.is_empty() { "" } else { " feasible" }, best.valid_accuracy, best.test_accuracy.map_or("no".into(), |t| format!("{t:.4}")))),
         ("budget".into(), budget.describe()),
+        ("constraints".into(), if constraints.is_empty() { "none".into() } else { constraints.0.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ") }),
         ("seeds".into(), a.seeds.to_string()),
         ("strategies".into(), strategies.iter().map(|(n, p)| format!("{n} ({})", p.display())).collect::<Vec<_>>().join(", ")),
     ];
@@ -183,6 +190,7 @@ fn one_search(engine: &Engine, a: &BenchArgs, table: &Table, name: &str, path: &
             budget: a.budget.clone(),
             workers: 1,
             seed,
+            constraints: a.constraints.clone(),
             ..RunConfig::default()
         };
         (Search::start(&dir, config, plugin, path, "nasbox bench")?, vec![])

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use nasbox::run::journal::{Journal, Trial, TrialStatus};
+use nasbox::report::pareto;
 use nasbox::run::search::JOURNAL;
 
 #[derive(Args, Debug)]
@@ -21,6 +22,10 @@ pub struct ResultsArgs {
     /// Write every trial as JSON here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Also list the Pareto front over these objectives: `accuracy` and metrics, `-` for smaller is better,
+    /// e.g. accuracy,-params.
+    #[arg(long, value_name = "OBJECTIVES")]
+    front: Option<String>,
 }
 
 /// The run's distinct architectures that finished, best first (a repeated
@@ -32,6 +37,7 @@ pub fn leaderboard(trials: &[Trial]) -> Vec<&Trial> {
 }
 
 pub fn run(a: ResultsArgs) -> anyhow::Result<ExitCode> {
+    let objectives = a.front.as_deref().map(pareto::parse).transpose().map_err(anyhow::Error::msg).context("--front")?;
     let journal = Journal::open(&a.dir.join(JOURNAL))?;
     let trials = journal.trials()?;
     let count = |f: fn(&TrialStatus) -> bool| trials.iter().filter(|t| f(&t.status)).count();
@@ -55,6 +61,22 @@ pub fn run(a: ResultsArgs) -> anyhow::Result<ExitCode> {
     println!("{:>4}  {:>6}  {:>9}  {:>8}  architecture", "rank", "trial", "objective", "cost s");
     for (rank, t) in leaderboard(&trials).iter().take(a.top).enumerate() {
         println!("{:>4}  {:>6}  {:>9.4}  {:>8.1}  {}", rank + 1, t.id, t.objective, t.cost, t.arch);
+    }
+    if let Some(objectives) = &objectives {
+        let front = pareto::front(&trials, objectives);
+        let names: Vec<String> = objectives.iter().map(|o| format!("{}{}", if o.maximize { "" } else { "-" }, o.name)).collect();
+        println!("Pareto front over {} ({} trials):", names.join(", "), front.len());
+        println!("{:>6}  {}  architecture", "trial", objectives.iter().map(|o| format!("{:>12}", o.name)).collect::<Vec<_>>().join("  "));
+        for t in front {
+            // Shown as measured, not turned: values() negates minimised ones.
+            let shown: Vec<String> = pareto::values(t, objectives)
+                .unwrap_or_default()
+                .iter()
+                .zip(objectives)
+                .map(|(v, o)| format!("{:>12.6}", if o.maximize { *v } else { -v }))
+                .collect();
+            println!("{:>6}  {}  {}", t.id, shown.join("  "), t.arch);
+        }
     }
     if let Some(path) = &a.json {
         std::fs::write(path, serde_json::to_string_pretty(&trials)?).with_context(|| format!("writing {}", path.display()))?;

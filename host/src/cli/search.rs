@@ -9,7 +9,8 @@ use anyhow::{bail, Context};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use nasbox::estimate::table::Table;
-use nasbox::estimate::train::{MedianRule, TrainJob};
+use nasbox::estimate::stopping::StopRule;
+use nasbox::estimate::train::TrainJob;
 use nasbox::estimate::one_shot::OneShot;
 use nasbox::estimate::EstimatorSpec;
 use nasbox::run::budget::duration;
@@ -54,6 +55,14 @@ pub struct SearchArgs {
     /// A trial running longer is stopped and failed, e.g. 10m.
     #[arg(long)]
     trial_timeout: Option<String>,
+    /// Bounds on reported metrics, e.g. params<=1e6,latency-ms<=5 (repeatable): a trial over one is infeasible,
+    /// recorded and told to the strategy as invalid (`infeasible: …`), never the best.
+    #[arg(long = "constraint", value_name = "METRIC<=BOUND")]
+    constraints: Vec<String>,
+    /// With --estimator early-stop: `median` (the median stopping rule) or `curve` (learning-curve extrapolation)
+    /// [default: median].
+    #[arg(long)]
+    early_stop_rule: Option<String>,
     /// A TOML file holding any of these settings (flags override it).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -151,6 +160,8 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
         config.trial_timeout = a.trial_timeout;
     }
     config.set.extend(a.settings);
+    config.constraints.extend(a.constraints);
+    set!(config.early_stop_rule, a.early_stop_rule);
     // Flags override run.toml: check the values again, as the search will
     // read them.
     config.check().map_err(anyhow::Error::msg).context("the search's configuration (run.toml and flags)")?;
@@ -255,7 +266,10 @@ fn executor(s: &Search, estimator: &EstimatorSpec, timeout: Option<std::time::Du
             let mut train = c.train.clone();
             train.threads = Some(train.threads.unwrap_or((cores / workers).max(1) as i32));
             let job = TrainJob { space: c.space.clone(), arch: String::new(), dataset: c.dataset.clone(), seed: c.seed, fidelity: None, train, test: false };
-            let rule = matches!(estimator, EstimatorSpec::EarlyStop).then(|| MedianRule::new(c.early_stop_min_trials));
+            let rule = match estimator {
+                EstimatorSpec::EarlyStop => Some(StopRule::of(&c.early_stop_rule, c.early_stop_min_trials, c.train.epochs).map_err(anyhow::Error::msg)?),
+                _ => None,
+            };
             match c.executor {
                 ExecutorKind::Local => {
                     let devices = c.train.devices.iter().map(|d| format!("cuda:{d}")).collect();

@@ -4,6 +4,7 @@
 
 pub mod one_shot;
 pub mod proxies;
+pub mod stopping;
 pub mod table;
 pub mod train;
 pub mod zero_cost;

@@ -131,7 +131,16 @@ impl Table {
     /// The entry with the highest validation accuracy at full fidelity: what
     /// a perfect search would find (for regret).
     pub fn best(&self) -> Option<&Entry> {
-        self.entries.values().filter_map(|list| list.last().filter(|e| e.fidelity >= 1.0 - 1e-12)).max_by(|a, b| a.valid_accuracy.total_cmp(&b.valid_accuracy))
+        self.best_where(|_| true)
+    }
+
+    /// [`Table::best`] among the entries `keep` accepts (the feasible ones
+    /// of a constrained search).
+    pub fn best_where(&self, keep: impl Fn(&Entry) -> bool) -> Option<&Entry> {
+        self.entries
+            .values()
+            .filter_map(|list| list.last().filter(|e| e.fidelity >= 1.0 - 1e-12 && keep(e)))
+            .max_by(|a, b| a.valid_accuracy.total_cmp(&b.valid_accuracy))
     }
 
     /// A trial answered from the table; an architecture the table lacks is

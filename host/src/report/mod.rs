@@ -4,5 +4,6 @@
 pub mod cell;
 pub mod compare;
 pub mod html;
+pub mod pareto;
 pub mod plot;
 pub mod stats;

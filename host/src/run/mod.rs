@@ -8,6 +8,7 @@
 //! report on a run is in the journal.
 
 pub mod budget;
+pub mod constraint;
 pub mod executor;
 pub mod interrupt;
 pub mod journal;
@@ -62,9 +63,15 @@ pub struct RunConfig {
     pub trial_timeout: Option<String>,
     /// Finished trials before early stopping may stop any (early-stop).
     pub early_stop_min_trials: usize,
+    /// `median` (the median stopping rule) or `curve` (learning-curve
+    /// extrapolation); see `estimate::stopping`.
+    pub early_stop_rule: String,
     pub train: TrainOptions,
     /// How the supernet estimator trains the shared weights.
     pub supernet: OneShotOptions,
+    /// Bounds on reported metrics, e.g. `["params<=1e6", "latency-ms<=5"]`;
+    /// a trial breaking one is infeasible (see [`constraint`]).
+    pub constraints: Vec<String>,
 }
 
 impl Default for RunConfig {
@@ -85,8 +92,10 @@ impl Default for RunConfig {
             set: BTreeMap::new(),
             trial_timeout: None,
             early_stop_min_trials: 4,
+            early_stop_rule: "median".into(),
             train: TrainOptions::default(),
             supernet: OneShotOptions::default(),
+            constraints: vec![],
         }
     }
 }
@@ -108,6 +117,8 @@ impl RunConfig {
         crate::space::NetworkSpace::resolve(&self.space).map_err(|e| format!("space: {e}"))?;
         crate::estimate::EstimatorSpec::parse(&self.estimator).map_err(|e| format!("estimator: {e}"))?;
         Budget::parse(&self.budget).map_err(|e| format!("budget: {e}"))?;
+        constraint::Constraints::parse(&self.constraints).map_err(|e| format!("constraints: {e}"))?;
+        crate::estimate::stopping::StopRule::of(&self.early_stop_rule, 1, 1)?;
         if let Some(t) = &self.trial_timeout {
             budget::duration(t).map_err(|e| format!("trial_timeout: {e}"))?;
         }

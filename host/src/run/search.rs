@@ -15,6 +15,7 @@ use anyhow::{bail, Context};
 use sha2::{Digest, Sha256};
 
 use super::budget::{Budget, Spent};
+use super::constraint::Constraints;
 use super::executor::Executor;
 use super::journal::{Call, Journal, Trial, TrialStatus};
 use super::lock::RunLock;
@@ -44,6 +45,8 @@ pub struct Search {
     journal: Journal,
     plugin: Plugin,
     budget: Budget,
+    /// Checked on every successful result before it is recorded.
+    constraints: Constraints,
     proposals: HashMap<u64, Proposal>,
     best: Option<Trial>,
     simulated: f64,
@@ -66,6 +69,7 @@ impl Search {
     pub fn start(dir: &Path, config: RunConfig, mut plugin: Plugin, strategy_path: &Path, command: &str) -> anyhow::Result<Search> {
         let space = NetworkSpace::resolve(&config.space).context("space")?;
         let budget = Budget::parse(&config.budget).map_err(anyhow::Error::msg)?;
+        Constraints::parse(&config.constraints).map_err(anyhow::Error::msg)?;
         let decisions = space.space();
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let lock = RunLock::acquire(dir)?;
@@ -90,8 +94,11 @@ impl Search {
 
     #[allow(clippy::too_many_arguments)]
     fn assemble(dir: &Path, config: RunConfig, space: NetworkSpace, journal: Journal, plugin: Plugin, budget: Budget, elapsed_before: Duration, lock: RunLock) -> Search {
+        // Checked when the run was started (and by `RunConfig::check`).
+        let constraints = Constraints::parse(&config.constraints).unwrap_or_default();
         Search {
             dir: dir.to_path_buf(),
+            constraints,
             config,
             decisions: space.space(),
             space,
@@ -334,7 +341,8 @@ impl Search {
     /// Records results durably, then tells the strategy.
     fn finish(&mut self, results: Vec<(u64, Evaluation)>, observer: &mut dyn FnMut(Event<'_>)) -> anyhow::Result<()> {
         let mut trials: Vec<Trial> = Vec::with_capacity(results.len());
-        for (id, e) in results {
+        for (id, mut e) in results {
+            self.judge(&mut e);
             let reused_from = e.metrics.iter().find(|(k, _)| k == "reused-from").map(|(_, v)| *v as u64);
             let metrics = e.metrics.into_iter().filter(|(k, _)| k != "reused-from").collect();
             let objective = if e.status == TrialStatus::Ok { e.objective } else { 0.0 };
@@ -350,6 +358,20 @@ impl Search {
         }
         self.plugin.tell(&observations).map_err(|e| self.strategy_failed(e))?;
         Ok(())
+    }
+
+    /// A successful result that breaks a constraint becomes an invalid one,
+    /// `infeasible: …`, keeping its metrics and, as the metric `objective`,
+    /// what it reached (see [`super::constraint`]).
+    fn judge(&self, e: &mut Evaluation) {
+        if e.status != TrialStatus::Ok || self.constraints.is_empty() {
+            return;
+        }
+        if let Some(reason) = self.constraints.violation(&e.metrics) {
+            e.metrics.push(("objective".into(), e.objective));
+            e.status = TrialStatus::Invalid(reason);
+            e.objective = 0.0;
+        }
     }
 
     fn strategy_failed(&self, e: crate::strategy::StrategyError) -> anyhow::Error {

@@ -7,8 +7,16 @@
 //!   (Li et al. 2017), used by `hyperband` and `bohb`;
 //! - [`relax`]: architecture weights for differentiable search (softmax and
 //!   its gradient, Gumbel draws, Adam, DARTS' derivation), used by `darts`
-//!   and `gdas`.
+//!   and `gdas`;
+//! - [`mlp`]: a small regression network with hand-written backpropagation
+//!   and Adam, [`encode`]: architecture encodings for predictors (one-hot,
+//!   BANANAS' path encoding), and [`guided`]: predictor-guided search (an
+//!   ensemble of networks, mutation candidates, an acquisition), used by
+//!   `bananas` and `npenas`.
 
+pub mod encode;
+pub mod guided;
 pub mod hyperband;
+pub mod mlp;
 pub mod relax;
 pub mod tpe;

@@ -8,7 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::estimate::train::{self, MedianRule, TrainJob, WorkerLine};
+use crate::estimate::stopping::StopRule;
+use crate::estimate::train::{self, TrainJob, WorkerLine};
 use super::Executor;
 use crate::estimate::Evaluation;
 
@@ -42,7 +43,7 @@ pub struct Workers {
     job: TrainJob,
     capacity: usize,
     timeout: Option<Duration>,
-    early_stop: Option<MedianRule>,
+    early_stop: Option<StopRule>,
     logs: PathBuf,
     /// Devices to spread trials over (`cuda:N`); empty: the job's device.
     devices: Vec<String>,
@@ -54,7 +55,7 @@ pub struct Workers {
 impl Workers {
     /// `job` is the template (its arch and fidelity are set per trial);
     /// worker logs go to `logs/<trial>.log`.
-    pub fn new(job: TrainJob, capacity: usize, timeout: Option<Duration>, early_stop: Option<MedianRule>, logs: PathBuf) -> anyhow::Result<Workers> {
+    pub fn new(job: TrainJob, capacity: usize, timeout: Option<Duration>, early_stop: Option<StopRule>, logs: PathBuf) -> anyhow::Result<Workers> {
         let command = super::worker_command()?;
         std::fs::create_dir_all(&logs).map_err(|e| anyhow::anyhow!("creating {}: {e}", logs.display()))?;
         let (tx, rx) = mpsc::channel();

@@ -23,7 +23,8 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
 use super::Executor;
-use crate::estimate::train::{self, MedianRule, TrainJob};
+use crate::estimate::stopping::StopRule;
+use crate::estimate::train::{self, TrainJob};
 use crate::estimate::Evaluation;
 use crate::run::journal::{JobRecord, Journal};
 use job::{unix_now, JobFolder};
@@ -95,7 +96,7 @@ pub struct Slurm {
     job: TrainJob,
     capacity: usize,
     timeout: Option<Duration>,
-    early_stop: Option<MedianRule>,
+    early_stop: Option<StopRule>,
     jobs_dir: PathBuf,
     name: String,
     worker: Vec<String>,
@@ -109,7 +110,7 @@ pub struct Slurm {
 impl Slurm {
     /// `run_dir` holds the journal; job folders go to `run_dir/jobs`.
     /// Checks that sbatch is there before anything is submitted.
-    pub fn new(run_dir: &Path, job: TrainJob, capacity: usize, options: SlurmOptions, timeout: Option<Duration>, early_stop: Option<MedianRule>) -> anyhow::Result<Slurm> {
+    pub fn new(run_dir: &Path, job: TrainJob, capacity: usize, options: SlurmOptions, timeout: Option<Duration>, early_stop: Option<StopRule>) -> anyhow::Result<Slurm> {
         if which("sbatch").is_none() || which("squeue").is_none() {
             bail!("the slurm executor needs sbatch and squeue on PATH (this machine must be a Slurm submit host)");
         }

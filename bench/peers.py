@@ -1,0 +1,182 @@
+"""Optuna's samplers on a nasbox benchmark table, with `nasbox bench`'s protocol, printed next to a `nasbox bench` run.
+
+    python bench/peers.py --table T.jsonl --bench-out DIR --budget trials=100 [--seeds 20] [--samplers random tpe nsga2]
+
+Protocol, as `nasbox bench` runs its strategies: the six NAS-Bench-201 edges are six categorical parameters (five
+operations each); each seed is one study with the sampler seeded by it; a trial looks its architecture up in the table
+(the entry at the highest fidelity, which is what a proposal without a fidelity gets); a repeated architecture counts as
+a trial and costs nothing (nasbox answers it from the journal); the study stops when the trial or simulated-seconds
+budget is reached, checked before each trial as nasbox does; the answer is the trial with the best validation accuracy
+(ties to the earlier trial), scored by its test accuracy, which the sampler never sees. Regret is to the test accuracy
+of the table's best architecture by validation, as in `nasbox bench`.
+
+Reads DIR/final.csv (written by `nasbox bench --out DIR`) and prints one table with both: mean ± std of the score,
+regret, mean rank per seed over all strategies, trials; then each strategy against the one with the lowest mean regret
+(two-sided Mann–Whitney U, normal approximation with tie correction, Holm over those comparisons).
+"""
+import argparse
+import csv
+import json
+import math
+import re
+
+import optuna
+
+OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
+EDGES = ["1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2"]  # nasbox's nb201 decisions, in order
+
+
+def arch_string(params):
+    """nasbox's (and NAS-Bench-201's) string for one cell."""
+    e = [params[name] for name in EDGES]
+    return f"|{e[0]}~0|+|{e[1]}~0|{e[2]}~1|+|{e[3]}~0|{e[4]}~1|{e[5]}~2|"
+
+
+def read_table(path):
+    """Architecture → (validation, test, cost) at its highest fidelity."""
+    entries = {}
+    with open(path) as f:
+        header = json.loads(f.readline())
+        if header.get("space") != "nb201":
+            raise SystemExit(f"{path}: the peers run on nb201 tables; this one is for space {header.get('space')!r}")
+        for line in f:
+            row = json.loads(line)
+            old = entries.get(row["arch"])
+            if old is None or row["fidelity"] > old[0]:
+                entries[row["arch"]] = (row["fidelity"], row["valid_accuracy"], row.get("test_accuracy"), row["cost"])
+    return {a: (v, t, c) for a, (_, v, t, c) in entries.items()}
+
+
+def parse_budget(text):
+    trials, sim = None, None
+    for part in text.split(","):
+        key, value = part.split("=", 1)
+        if key == "trials":
+            trials = int(value)
+        elif key == "sim":
+            m = re.fullmatch(r"([0-9.]+)(s|m|h)?", value.strip())
+            if not m:
+                raise SystemExit(f"budget `{part}`: a number of seconds, optionally with s, m or h")
+            sim = float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
+        else:
+            raise SystemExit(f"budget `{part}`: the peers understand trials=N and sim=SECONDS")
+    return trials, sim
+
+
+def sampler(name, seed):
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed)
+    raise SystemExit(f"unknown sampler `{name}` (random, tpe, nsga2)")
+
+
+def one_study(table, name, seed, trials, sim):
+    """(trials used, validation and test accuracy of the answer)."""
+    study = optuna.create_study(direction="maximize", sampler=sampler(name, seed))
+    space = {e: optuna.distributions.CategoricalDistribution(OPS) for e in EDGES}
+    seen, spent, used, best = set(), 0.0, 0, None
+    while (trials is None or used < trials) and (sim is None or spent < sim):
+        trial = study.ask(space)
+        arch = arch_string(trial.params)
+        if arch not in table:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        else:
+            valid, test, cost = table[arch]
+            study.tell(trial, valid)
+            spent += 0.0 if arch in seen else cost
+            if best is None or valid > best[0]:
+                best = (valid, test)
+        seen.add(arch)
+        used += 1
+    return used, best
+
+
+def mann_whitney_p(a, b):
+    """Two-sided p-value of the Mann–Whitney U test (normal approximation, tie-corrected)."""
+    values = sorted((v, k) for k, xs in enumerate((a, b)) for v in xs)
+    ranks, i = [0.0] * len(values), 0
+    ties = 0.0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1][0] == values[i][0]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[k] = (i + j) / 2 + 1
+        t = j - i + 1
+        ties += t**3 - t
+        i = j + 1
+    n1, n2 = len(a), len(b)
+    r1 = sum(r for r, (_, k) in zip(ranks, values) if k == 0)
+    u = r1 - n1 * (n1 + 1) / 2
+    n = n1 + n2
+    var = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1)))
+    if var <= 0:
+        return 1.0
+    z = (abs(u - n1 * n2 / 2) - 0.5) / math.sqrt(var)
+    return min(1.0, math.erfc(max(z, 0.0) / math.sqrt(2)))
+
+
+def mean_std(xs):
+    m = sum(xs) / len(xs)
+    return m, math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--table", required=True)
+    p.add_argument("--bench-out", required=True, help="the --out folder of the `nasbox bench` run to print next to")
+    p.add_argument("--budget", required=True, help="trials=N and/or sim=SECONDS, as given to nasbox bench")
+    p.add_argument("--seeds", type=int, default=20)
+    p.add_argument("--samplers", nargs="+", default=["random", "tpe", "nsga2"])
+    a = p.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    table = read_table(a.table)
+    trials, sim = parse_budget(a.budget)
+    oracle = max(table.values(), key=lambda e: e[0])[1]
+
+    finals = {}  # strategy → (per-seed scores, per-seed trials)
+    with open(f"{a.bench_out}/final.csv") as f:
+        for row in csv.DictReader(f):
+            s = finals.setdefault(row["strategy"], ([], []))
+            s[0].append(float(row["final_test"]))
+            s[1].append(int(row["trials"]))
+    for name in a.samplers:
+        runs = [one_study(table, name, seed, trials, sim) for seed in range(a.seeds)]
+        finals[f"optuna-{name}"] = ([r[1][1] for r in runs], [r[0] for r in runs])
+    names = list(finals)
+    seeds = min(len(finals[n][0]) for n in names)
+
+    # Mean rank per seed over every strategy (1 = best test accuracy; ties share).
+    rank_sum = {n: 0.0 for n in names}
+    for seed in range(seeds):
+        scores = sorted(((finals[n][0][seed], n) for n in names), reverse=True)
+        for n in names:
+            s = finals[n][0][seed]
+            better = sum(1 for v, _ in scores if v > s)
+            equal = sum(1 for v, _ in scores if v == s)
+            rank_sum[n] += better + (equal + 1) / 2
+    rows = []
+    for n in names:
+        m, sd = mean_std(finals[n][0])
+        rm, rsd = mean_std([oracle - v for v in finals[n][0]])
+        rows.append((n, m, sd, rm, rsd, rank_sum[n] / seeds, sum(finals[n][1]) / len(finals[n][1])))
+    rows.sort(key=lambda r: r[3])
+    print(f"table {a.table}: oracle (best by validation) test accuracy {oracle:.4f}; budget {a.budget}; {seeds} seeds; optuna {optuna.__version__}")
+    print(f"{'strategy':<16} {'test accuracy':>19}  {'regret':>17}  {'mean rank':>9}  {'trials':>6}")
+    for n, m, sd, rm, rsd, rank, t in rows:
+        print(f"{n:<16} {m:>8.4f} ± {sd:<8.4f}  {rm:>7.4f} ± {rsd:<7.4f}  {rank:>9.2f}  {t:>6.0f}")
+    best = rows[0][0]
+    tests = sorted((mann_whitney_p(finals[best][0], finals[n][0]), n) for n in names if n != best)
+    k = len(tests)
+    print(f"{best} (lowest mean regret) against each (two-sided Mann–Whitney U, Holm over {k}):")
+    running = 0.0
+    for i, (pv, n) in enumerate(tests):
+        running = max(running, min(1.0, pv * (k - i)))
+        print(f"  vs {n:<16} p = {pv:.2e}, Holm {running:.2e}{'  *' if running < 0.05 else ''}")
+
+
+if __name__ == "__main__":
+    main()
