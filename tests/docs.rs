@@ -172,7 +172,7 @@ fn the_readme_tour_runs() {
         assert!(o.status.success(), "{command}:\n{}", text(&o));
     }
     let run = dir.path().join("runs/tour");
-    assert_eq!(support::trials(&run).len(), 12);
+    assert_eq!(support::trials(&run).len(), 8);
     assert!(run.join("report.html").is_file());
     assert!(run.join("final").is_dir());
 }
