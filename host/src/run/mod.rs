@@ -159,6 +159,10 @@ pub fn find_strategy(spec: &str) -> anyhow::Result<PathBuf> {
     if direct.exists() {
         return Ok(direct);
     }
+    // A path is not looked up among the built-in names.
+    if spec.contains(std::path::MAIN_SEPARATOR) {
+        anyhow::bail!("cannot read {spec}: no such file");
+    }
     let file = if spec.ends_with(".wasm") { spec.to_string() } else { format!("{spec}.wasm") };
     let mut dirs: Vec<PathBuf> = std::env::var_os("NASBOX_STRATEGIES").map(|v| std::env::split_paths(&v).collect()).unwrap_or_default();
     if let Some(bin) = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)) {
