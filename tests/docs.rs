@@ -34,20 +34,18 @@ fn pages() -> Vec<PathBuf> {
 /// lines joined, comments dropped.
 fn shell_blocks(markdown: &str) -> Vec<Vec<String>> {
     let mut blocks = vec![];
+    // `Some` inside a shell block; `in_fence` inside any block.
     let mut current: Option<Vec<String>> = None;
+    let mut in_fence = false;
     let mut pending = String::new();
     for line in markdown.lines() {
-        let trimmed = line.trim_start();
-        if let Some(lang) = trimmed.strip_prefix("```") {
-            match current.take() {
-                Some(block) => blocks.push(block),
-                None if lang.trim() == "sh" => current = Some(vec![]),
-                None => current = None,
+        if let Some(lang) = line.trim_start().strip_prefix("```") {
+            if in_fence {
+                blocks.extend(current.take());
+            } else if lang.trim() == "sh" {
+                current = Some(vec![]);
             }
-            // A fence that opens another language's block.
-            if lang.trim() != "sh" && !lang.trim().is_empty() {
-                current = None;
-            }
+            in_fence = !in_fence;
             continue;
         }
         let Some(block) = current.as_mut() else { continue };
