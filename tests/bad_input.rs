@@ -155,7 +155,7 @@ proptest! {
     #![proptest_config(config(ARCHS))]
     #[test]
     fn pytorch_export_of_a_broken_architecture(space in 0usize..3, seed in any::<u64>(), edits in edits()) {
-        let (name, s) = [("nb201", nasbox::space::NetworkSpace::Nb201), ("darts", nasbox::space::NetworkSpace::Darts), ("chain", nasbox::space::NetworkSpace::resolve("chain").unwrap())][space].clone();
+        let (name, s) = [("nb201", nasbox::space::SearchSpace::Nb201), ("darts", nasbox::space::SearchSpace::Darts), ("chain", nasbox::space::SearchSpace::resolve("chain").unwrap())][space].clone();
         let g = s.sample(seed, 1).unwrap().remove(0);
         let arch = apply_text(&s.to_string(&g).unwrap(), &edits);
         // An argument cannot hold NUL; the shell would not pass one either.

@@ -88,7 +88,7 @@ fn tabulate_trains_a_sample_into_a_table_and_resumes() {
         a
     };
     assert_eq!(archs(0.5), archs(1.0));
-    let t = nasbox::estimate::table::Table::load(&table_path, &nasbox::space::NetworkSpace::Nb201).unwrap();
+    let t = nasbox::estimate::table::Table::load(&table_path, &nasbox::space::SearchSpace::Nb201).unwrap();
     assert_eq!(t.len(), 3);
     // Running it again trains nothing new and writes the same table.
     let o = nasbox(&args);

@@ -7,7 +7,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use nasbox::space::NetworkSpace;
+use nasbox::space::SearchSpace;
 use nasbox::train::{self, Skeleton};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
@@ -46,7 +46,7 @@ fn same_logits_in_pytorch(space_spec: &str, arch: &str, extra: &[&str], dataset:
     assert_eq!(epoch["valid_accuracy"], metrics["valid_accuracy"]);
 
     // nasbox's own logits, from the saved weights.
-    let space = NetworkSpace::resolve(space_spec).unwrap();
+    let space = SearchSpace::resolve(space_spec).unwrap();
     let genotype = space.parse(metrics["arch"].as_str().unwrap()).unwrap();
     let config = probe_config(&out);
     let skeleton = Skeleton {

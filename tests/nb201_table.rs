@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use nasbox::estimate::table::Table;
-use nasbox::space::NetworkSpace;
+use nasbox::space::SearchSpace;
 
 #[test]
 fn a_nas_bench_201_file_converts_to_a_table() {
@@ -26,9 +26,9 @@ fn a_nas_bench_201_file_converts_to_a_table() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("wrote 4 lines for 2 architectures"));
 
-    let table = Table::load(&table_path, &NetworkSpace::Nb201).unwrap();
+    let table = Table::load(&table_path, &SearchSpace::Nb201).unwrap();
     assert_eq!(table.len(), 2);
-    let conv = NetworkSpace::Nb201.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|").unwrap();
+    let conv = SearchSpace::Nb201.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|").unwrap();
     let full = table.lookup(&conv, None).unwrap();
     // Mean of the two trials (95 and 97), as fractions; 200 epochs × 10 s + one 2 s validation.
     assert_eq!(full.fidelity, 1.0);

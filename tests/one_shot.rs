@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use nasbox::run::journal::{Journal, Trial, TrialStatus};
-use nasbox::space::NetworkSpace;
+use nasbox::space::SearchSpace;
 use support::{command, guest, text};
 
 /// A run.toml for a small, fast supernet. One libtorch thread: a machine's
@@ -58,7 +58,7 @@ fn journal(dir: &Path) -> Journal {
 fn derived(dir: &Path) -> String {
     let d = journal(dir).manifest("recommendation").unwrap().expect("a derived architecture is recorded");
     let text = d.as_str().unwrap().to_string();
-    let space = NetworkSpace::Nb201;
+    let space = SearchSpace::Nb201;
     space.check(&space.parse(&text).unwrap()).unwrap();
     text
 }
@@ -137,7 +137,7 @@ fn gdas_samples_one_operation_per_edge_and_moves_its_weights_towards_what_it_der
         assert!(w.iter().all(|v| v.iter().filter(|&&x| x == 1.0).count() == 1 && v.iter().sum::<f64>() == 1.0), "one-hot: {w:?}");
         w.iter().map(|v| v.iter().position(|&x| x == 1.0).unwrap()).collect()
     };
-    let space = NetworkSpace::Nb201;
+    let space = SearchSpace::Nb201;
     let arch = space.parse(&derived(&out)).unwrap();
     let agreement = |ts: &[Trial]| {
         let hits: usize = ts.iter().map(|t| choices(t).iter().zip(&arch).filter(|(c, a)| **c == **a as usize).count()).sum();
@@ -215,7 +215,7 @@ fn darts_on_the_darts_cell_space_derives_two_inputs_per_node() {
     assert!(trials.iter().all(|t| t.status == TrialStatus::Ok && t.gradient.as_ref().is_some_and(|g| g.len() == 32)), "{trials:?}");
     let text_arch = journal(&out).manifest("recommendation").unwrap().unwrap().as_str().unwrap().to_string();
     assert!(text_arch.starts_with("Genotype(normal=["), "{text_arch}");
-    let space = NetworkSpace::Darts;
+    let space = SearchSpace::Darts;
     let g = space.parse(&text_arch).unwrap();
     space.check(&g).unwrap();
     // DARTS' rule: two distinct inputs per node, never `none`.
@@ -237,7 +237,7 @@ fn enas_is_reinforce_on_a_supernet_of_the_chain_space() {
     assert_eq!(trials.len(), 6);
     assert!(trials.iter().all(|t| t.status == TrialStatus::Ok && t.relaxed.is_none()), "{trials:?}");
     let arch = journal(&out).manifest("recommendation").unwrap().unwrap().as_str().unwrap().to_string();
-    let space = NetworkSpace::resolve("chain").unwrap();
+    let space = SearchSpace::resolve("chain").unwrap();
     space.check(&space.parse(&arch).unwrap()).unwrap();
     assert!(text(&o).contains("best trial"), "{}", text(&o));
 }

@@ -9,7 +9,7 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use nasbox::run::journal::{Journal, Trial, TrialStatus};
-use nasbox::space::NetworkSpace;
+use nasbox::space::SearchSpace;
 use support::{command, guest, text, trials, write_table};
 
 fn nasbox(args: &[&str]) -> Output {
@@ -263,7 +263,7 @@ fn retraining_the_best_architecture_of_a_run() {
     let metrics: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("final/metrics.json")).unwrap()).unwrap();
     assert_eq!(metrics["arch"], best.arch.as_str());
     assert!(out.join("final/model.py").exists());
-    assert_eq!(NetworkSpace::Nb201.parse(&best.arch).unwrap(), best.genotype);
+    assert_eq!(SearchSpace::Nb201.parse(&best.arch).unwrap(), best.genotype);
 }
 
 #[test]

@@ -15,14 +15,14 @@ use nasbox::estimate::table::Table;
 use nasbox::run::executor::InProcess;
 use nasbox::run::search::Search;
 use nasbox::run::RunConfig;
-use nasbox::space::NetworkSpace;
+use nasbox::space::SearchSpace;
 use nasbox::strategy::{Limits, Plugin};
 
 fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let table_path = dir.path().join("nb201.jsonl");
     support::write_table(&table_path);
-    let table = Table::load(&table_path, &NetworkSpace::Nb201)?;
+    let table = Table::load(&table_path, &SearchSpace::Nb201)?;
     let trials = 5000;
     println!("| strategy | trials | seconds | trials/s |");
     println!("|---|---|---|---|");

@@ -21,7 +21,7 @@ use std::time::Instant;
 use nasbox::data;
 use nasbox::estimate::one_shot::{OneShot, OneShotOptions};
 use nasbox::estimate::train::TrainOptions;
-use nasbox::space::NetworkSpace;
+use nasbox::space::SearchSpace;
 use nasbox::train::{self, Skeleton};
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
@@ -32,7 +32,7 @@ const STEPS: usize = 10;
 
 fn main() -> anyhow::Result<()> {
     tch::set_num_threads(2);
-    let space = NetworkSpace::Nb201;
+    let space = SearchSpace::Nb201;
     let genotype = space.parse(CELL)?;
     let d = data::load("synthetic", 0)?;
     let splits = d.split(0.1, 0);

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use nasbox::data::synthetic::{generate, Options};
 use nasbox::estimate::zero_cost::{score, Scores};
-use nasbox::space::NetworkSpace;
+use nasbox::space::SearchSpace;
 use nasbox::train::Skeleton;
 use tch::Tensor;
 
@@ -21,7 +21,7 @@ const THREADS: i32 = 2;
 
 fn main() {
     tch::set_num_threads(THREADS);
-    let space = NetworkSpace::Nb201;
+    let space = SearchSpace::Nb201;
     let skeleton = Skeleton { channels: 16, cells: 5, in_channels: 3, classes: 10, image_size: 32 };
     let data = generate(&Options { seed: 0, train: BATCH, test: 1, size: 32 });
     let (mean, std) = data.train.channel_stats();

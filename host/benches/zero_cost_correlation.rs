@@ -20,7 +20,7 @@ fn main() -> anyhow::Result<()> {
     let (config, _, _) = Search::config_of(&run)?;
     let trials: Vec<_> = Journal::open(&run.join(JOURNAL))?.trials()?.into_iter().filter(|t| t.status == TrialStatus::Ok && t.reused_from.is_none()).collect();
     anyhow::ensure!(trials.len() >= 3, "{}: only {} successful trials", run.display(), trials.len());
-    let space = nasbox::space::NetworkSpace::resolve(&config.space)?;
+    let space = nasbox::space::SearchSpace::resolve(&config.space)?;
     tch::set_num_threads(2);
     let scorer = ZeroCost::new(&space, &config.dataset, config.train.channels, config.train.cells, config.seed)?;
     let accuracy: Vec<f64> = trials.iter().map(|t| t.objective).collect();

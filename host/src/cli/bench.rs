@@ -17,7 +17,7 @@ use nasbox::run::journal::Journal;
 use nasbox::run::search::{Search, JOURNAL};
 use nasbox::run::constraint::Constraints;
 use nasbox::run::{find_strategy, Budget, RunConfig};
-use nasbox::space::NetworkSpace;
+use nasbox::space::SearchSpace;
 use nasbox::strategy::{Engine, Limits, Plugin};
 
 #[derive(Args, Debug)]
@@ -49,7 +49,7 @@ pub struct BenchArgs {
 }
 
 pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
-    let space = NetworkSpace::resolve(&a.space).context("--space")?;
+    let space = SearchSpace::resolve(&a.space).context("--space")?;
     let table_path = a.estimator.strip_prefix("table:").context("--estimator: `nasbox bench` compares strategies on a benchmark table (table:FILE)")?;
     let table = Table::load(Path::new(table_path), &space)?;
     let budget = Budget::parse(&a.budget).map_err(anyhow::Error::msg).context("--budget")?;

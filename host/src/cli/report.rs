@@ -10,7 +10,7 @@ use nasbox::report::compare::Band;
 use nasbox::report::{cell, html, plot};
 use nasbox::run::journal::{Journal, TrialStatus};
 use nasbox::run::search::{Search, JOURNAL};
-use nasbox::space::NetworkSpace;
+use nasbox::space::SearchSpace;
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
@@ -24,7 +24,7 @@ pub struct ReportArgs {
 pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
     let (config, strategy, _) = Search::config_of(&a.dir)?;
     let trials = Journal::open(&a.dir.join(JOURNAL))?.trials()?;
-    let space = NetworkSpace::resolve(&config.space)?;
+    let space = SearchSpace::resolve(&config.space)?;
     let board = crate::cli::results::leaderboard(&trials);
     let best = board.first().copied().ok_or_else(|| {
         if trials.iter().any(|t| t.relaxed.is_some()) {

@@ -177,7 +177,7 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     // repeated demo never collides with an earlier run.
     let dir = a.out.clone().unwrap_or_else(|| {
         let name = strategy.file_stem().map_or("run".into(), |s| s.to_string_lossy().into_owned());
-        let space = nasbox::space::NetworkSpace::resolve(&config.space).map_or("space".into(), |s| s.name());
+        let space = nasbox::space::SearchSpace::resolve(&config.space).map_or("space".into(), |s| s.name());
         let base = format!("{name}-{space}-{}", config.seed);
         (1..)
             .map(|k| PathBuf::from("runs").join(if k == 1 { base.clone() } else { format!("{base}-{k}") }))

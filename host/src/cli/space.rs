@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 use nasbox::export;
-use nasbox::space::{self, NetworkSpace, Space};
+use nasbox::space::{self, SearchSpace, Space};
 use nasbox::train::Skeleton;
 
 #[derive(Subcommand, Debug)]
@@ -54,12 +54,12 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Show { space: spec } => {
             let s = match space::builtin(&spec) {
                 Some(s) => s,
-                None => NetworkSpace::resolve(&spec).context("space")?.space(),
+                None => SearchSpace::resolve(&spec).context("space")?.space(),
             };
             print_space(&s.name.clone(), &s, usize::MAX);
         }
         Command::Pytorch { space: spec, arch, channels, cells, input, classes, out } => {
-            let space = NetworkSpace::resolve(&spec).context("--space")?;
+            let space = SearchSpace::resolve(&spec).context("--space")?;
             let genotype = space.parse(&arch).context("--arch")?;
             let (in_channels, image_size) = input
                 .split_once('x')

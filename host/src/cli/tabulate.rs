@@ -16,7 +16,7 @@ use nasbox::run::executor::Workers;
 use nasbox::run::journal::{Journal, TrialStatus};
 use nasbox::run::search::{Search, JOURNAL};
 use nasbox::run::{find_strategy, RunConfig};
-use nasbox::space::NetworkSpace;
+use nasbox::space::SearchSpace;
 use nasbox::strategy::{Engine, Limits, Plugin};
 
 #[derive(Args, Debug)]
@@ -51,7 +51,7 @@ pub struct TabulateArgs {
 }
 
 pub fn run(a: TabulateArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
-    let space = NetworkSpace::resolve(&a.space).context("--space")?;
+    let space = SearchSpace::resolve(&a.space).context("--space")?;
     let mut budgets = a.epochs.clone();
     budgets.sort_unstable();
     budgets.dedup();

@@ -10,7 +10,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use nasbox::data;
 use nasbox::export;
-use nasbox::space::NetworkSpace;
+use nasbox::space::SearchSpace;
 use nasbox::train::{self, Progress, Skeleton, TrainConfig};
 
 #[derive(Args, Debug)]
@@ -114,8 +114,8 @@ pub fn run(mut a: TrainArgs) -> anyhow::Result<ExitCode> {
     let space_spec = a.space.clone().unwrap_or_else(|| "nb201".into());
     let dataset_spec = a.dataset.clone().unwrap_or_else(|| "synthetic".into());
     let arch_text = a.arch.clone().expect("clap requires --arch or --from");
-    let space = NetworkSpace::resolve(&space_spec).context("--space")?;
-    if matches!(space, NetworkSpace::Chain(_)) && (a.channels.is_some() || a.cells.is_some()) {
+    let space = SearchSpace::resolve(&space_spec).context("--space")?;
+    if matches!(space, SearchSpace::Chain(_)) && (a.channels.is_some() || a.cells.is_some()) {
         bail!("--channels and --cells do not apply to chain spaces: their widths and layers are part of the space");
     }
     let genotype = space.parse(&arch_text).context("--arch")?;
@@ -166,7 +166,7 @@ pub fn run(mut a: TrainArgs) -> anyhow::Result<ExitCode> {
     let vs = tch::nn::VarStore::new(device);
     let net = train::build(&vs.root(), &space, &genotype, &skeleton)?;
     let shape = match space {
-        NetworkSpace::Chain(_) => String::new(),
+        SearchSpace::Chain(_) => String::new(),
         _ => format!(", C={} cells={}", skeleton.channels, skeleton.cells),
     };
     if !a.json {

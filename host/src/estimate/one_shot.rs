@@ -29,7 +29,7 @@ use tch::{Device, Kind, Reduction, Tensor};
 use super::train::TrainOptions;
 use super::Evaluation;
 use crate::data::{self, augment, SplitMix};
-use crate::space::{NetworkSpace, Space};
+use crate::space::{SearchSpace, Space};
 use crate::train::supernet::{self, Route, Supernet};
 use crate::train::Skeleton;
 
@@ -125,7 +125,7 @@ pub struct OneShot {
 impl OneShot {
     /// Builds the supernet of `space` for `dataset`, seeded by `seed`, with
     /// the skeleton, batch size, data and device of `train`.
-    pub fn new(space: &NetworkSpace, dataset: &str, train: &TrainOptions, seed: u64, options: OneShotOptions) -> anyhow::Result<OneShot> {
+    pub fn new(space: &SearchSpace, dataset: &str, train: &TrainOptions, seed: u64, options: OneShotOptions) -> anyhow::Result<OneShot> {
         let batch = train.batch_size;
         anyhow::ensure!(batch > 0, "the supernet's batch size must be at least 1");
         anyhow::ensure!(options.steps > 0 && options.valid_batches > 0, "supernet steps and valid_batches must be at least 1");
@@ -327,7 +327,7 @@ mod tests {
     fn tiny(seed: u64) -> OneShot {
         let options = OneShotOptions { steps: 3, valid_batches: 2, ..OneShotOptions::default() };
         let train = TrainOptions { batch_size: 16, data_fraction: 0.05, channels: Some(2), cells: Some(1), ..TrainOptions::default() };
-        OneShot::new(&NetworkSpace::Nb201, "synthetic", &train, seed, options).unwrap()
+        OneShot::new(&SearchSpace::Nb201, "synthetic", &train, seed, options).unwrap()
     }
 
     #[test]

@@ -11,7 +11,7 @@ use tch::{Device, Tensor};
 use super::zero_cost::{score, Reference, Scores};
 use super::Evaluation;
 use crate::data::{self, augment};
-use crate::space::{GenotypeError, NetworkSpace};
+use crate::space::{GenotypeError, SearchSpace};
 use crate::train::Skeleton;
 
 /// Images in the scoring minibatch.
@@ -21,7 +21,7 @@ pub const REFERENCE: usize = 32;
 
 /// Scores proposals with training-free proxies.
 pub struct ZeroCost {
-    space: NetworkSpace,
+    space: SearchSpace,
     skeleton: Skeleton,
     x: Tensor,
     y: Tensor,
@@ -32,7 +32,7 @@ pub struct ZeroCost {
 impl ZeroCost {
     /// Loads the data, draws the minibatch and scores the reference sample
     /// (the slow part: [`REFERENCE`] architectures).
-    pub fn new(space: &NetworkSpace, dataset: &str, channels: Option<i64>, cells: Option<usize>, seed: u64) -> anyhow::Result<ZeroCost> {
+    pub fn new(space: &SearchSpace, dataset: &str, channels: Option<i64>, cells: Option<usize>, seed: u64) -> anyhow::Result<ZeroCost> {
         let d = data::load(dataset, seed)?;
         let splits = d.split(0.1, seed);
         let train = &splits.train;

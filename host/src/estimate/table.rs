@@ -23,7 +23,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::Evaluation;
-use crate::space::{GenotypeError, NetworkSpace};
+use crate::space::{GenotypeError, SearchSpace};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,7 +69,7 @@ pub struct Table {
 
 impl Table {
     /// Reads a table for `space`; every error names the file and line.
-    pub fn load(path: &Path, space: &NetworkSpace) -> Result<Table, GenotypeError> {
+    pub fn load(path: &Path, space: &SearchSpace) -> Result<Table, GenotypeError> {
         let err = |line: usize, why: String| GenotypeError::Space(format!("{}:{line}: {why}", path.display()));
         let bytes = std::fs::read(path).map_err(|e| GenotypeError::Space(format!("{}: {e}", path.display())))?;
         let text = String::from_utf8(bytes).map_err(|e| {
@@ -238,8 +238,8 @@ mod tests {
         let body = format!(
             "{{\"nasbox_table\": 1, \"space\": \"nb201\"}}\n{{\"arch\": \"{A}\", \"fidelity\": 0.25, \"valid_accuracy\": 0.5, \"cost\": 10}}\n{{\"arch\": \"{A}\", \"fidelity\": 1.0, \"valid_accuracy\": 0.9, \"cost\": 40, \"metrics\": {{\"params\": 5}}}}\n"
         );
-        let t = Table::load(&write(dir.path(), &body), &NetworkSpace::Nb201).unwrap();
-        let g = NetworkSpace::Nb201.parse(A).unwrap();
+        let t = Table::load(&write(dir.path(), &body), &SearchSpace::Nb201).unwrap();
+        let g = SearchSpace::Nb201.parse(A).unwrap();
         assert_eq!(t.lookup(&g, Some(0.1)).unwrap().valid_accuracy, 0.5);
         assert_eq!(t.lookup(&g, Some(0.5)).unwrap().valid_accuracy, 0.9);
         let e = t.evaluate(&g, None);
@@ -252,7 +252,7 @@ mod tests {
     #[test]
     fn bad_tables_name_the_file_line_and_problem() {
         let dir = tempfile::tempdir().unwrap();
-        let bad = |body: &str| Table::load(&write(dir.path(), body), &NetworkSpace::Nb201).unwrap_err().to_string();
+        let bad = |body: &str| Table::load(&write(dir.path(), body), &SearchSpace::Nb201).unwrap_err().to_string();
         assert!(bad("").contains("t.jsonl:1: empty file"));
         assert!(bad("{\"nasbox_table\": 1, \"space\": \"darts\"}\n").contains("for space `darts`"));
         let h = "{\"nasbox_table\": 1, \"space\": \"nb201\"}\n";
@@ -317,7 +317,7 @@ mod fuzz {
             let path = dir.path().join("t.jsonl");
             let body = apply(table(&rows).0.into_bytes(), &edits);
             std::fs::write(&path, &body).unwrap();
-            match Table::load(&path, &NetworkSpace::Nb201) {
+            match Table::load(&path, &SearchSpace::Nb201) {
                 Ok(t) => {
                     // What a table promises the search: entries in range.
                     prop_assert!(!t.is_empty());
@@ -364,7 +364,7 @@ mod fuzz {
             }
             lines[k + 1] = serde_json::Value::Object(row).to_string();
             std::fs::write(&path, lines.join("\n")).unwrap();
-            let e = Table::load(&path, &NetworkSpace::Nb201).expect_err("a bad value is refused").to_string();
+            let e = Table::load(&path, &SearchSpace::Nb201).expect_err("a bad value is refused").to_string();
             prop_assert_eq!(names_file_and_line(&e, &path, lines.len()), k + 2, "{}", e);
             let name = field.trim_start_matches("missing ");
             let named = e.contains(name) || (name == "arch" && value.as_str().is_some_and(|a| e.contains(a)));
@@ -377,13 +377,13 @@ mod fuzz {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.jsonl");
         std::fs::write(&path, "\n\n{\"nasbox_table\": 2, \"space\": \"nb201\"}\n").unwrap();
-        let e = Table::load(&path, &NetworkSpace::Nb201).unwrap_err().to_string();
+        let e = Table::load(&path, &SearchSpace::Nb201).unwrap_err().to_string();
         assert!(e.contains("t.jsonl:3: table format 2"), "{e}");
         let (text, _) = table(&[(vec![0, 1, 2, 3, 4, 0], 0.5, 1.0)]);
         let mut bytes = text.into_bytes();
         bytes.extend(b"{\"arch\": \"\xff\"}\n");
         std::fs::write(&path, &bytes).unwrap();
-        let e = Table::load(&path, &NetworkSpace::Nb201).unwrap_err().to_string();
+        let e = Table::load(&path, &SearchSpace::Nb201).unwrap_err().to_string();
         assert!(e.contains("t.jsonl:3: not UTF-8 text"), "{e}");
     }
 
@@ -395,10 +395,10 @@ mod fuzz {
         let mut row: serde_json::Value = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
         row["cost"] = serde_json::json!("1");
         std::fs::write(&path, format!("{}\n{row}\n", text.lines().next().unwrap())).unwrap();
-        let e = Table::load(&path, &NetworkSpace::Nb201).unwrap_err().to_string();
+        let e = Table::load(&path, &SearchSpace::Nb201).unwrap_err().to_string();
         assert!(e.contains("t.jsonl:2: `cost` must be a number, found `\"1\"`"), "{e}");
         std::fs::write(&path, text.replace("1.0,", "1.0,,")).unwrap();
-        let e = Table::load(&path, &NetworkSpace::Nb201).unwrap_err().to_string();
+        let e = Table::load(&path, &SearchSpace::Nb201).unwrap_err().to_string();
         assert!(e.contains("t.jsonl:2: not JSON: ") && e.contains("at column") && !e.contains("line 1"), "{e}");
     }
 
@@ -407,7 +407,7 @@ mod fuzz {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.jsonl");
         std::fs::write(&path, "{\"nasbox_table\": 1, \"space\": \"nb201\"}\n\n").unwrap();
-        let e = Table::load(&path, &NetworkSpace::Nb201).unwrap_err().to_string();
+        let e = Table::load(&path, &SearchSpace::Nb201).unwrap_err().to_string();
         assert!(e.contains("t.jsonl:1: the table has a header but no entries"), "{e}");
     }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Evaluation;
 use crate::data;
-use crate::space::NetworkSpace;
+use crate::space::SearchSpace;
 use crate::train::{self, Progress, Skeleton, TrainConfig};
 
 /// How a run trains architectures (the `train` and `early-stop`
@@ -93,7 +93,7 @@ pub enum WorkerLine {
 /// Runs a job in this process, reporting each line to `emit`.
 pub fn run_job(job: &TrainJob, emit: &mut dyn FnMut(WorkerLine)) -> anyhow::Result<()> {
     let o = &job.train;
-    let space = NetworkSpace::resolve(&job.space)?;
+    let space = SearchSpace::resolve(&job.space)?;
     let genotype = space.parse(&job.arch)?;
     let device = train::device(&o.device)?;
     tch::manual_seed(job.seed as i64);

@@ -19,7 +19,7 @@ use std::cmp::Ordering;
 use tch::nn;
 use tch::{Device, Kind, Tensor};
 
-use crate::space::{GenotypeError, NetworkSpace};
+use crate::space::{GenotypeError, SearchSpace};
 use crate::train::{build, ops, Skeleton};
 
 /// The four proxies of one architecture, higher meaning "predicted better"
@@ -61,7 +61,7 @@ impl Scores {
 /// scores depend on the seed, as the proxies do on the initialisation;
 /// libtorch's generator is process-wide, so concurrent callers on other
 /// threads must not seed it meanwhile. The thread count is the caller's.
-pub fn score(space: &NetworkSpace, genotype: &[u32], skeleton: &Skeleton, x: &Tensor, y: &Tensor, seed: u64) -> Result<Scores, GenotypeError> {
+pub fn score(space: &SearchSpace, genotype: &[u32], skeleton: &Skeleton, x: &Tensor, y: &Tensor, seed: u64) -> Result<Scores, GenotypeError> {
     let size = x.size();
     if size.len() != 4 || size[0] < 1 || size[1] != skeleton.in_channels || y.size() != [size[0]] {
         return Err(GenotypeError::Space(format!(
@@ -95,7 +95,7 @@ fn total(parts: Vec<Tensor>) -> f64 {
 /// NASWOT, grad_norm and snip from one training-mode forward and backward
 /// pass: the ReLU codes are recorded during the same forward that gives
 /// the loss.
-fn minibatch_proxies(space: &NetworkSpace, genotype: &[u32], skeleton: &Skeleton, x: &Tensor, y: &Tensor, seed: u64) -> Result<(f64, f64, f64), GenotypeError> {
+fn minibatch_proxies(space: &SearchSpace, genotype: &[u32], skeleton: &Skeleton, x: &Tensor, y: &Tensor, seed: u64) -> Result<(f64, f64, f64), GenotypeError> {
     tch::manual_seed(seed as i64);
     let vs = nn::VarStore::new(x.device());
     let net = build(&vs.root(), space, genotype, skeleton)?;
@@ -125,7 +125,7 @@ fn minibatch_proxies(space: &NetworkSpace, genotype: &[u32], skeleton: &Skeleton
 /// Float64 because the product of |weights| along paths overflows float32
 /// in deep networks. Eval mode: batch norm uses its initial statistics
 /// (mean 0, variance 1), so a one-image batch is well defined.
-fn synflow(space: &NetworkSpace, genotype: &[u32], skeleton: &Skeleton, shape: [i64; 4], device: Device, seed: u64) -> Result<f64, GenotypeError> {
+fn synflow(space: &SearchSpace, genotype: &[u32], skeleton: &Skeleton, shape: [i64; 4], device: Device, seed: u64) -> Result<f64, GenotypeError> {
     tch::manual_seed(seed as i64);
     let mut vs = nn::VarStore::new(device);
     let net = build(&vs.root(), space, genotype, skeleton)?;
@@ -157,7 +157,7 @@ impl Reference {
     /// Scores `n` (≥ 1) architectures from `space.sample(seed, n)` on the
     /// batch, the i-th with network seed `seed + i`.
     /// Deterministic for a seed and thread count.
-    pub fn sample(space: &NetworkSpace, skeleton: &Skeleton, x: &Tensor, y: &Tensor, seed: u64, n: usize) -> Result<Reference, GenotypeError> {
+    pub fn sample(space: &SearchSpace, skeleton: &Skeleton, x: &Tensor, y: &Tensor, seed: u64, n: usize) -> Result<Reference, GenotypeError> {
         if n == 0 {
             return Err(GenotypeError::Space("a zero-cost reference needs at least one architecture".into()));
         }
@@ -254,7 +254,7 @@ mod tests {
         (Tensor::from_slice(&pixels).view([16, 3, 16, 16]), Tensor::from_slice(&labels))
     }
 
-    fn scores(space: &NetworkSpace, arch: &str, skeleton: &Skeleton, seed: u64) -> Scores {
+    fn scores(space: &SearchSpace, arch: &str, skeleton: &Skeleton, seed: u64) -> Scores {
         let (x, y) = batch();
         score(space, &space.parse(arch).unwrap(), skeleton, &x, &y, seed).unwrap()
     }
@@ -262,20 +262,20 @@ mod tests {
     #[test]
     fn conv_cell_scores_are_finite_positive_and_deterministic() {
         let _torch = torch();
-        let s = scores(&NetworkSpace::Nb201, CONV, &skeleton(), 7);
+        let s = scores(&SearchSpace::Nb201, CONV, &skeleton(), 7);
         assert!(s.synflow.is_finite() && s.synflow > 0.0, "{s:?}");
         assert!(s.grad_norm.is_finite() && s.grad_norm > 0.0, "{s:?}");
         assert!(s.snip.is_finite() && s.snip > 0.0, "{s:?}");
         assert!(s.naswot.is_finite(), "{s:?}");
-        assert_eq!(scores(&NetworkSpace::Nb201, CONV, &skeleton(), 7), s);
-        assert_ne!(scores(&NetworkSpace::Nb201, CONV, &skeleton(), 8), s, "the seed changes the initialisation");
+        assert_eq!(scores(&SearchSpace::Nb201, CONV, &skeleton(), 7), s);
+        assert_ne!(scores(&SearchSpace::Nb201, CONV, &skeleton(), 8), s, "the seed changes the initialisation");
     }
 
     #[test]
     fn a_cell_of_none_edges_scores_below_a_cell_of_convolutions() {
         let _torch = torch();
-        let conv = scores(&NetworkSpace::Nb201, CONV, &skeleton(), 3);
-        let none = scores(&NetworkSpace::Nb201, NONE, &skeleton(), 3);
+        let conv = scores(&SearchSpace::Nb201, CONV, &skeleton(), 3);
+        let none = scores(&SearchSpace::Nb201, NONE, &skeleton(), 3);
         // Structural, not a margin: the none cell's synflow, grad-norm and
         // snip are exactly 0 and its naswot -inf on every float path
         // (measured with AVX-512, AVX2 and default kernels, seeds 0-7),
@@ -291,8 +291,8 @@ mod tests {
     fn darts_and_chain_networks_score() {
         let _torch = torch();
         let (x, y) = batch();
-        let darts = NetworkSpace::Darts;
-        let chain = NetworkSpace::Chain(ChainSpec { widths: vec![4], stem_channels: 4, ..ChainSpec::builtin() });
+        let darts = SearchSpace::Darts;
+        let chain = SearchSpace::Chain(ChainSpec { widths: vec![4], stem_channels: 4, ..ChainSpec::builtin() });
         for (space, sk) in [(darts, Skeleton { channels: 2, cells: 3, ..skeleton() }), (chain, skeleton())] {
             for g in space.sample(5, 2).unwrap() {
                 let s = score(&space, &g, &sk, &x, &y, 1).unwrap();
@@ -306,17 +306,17 @@ mod tests {
     fn malformed_batches_and_genotypes_are_errors() {
         let _torch = torch();
         let (x, y) = batch();
-        let e = score(&NetworkSpace::Nb201, &[0; 6], &skeleton(), &x.narrow(1, 0, 1), &y, 0).unwrap_err();
+        let e = score(&SearchSpace::Nb201, &[0; 6], &skeleton(), &x.narrow(1, 0, 1), &y, 0).unwrap_err();
         assert!(e.to_string().contains("N×3×H×W"), "{e}");
-        assert!(score(&NetworkSpace::Nb201, &[9; 6], &skeleton(), &x, &y, 0).is_err());
-        assert!(Reference::sample(&NetworkSpace::Nb201, &skeleton(), &x, &y, 0, 0).is_err());
+        assert!(score(&SearchSpace::Nb201, &[9; 6], &skeleton(), &x, &y, 0).is_err());
+        assert!(Reference::sample(&SearchSpace::Nb201, &skeleton(), &x, &y, 0, 0).is_err());
     }
 
     #[test]
     fn sampled_reference_votes_in_unit_interval_and_a_dominant_architecture_gets_one() {
         let _torch = torch();
         let (x, y) = batch();
-        let space = NetworkSpace::Nb201;
+        let space = SearchSpace::Nb201;
         let reference = Reference::sample(&space, &skeleton(), &x, &y, 11, 6).unwrap();
         assert_eq!(reference.genotypes(), space.sample(11, 6).unwrap());
         for s in reference.scores() {
@@ -358,7 +358,7 @@ mod tests {
 
     #[test]
     fn sampled_genotypes_are_valid_and_seeded() {
-        let space = NetworkSpace::Darts;
+        let space = SearchSpace::Darts;
         let a = space.sample(4, 20).unwrap();
         assert_eq!(a.len(), 20);
         assert!(a.iter().all(|g| space.check(g).is_ok()));

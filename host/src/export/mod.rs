@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use crate::space::{chain::ChainOp, darts, nb201, GenotypeError, NetworkSpace};
+use crate::space::{chain::ChainOp, darts, nb201, GenotypeError, SearchSpace};
 use crate::train::Skeleton;
 
 const RUNTIME: &str = include_str!("pytorch/runtime.py");
@@ -28,7 +28,7 @@ pub struct Inputs {
 
 /// The architecture as the module's `CONFIG`: everything its `Network`
 /// class needs, in plain JSON.
-pub fn config(space: &NetworkSpace, genotype: &[u32], skeleton: &Skeleton, inputs: &Inputs) -> Result<serde_json::Value, GenotypeError> {
+pub fn config(space: &SearchSpace, genotype: &[u32], skeleton: &Skeleton, inputs: &Inputs) -> Result<serde_json::Value, GenotypeError> {
     let arch = space.to_string(genotype)?;
     let mut cfg = json!({
         "format": 1,
@@ -42,18 +42,18 @@ pub fn config(space: &NetworkSpace, genotype: &[u32], skeleton: &Skeleton, input
         "class_names": inputs.class_names,
     });
     let extra = match space {
-        NetworkSpace::Nb201 => json!({
+        SearchSpace::Nb201 => json!({
             "kind": "nb201",
             "channels": skeleton.channels,
             "cells": skeleton.cells,
             "ops": genotype.iter().map(|&o| nb201::OPS[o as usize]).collect::<Vec<_>>(),
         }),
-        NetworkSpace::Darts => {
+        SearchSpace::Darts => {
             let [normal, reduce] = darts::cells(genotype);
             let genes = |edges: &[darts::Edge]| edges.iter().map(|e| json!([darts::OPS[e.op], e.input])).collect::<Vec<_>>();
             json!({"kind": "darts", "channels": skeleton.channels, "cells": skeleton.cells, "normal": genes(&normal), "reduce": genes(&reduce)})
         }
-        NetworkSpace::Chain(c) => json!({
+        SearchSpace::Chain(c) => json!({
             "kind": "chain",
             "stem_channels": c.stem_channels,
             "layers": c.layers(genotype).iter().map(|l| json!({
@@ -66,12 +66,12 @@ pub fn config(space: &NetworkSpace, genotype: &[u32], skeleton: &Skeleton, input
 }
 
 /// The text of a standalone PyTorch module (`model.py`) for the network.
-pub fn pytorch_module(space: &NetworkSpace, genotype: &[u32], skeleton: &Skeleton, inputs: &Inputs) -> Result<String, GenotypeError> {
+pub fn pytorch_module(space: &SearchSpace, genotype: &[u32], skeleton: &Skeleton, inputs: &Inputs) -> Result<String, GenotypeError> {
     let cfg = config(space, genotype, skeleton, inputs)?;
     let network = match space {
-        NetworkSpace::Nb201 => NB201,
-        NetworkSpace::Darts => DARTS,
-        NetworkSpace::Chain(_) => CHAIN,
+        SearchSpace::Nb201 => NB201,
+        SearchSpace::Darts => DARTS,
+        SearchSpace::Chain(_) => CHAIN,
     };
     let arch = cfg["arch"].as_str().unwrap_or_default().to_string();
     let config_text = serde_json::to_string_pretty(&cfg).expect("JSON values serialise");

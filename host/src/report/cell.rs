@@ -5,7 +5,7 @@
 
 use plotters::prelude::*;
 
-use crate::space::{chain::ChainOp, darts, nb201, NetworkSpace};
+use crate::space::{chain::ChainOp, darts, nb201, SearchSpace};
 
 /// A graph to draw: node labels, and edges (from, to, label).
 pub struct Graph {
@@ -15,9 +15,9 @@ pub struct Graph {
 }
 
 /// The graphs of an architecture (two for DARTS: normal and reduction).
-pub fn graphs(space: &NetworkSpace, genotype: &[u32]) -> Vec<Graph> {
+pub fn graphs(space: &SearchSpace, genotype: &[u32]) -> Vec<Graph> {
     match space {
-        NetworkSpace::Nb201 => vec![Graph {
+        SearchSpace::Nb201 => vec![Graph {
             title: "cell".into(),
             nodes: (0..4).map(|n| n.to_string()).collect(),
             edges: nb201::EDGES
@@ -27,7 +27,7 @@ pub fn graphs(space: &NetworkSpace, genotype: &[u32]) -> Vec<Graph> {
                 .map(|(&(t, s), &op)| (s, t, nb201::OPS[op as usize].to_string()))
                 .collect(),
         }],
-        NetworkSpace::Darts => darts::CELLS
+        SearchSpace::Darts => darts::CELLS
             .iter()
             .zip(darts::cells(genotype))
             .map(|(name, edges)| {
@@ -45,7 +45,7 @@ pub fn graphs(space: &NetworkSpace, genotype: &[u32]) -> Vec<Graph> {
                 g
             })
             .collect(),
-        NetworkSpace::Chain(c) => {
+        SearchSpace::Chain(c) => {
             let layers = c.layers(genotype);
             let mut g = Graph { title: c.name.clone(), nodes: vec!["stem".into()], edges: vec![] };
             for (i, l) in layers.iter().enumerate() {
@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn every_space_draws_its_edges_with_their_operations() {
-        let nb = NetworkSpace::Nb201;
+        let nb = SearchSpace::Nb201;
         let g = nb.parse("|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|").unwrap();
         let graphs_nb = graphs(&nb, &g);
         assert_eq!(graphs_nb[0].edges.len(), 5, "`none` edges are not drawn");
@@ -126,14 +126,14 @@ mod tests {
         for op in ["nor_conv_3x3", "skip_connect", "avg_pool_3x3", "nor_conv_1x1", "0", "3"] {
             assert!(texts.contains(&op), "{op} missing: {texts:?}");
         }
-        let darts = NetworkSpace::Darts;
+        let darts = SearchSpace::Darts;
         let d = darts.sample(3, 1).unwrap().remove(0);
         let gs = graphs(&darts, &d);
         assert_eq!(gs.len(), 2);
         for graph in &gs {
             roxmltree::Document::parse(&graph_svg(graph).unwrap()).unwrap();
         }
-        let chain = NetworkSpace::resolve("chain").unwrap();
+        let chain = SearchSpace::resolve("chain").unwrap();
         let c = chain.parse("conv_3x3 | sep_conv_5x5 | max_pool_3x3 +0 | conv_5x5 +0,1 | avg_pool_3x3 | sep_conv_3x3 +2").unwrap();
         let gc = graphs(&chain, &c);
         assert_eq!(gc[0].edges.iter().filter(|e| e.2 == "skip").count(), 4);

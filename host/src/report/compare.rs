@@ -214,7 +214,7 @@ mod tests {
             body.push_str(&format!("{{\"arch\": \"{arch}\", \"fidelity\": 1.0, \"valid_accuracy\": {v}, \"test_accuracy\": {t}, \"cost\": 1}}\n"));
         }
         std::fs::write(&path, body).unwrap();
-        Table::load(&path, &crate::space::NetworkSpace::Nb201).unwrap()
+        Table::load(&path, &crate::space::SearchSpace::Nb201).unwrap()
     }
 
     #[test]

@@ -114,7 +114,7 @@ impl RunConfig {
     /// ranges of the numbers (which would otherwise fail deep inside a
     /// worker, or stop the search with a panic).
     pub fn check(&self) -> Result<(), String> {
-        crate::space::NetworkSpace::resolve(&self.space).map_err(|e| format!("space: {e}"))?;
+        crate::space::SearchSpace::resolve(&self.space).map_err(|e| format!("space: {e}"))?;
         crate::estimate::EstimatorSpec::parse(&self.estimator).map_err(|e| format!("estimator: {e}"))?;
         Budget::parse(&self.budget).map_err(|e| format!("budget: {e}"))?;
         constraint::Constraints::parse(&self.constraints).map_err(|e| format!("constraints: {e}"))?;

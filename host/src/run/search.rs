@@ -21,7 +21,7 @@ use super::journal::{Call, Journal, Trial, TrialStatus};
 use super::lock::RunLock;
 use super::RunConfig;
 use crate::estimate::Evaluation;
-use crate::space::{NetworkSpace, Space};
+use crate::space::{SearchSpace, Space};
 use crate::strategy::{Candidate, Metric, Observation, Plugin, Proposal, RunContext, Status};
 
 /// The journal's file name inside a run folder.
@@ -40,7 +40,7 @@ pub enum Event<'a> {
 pub struct Search {
     pub dir: PathBuf,
     pub config: RunConfig,
-    pub space: NetworkSpace,
+    pub space: SearchSpace,
     decisions: Space,
     journal: Journal,
     plugin: Plugin,
@@ -67,7 +67,7 @@ pub fn sha256(path: &Path) -> anyhow::Result<String> {
 impl Search {
     /// Starts a new run in `dir` with a loaded (not yet initialised) plugin.
     pub fn start(dir: &Path, config: RunConfig, mut plugin: Plugin, strategy_path: &Path, command: &str) -> anyhow::Result<Search> {
-        let space = NetworkSpace::resolve(&config.space).context("space")?;
+        let space = SearchSpace::resolve(&config.space).context("space")?;
         let budget = Budget::parse(&config.budget).map_err(anyhow::Error::msg)?;
         Constraints::parse(&config.constraints).map_err(anyhow::Error::msg)?;
         let decisions = space.space();
@@ -93,7 +93,7 @@ impl Search {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn assemble(dir: &Path, config: RunConfig, space: NetworkSpace, journal: Journal, plugin: Plugin, budget: Budget, elapsed_before: Duration, lock: RunLock) -> Search {
+    fn assemble(dir: &Path, config: RunConfig, space: SearchSpace, journal: Journal, plugin: Plugin, budget: Budget, elapsed_before: Duration, lock: RunLock) -> Search {
         // Checked when the run was started (and by `RunConfig::check`).
         let constraints = Constraints::parse(&config.constraints).unwrap_or_default();
         Search {
@@ -147,7 +147,7 @@ impl Search {
         }
         let mut journal = Journal::open(&dir.join(JOURNAL))?;
         journal.set_manifest(&[("config", serde_json::to_value(&config)?)])?;
-        let space = NetworkSpace::resolve(&config.space).context("space")?;
+        let space = SearchSpace::resolve(&config.space).context("space")?;
         let budget = Budget::parse(&config.budget).map_err(anyhow::Error::msg)?;
         let decisions = space.space();
         init(&mut plugin, &decisions, &config, &budget)?;

@@ -14,7 +14,7 @@ use super::status;
 use crate::run::journal::{Journal, Trial, TrialStatus};
 use crate::run::search::JOURNAL;
 use crate::run::{Budget, RunConfig};
-use crate::space::NetworkSpace;
+use crate::space::SearchSpace;
 
 /// How long a read stays fresh.
 pub const FRESH: std::time::Duration = std::time::Duration::from_millis(250);
@@ -50,7 +50,7 @@ pub struct Summary {
 pub struct View {
     pub summary: Summary,
     pub trials: Vec<Trial>,
-    pub space: Option<NetworkSpace>,
+    pub space: Option<SearchSpace>,
     /// Changes whenever what was read changes.
     pub version: u64,
 }
@@ -62,7 +62,7 @@ impl View {
         match read(dir, previous.map(|v| v.trials.as_slice())) {
             Ok((config, trials, elapsed, strategy, recommendation)) => {
                 let summary = summarize(name, &config, &trials, elapsed, strategy, recommendation, running);
-                View { summary, space: NetworkSpace::resolve(&config.space).ok(), trials, version: 0 }
+                View { summary, space: SearchSpace::resolve(&config.space).ok(), trials, version: 0 }
             }
             Err(e) => View { summary: unreadable(name, format!("{e:#}")), trials: vec![], space: None, version: 0 },
         }

@@ -321,7 +321,7 @@ mod tests {
     use super::*;
 
     fn sample(c: &ChainSpec, seed: u64) -> Vec<u32> {
-        crate::space::NetworkSpace::Chain(c.clone()).sample(seed, 1).unwrap().remove(0)
+        crate::space::SearchSpace::Chain(c.clone()).sample(seed, 1).unwrap().remove(0)
     }
 
     #[test]
@@ -389,7 +389,7 @@ mod tests {
 mod fuzz {
     use super::*;
     use crate::fuzz::{apply, apply_text, config, edits};
-    use crate::space::NetworkSpace;
+    use crate::space::SearchSpace;
     use proptest::prelude::*;
     use proptest::test_runner::TestCaseError;
 
@@ -419,7 +419,7 @@ mod fuzz {
     fn usable(spec: &ChainSpec) -> Result<(), TestCaseError> {
         prop_assert!((1..=64).contains(&spec.layers) && !spec.ops.is_empty() && !spec.widths.is_empty(), "{spec:?}");
         prop_assert!(spec.reduce_at.iter().all(|&r| r < spec.layers), "{spec:?}");
-        let space = NetworkSpace::Chain(spec.clone());
+        let space = SearchSpace::Chain(spec.clone());
         for g in space.sample(7, 3).map_err(|e| TestCaseError::fail(e.to_string()))? {
             prop_assert!(spec.layers(&g).iter().all(|l| l.width > 0 && l.width <= MAX_WIDTH), "{spec:?}");
             let text = space.to_string(&g).map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -508,7 +508,7 @@ mod fuzz {
         #[test]
         fn mutated_architectures_parse_back_or_say_what_is_wrong(which in any::<bool>(), seed in any::<u64>(), edits in edits()) {
             let spec = spaces()[which as usize].clone();
-            let space = NetworkSpace::Chain(spec.clone());
+            let space = SearchSpace::Chain(spec.clone());
             let g = space.sample(seed, 1).unwrap().remove(0);
             let text = apply_text(&spec.to_string(&g), &edits);
             match space.parse(&text) {

@@ -179,7 +179,7 @@ mod tests {
 
     #[test]
     fn every_sampled_genotype_round_trips() {
-        let space = crate::space::NetworkSpace::Darts;
+        let space = crate::space::SearchSpace::Darts;
         for g in space.sample(12345, 200).unwrap() {
             assert_eq!(parse(&to_string(&g)).unwrap(), g);
         }
@@ -253,7 +253,7 @@ mod fuzz {
         #![proptest_config(config(MUTATED))]
         #[test]
         fn mutated_genotypes_parse_back_or_say_what_is_wrong(seed in any::<u64>(), edits in edits()) {
-            let g = crate::space::NetworkSpace::Darts.sample(seed, 1).unwrap().remove(0);
+            let g = crate::space::SearchSpace::Darts.sample(seed, 1).unwrap().remove(0);
             parses_back_or_says_why(&apply_text(&to_string(&g), &edits))?;
         }
     }

@@ -1,7 +1,7 @@
 //! Search spaces as a strategy sees them: an ordered list of named
 //! categorical decisions. A genotype picks one choice per decision.
 //!
-//! The spaces whose genotypes are networks ([`NetworkSpace`]):
+//! The spaces whose genotypes are networks ([`SearchSpace`]):
 //! [`nb201`] (NAS-Bench-201's cell), [`darts`] (the DARTS/NASNet normal and
 //! reduction cells) and [`chain`] (chain-structured, built in or from a
 //! TOML file). Each maps a genotype to decisions a strategy sees, to and
@@ -51,20 +51,20 @@ pub enum GenotypeError {
 
 /// A space whose genotypes are networks the trainer can build.
 #[derive(Debug, Clone, PartialEq)]
-pub enum NetworkSpace {
+pub enum SearchSpace {
     Nb201,
     Darts,
     Chain(chain::ChainSpec),
 }
 
-impl NetworkSpace {
+impl SearchSpace {
     /// `nb201`, `darts`, `chain`, or the path of a chain space's TOML file.
-    pub fn resolve(spec: &str) -> Result<NetworkSpace, GenotypeError> {
+    pub fn resolve(spec: &str) -> Result<SearchSpace, GenotypeError> {
         match spec {
-            "nb201" => Ok(NetworkSpace::Nb201),
-            "darts" => Ok(NetworkSpace::Darts),
-            "chain" => Ok(NetworkSpace::Chain(chain::ChainSpec::builtin())),
-            path if path.ends_with(".toml") => Ok(NetworkSpace::Chain(chain::ChainSpec::from_toml(Path::new(path))?)),
+            "nb201" => Ok(SearchSpace::Nb201),
+            "darts" => Ok(SearchSpace::Darts),
+            "chain" => Ok(SearchSpace::Chain(chain::ChainSpec::builtin())),
+            path if path.ends_with(".toml") => Ok(SearchSpace::Chain(chain::ChainSpec::from_toml(Path::new(path))?)),
             other => Err(GenotypeError::Space(format!(
                 "unknown space `{other}` (use nb201, darts, chain, or a chain space's .toml file)"
             ))),
@@ -73,27 +73,27 @@ impl NetworkSpace {
 
     pub fn name(&self) -> String {
         match self {
-            NetworkSpace::Nb201 => "nb201".into(),
-            NetworkSpace::Darts => "darts".into(),
-            NetworkSpace::Chain(c) => c.name.clone(),
+            SearchSpace::Nb201 => "nb201".into(),
+            SearchSpace::Darts => "darts".into(),
+            SearchSpace::Chain(c) => c.name.clone(),
         }
     }
 
     /// The decisions a strategy sees.
     pub fn space(&self) -> Space {
         match self {
-            NetworkSpace::Nb201 => nb201::space(),
-            NetworkSpace::Darts => darts::space(),
-            NetworkSpace::Chain(c) => c.space(),
+            SearchSpace::Nb201 => nb201::space(),
+            SearchSpace::Darts => darts::space(),
+            SearchSpace::Chain(c) => c.space(),
         }
     }
 
     /// Checks that a genotype is in range and is a network.
     pub fn check(&self, genotype: &[u32]) -> Result<(), GenotypeError> {
         match self {
-            NetworkSpace::Nb201 => nb201::space().validate(genotype),
-            NetworkSpace::Darts => darts::check(genotype),
-            NetworkSpace::Chain(c) => c.check(genotype),
+            SearchSpace::Nb201 => nb201::space().validate(genotype),
+            SearchSpace::Darts => darts::check(genotype),
+            SearchSpace::Chain(c) => c.check(genotype),
         }
     }
 
@@ -101,9 +101,9 @@ impl NetworkSpace {
     pub fn to_string(&self, genotype: &[u32]) -> Result<String, GenotypeError> {
         self.check(genotype)?;
         Ok(match self {
-            NetworkSpace::Nb201 => nb201::to_string(genotype),
-            NetworkSpace::Darts => darts::to_string(genotype),
-            NetworkSpace::Chain(c) => c.to_string(genotype),
+            SearchSpace::Nb201 => nb201::to_string(genotype),
+            SearchSpace::Darts => darts::to_string(genotype),
+            SearchSpace::Chain(c) => c.to_string(genotype),
         })
     }
 
@@ -133,9 +133,9 @@ impl NetworkSpace {
     /// Parses the space's notation into a checked genotype.
     pub fn parse(&self, text: &str) -> Result<Vec<u32>, GenotypeError> {
         let genotype = match self {
-            NetworkSpace::Nb201 => nb201::parse(text)?,
-            NetworkSpace::Darts => darts::parse(text)?,
-            NetworkSpace::Chain(c) => c.parse(text)?,
+            SearchSpace::Nb201 => nb201::parse(text)?,
+            SearchSpace::Darts => darts::parse(text)?,
+            SearchSpace::Chain(c) => c.parse(text)?,
         };
         self.check(&genotype)?;
         Ok(genotype)
@@ -180,7 +180,7 @@ impl Space {
 /// Looks up a built-in space by name.
 pub fn builtin(name: &str) -> Option<Space> {
     match name {
-        "nb201" | "darts" | "chain" => Some(NetworkSpace::resolve(name).ok()?.space()),
+        "nb201" | "darts" | "chain" => Some(SearchSpace::resolve(name).ok()?.space()),
         _ => toy::get(name),
     }
 }

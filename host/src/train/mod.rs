@@ -12,7 +12,7 @@ pub mod trainer;
 
 pub use trainer::{test, train, train_with_progress, Epoch, Progress, TrainConfig, TrainResult};
 
-use crate::space::{GenotypeError, NetworkSpace};
+use crate::space::{GenotypeError, SearchSpace};
 
 /// A network of some space, with its analytic cost.
 pub trait Network: tch::nn::ModuleT {
@@ -40,11 +40,11 @@ pub struct Skeleton {
 impl Skeleton {
     /// The benchmark defaults: NAS-Bench-201 C=16, N=5; DARTS' search
     /// network C=16 with 8 cells.
-    pub fn defaults(space: &NetworkSpace) -> (i64, usize) {
+    pub fn defaults(space: &SearchSpace) -> (i64, usize) {
         match space {
-            NetworkSpace::Nb201 => (16, 5),
-            NetworkSpace::Darts => (16, 8),
-            NetworkSpace::Chain(c) => (c.stem_channels, c.layers),
+            SearchSpace::Nb201 => (16, 5),
+            SearchSpace::Darts => (16, 8),
+            SearchSpace::Chain(c) => (c.stem_channels, c.layers),
         }
     }
 }
@@ -52,7 +52,7 @@ impl Skeleton {
 impl Skeleton {
     /// The skeleton for a dataset's images: the given sizes or the space's
     /// defaults, the data's channels, classes and side.
-    pub fn for_data(space: &NetworkSpace, channels: Option<i64>, cells: Option<usize>, images: &crate::data::Images, classes: usize) -> Skeleton {
+    pub fn for_data(space: &SearchSpace, channels: Option<i64>, cells: Option<usize>, images: &crate::data::Images, classes: usize) -> Skeleton {
         let (c, n) = Skeleton::defaults(space);
         Skeleton {
             channels: channels.unwrap_or(c),
@@ -67,23 +67,23 @@ impl Skeleton {
 /// The learning rate of each space's published recipe: NAS-Bench-201's
 /// 0.1, DARTS' 0.025 (its separable convolutions diverge at 0.1), ENAS'
 /// 0.05 for chains. The rest of the recipe (SGD, Nesterov, cosine) is shared.
-pub fn default_lr(space: &NetworkSpace) -> f64 {
+pub fn default_lr(space: &SearchSpace) -> f64 {
     match space {
-        NetworkSpace::Nb201 => 0.1,
-        NetworkSpace::Darts => 0.025,
-        NetworkSpace::Chain(_) => 0.05,
+        SearchSpace::Nb201 => 0.1,
+        SearchSpace::Darts => 0.025,
+        SearchSpace::Chain(_) => 0.05,
     }
 }
 
 /// Builds the network of `genotype` under `p`, after checking that the
 /// genotype is a network of the space and that the input is large enough
 /// for the space's reductions.
-pub fn build(p: &tch::nn::Path, space: &NetworkSpace, genotype: &[u32], skeleton: &Skeleton) -> Result<Box<dyn Network>, GenotypeError> {
+pub fn build(p: &tch::nn::Path, space: &SearchSpace, genotype: &[u32], skeleton: &Skeleton) -> Result<Box<dyn Network>, GenotypeError> {
     space.check(genotype)?;
     let reductions = match space {
-        NetworkSpace::Nb201 => 2,
-        NetworkSpace::Darts => 2,
-        NetworkSpace::Chain(c) => c.reduce_at.len() as u32,
+        SearchSpace::Nb201 => 2,
+        SearchSpace::Darts => 2,
+        SearchSpace::Chain(c) => c.reduce_at.len() as u32,
     };
     if skeleton.image_size < 1 << reductions {
         return Err(GenotypeError::Space(format!(
@@ -95,16 +95,16 @@ pub fn build(p: &tch::nn::Path, space: &NetworkSpace, genotype: &[u32], skeleton
             skeleton.image_size
         )));
     }
-    if skeleton.channels < 1 || (matches!(space, NetworkSpace::Darts) && skeleton.cells < 3) {
+    if skeleton.channels < 1 || (matches!(space, SearchSpace::Darts) && skeleton.cells < 3) {
         return Err(GenotypeError::Space(format!(
             "{}: channels must be at least 1 and a DARTS network needs at least 3 cells",
             space.name()
         )));
     }
     Ok(match space {
-        NetworkSpace::Nb201 => Box::new(nb201::Nb201Net::new(p, genotype, skeleton)),
-        NetworkSpace::Darts => Box::new(darts::DartsNet::new(p, genotype, skeleton)),
-        NetworkSpace::Chain(c) => Box::new(chain::ChainNet::new(p, c, genotype, skeleton)),
+        SearchSpace::Nb201 => Box::new(nb201::Nb201Net::new(p, genotype, skeleton)),
+        SearchSpace::Darts => Box::new(darts::DartsNet::new(p, genotype, skeleton)),
+        SearchSpace::Chain(c) => Box::new(chain::ChainNet::new(p, c, genotype, skeleton)),
     })
 }
 
@@ -158,7 +158,7 @@ mod tests {
     use super::*;
     use tch::{Device, Kind, Tensor};
 
-    fn sample(space: &NetworkSpace, seed: u64) -> Vec<u32> {
+    fn sample(space: &SearchSpace, seed: u64) -> Vec<u32> {
         space.sample(seed, 1).unwrap().remove(0)
     }
 
@@ -171,7 +171,7 @@ mod tests {
         let toml = dir.path().join("gray.toml");
         std::fs::write(&toml, "layers = 3\nops = [\"conv_3x3\", \"sep_conv_5x5\", \"max_pool_3x3\", \"identity\"]\nwidths = [4, 6]\nreduce_at = [1, 2]\n").unwrap();
         for (spec, in_channels, side) in [("nb201", 3, 8), ("darts", 3, 8), ("chain", 3, 8), (toml.to_str().unwrap(), 1, 7)] {
-            let space = NetworkSpace::resolve(spec).unwrap();
+            let space = SearchSpace::resolve(spec).unwrap();
             for seed in 0..4 {
                 let g = sample(&space, seed);
                 let vs = tch::nn::VarStore::new(Device::Cpu);
@@ -192,16 +192,16 @@ mod tests {
     fn invalid_genotypes_and_too_small_inputs_are_errors_not_panics() {
         let vs = tch::nn::VarStore::new(Device::Cpu);
         let skeleton = Skeleton { channels: 4, cells: 3, in_channels: 3, classes: 5, image_size: 8 };
-        let darts = NetworkSpace::Darts;
+        let darts = SearchSpace::Darts;
         let mut g = sample(&darts, 1);
         g[1] = 0;
         g[3] = 0;
         let e = build(&vs.root(), &darts, &g, &skeleton).err().unwrap().to_string();
         assert!(e.contains("no input"), "{e}");
-        let e = build(&vs.root(), &NetworkSpace::Nb201, &[9; 6], &skeleton).err().unwrap().to_string();
+        let e = build(&vs.root(), &SearchSpace::Nb201, &[9; 6], &skeleton).err().unwrap().to_string();
         assert!(e.contains("out of range"), "{e}");
         let tiny = Skeleton { image_size: 2, ..skeleton };
-        let e = build(&vs.root(), &NetworkSpace::Nb201, &[0; 6], &tiny).err().unwrap().to_string();
+        let e = build(&vs.root(), &SearchSpace::Nb201, &[0; 6], &tiny).err().unwrap().to_string();
         assert!(e.contains("at least 4×4"), "{e}");
     }
 
@@ -210,7 +210,7 @@ mod tests {
     /// auxiliary head the count is about 3.3 M as well.
     #[test]
     fn darts_v2_at_evaluation_size_has_the_published_parameter_count() {
-        let space = NetworkSpace::Darts;
+        let space = SearchSpace::Darts;
         let g = space.parse("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])").unwrap();
         let vs = tch::nn::VarStore::new(Device::Cpu);
         let skeleton = Skeleton { channels: 36, cells: 20, in_channels: 3, classes: 10, image_size: 32 };

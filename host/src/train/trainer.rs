@@ -369,7 +369,7 @@ mod tests {
     /// A DARTS and a chain network learn the synthetic task too.
     #[test]
     fn darts_and_chain_networks_learn() {
-        use crate::space::NetworkSpace;
+        use crate::space::SearchSpace;
         // Convolutions in both cells: DARTS' published cell, whose reduction
         // cell is all pooling and skips, trains too slowly for a unit test.
         let darts = "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('skip_connect', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('sep_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('skip_connect', 2), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('sep_conv_3x3', 1)], reduce_concat=[2, 3, 4, 5])";
@@ -385,7 +385,7 @@ mod tests {
         // reached 0.228-0.450 over seeds 0-3 and 5 (seed 0: 0.407-0.412),
         // so its former bound of 0.4 held at seed 0 by 0.007.
         let epochs = 4;
-        for (space, arch, bound) in [(NetworkSpace::Darts, darts, 0.25), (NetworkSpace::Chain(narrow_chain), chain, 0.4)] {
+        for (space, arch, bound) in [(SearchSpace::Darts, darts, 0.25), (SearchSpace::Chain(narrow_chain), chain, 0.4)] {
             let spec = space.name();
             let _torch = TORCH.lock().unwrap_or_else(|p| p.into_inner());
             tch::manual_seed(0);

@@ -136,7 +136,7 @@ impl Supernet for ChainSupernet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::space::NetworkSpace;
+    use crate::space::SearchSpace;
     use crate::train::ops::TORCH_TEST_LOCK;
     use tch::{Device, Kind};
 
@@ -144,8 +144,8 @@ mod tests {
     fn a_one_hot_mix_is_the_path_in_the_enas_chain() {
         let _lock = TORCH_TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(6);
-        let space = NetworkSpace::resolve("chain").unwrap();
-        let NetworkSpace::Chain(spec) = &space else { panic!("chain") };
+        let space = SearchSpace::resolve("chain").unwrap();
+        let SearchSpace::Chain(spec) = &space else { panic!("chain") };
         let vs = nn::VarStore::new(Device::Cpu);
         let net = ChainSupernet::new(&vs.root(), spec, &Skeleton { channels: 0, cells: 0, in_channels: 3, classes: 4, image_size: 16 }).unwrap();
         let x = Tensor::randn([2, 3, 16, 16], (Kind::Float, Device::Cpu));

@@ -135,12 +135,12 @@ const _: () = assert!(CELLS.len() * PER_CELL == 32, "the darts space has 32 deci
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::space::NetworkSpace;
+    use crate::space::SearchSpace;
     use crate::train::ops::TORCH_TEST_LOCK;
     use tch::{Device, Kind};
 
     fn one_hot(genotype: &[u32]) -> Vec<Tensor> {
-        let space = NetworkSpace::Darts.space();
+        let space = SearchSpace::Darts.space();
         genotype
             .iter()
             .zip(&space.decisions)
@@ -155,7 +155,7 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let net = DartsSupernet::new(&vs.root(), &Skeleton { channels: 2, cells: 3, in_channels: 3, classes: 4, image_size: 8 });
         let x = Tensor::randn([2, 3, 8, 8], (Kind::Float, Device::Cpu));
-        let space = NetworkSpace::Darts;
+        let space = SearchSpace::Darts;
         let genotype = space.sample(5, 1).unwrap().remove(0);
         let a = net.forward(&x, &Route::Path(&genotype));
         let b = net.forward(&x, &Route::Mix(&one_hot(&genotype)));

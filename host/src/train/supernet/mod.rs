@@ -16,7 +16,7 @@ pub mod nb201;
 use tch::Tensor;
 
 use super::Skeleton;
-use crate::space::NetworkSpace;
+use crate::space::SearchSpace;
 
 /// How a forward pass goes through the supernet.
 pub enum Route<'a> {
@@ -35,13 +35,13 @@ pub trait Supernet {
 }
 
 /// The supernet of `space` under `p`.
-pub fn build(p: &tch::nn::Path, space: &NetworkSpace, skeleton: &Skeleton) -> anyhow::Result<Box<dyn Supernet>> {
+pub fn build(p: &tch::nn::Path, space: &SearchSpace, skeleton: &Skeleton) -> anyhow::Result<Box<dyn Supernet>> {
     match space {
-        NetworkSpace::Nb201 => Ok(Box::new(nb201::Nb201Supernet::new(p, skeleton))),
-        NetworkSpace::Darts => {
+        SearchSpace::Nb201 => Ok(Box::new(nb201::Nb201Supernet::new(p, skeleton))),
+        SearchSpace::Darts => {
             anyhow::ensure!(skeleton.cells >= 3, "a DARTS supernet needs at least 3 cells (it has reductions at 1/3 and 2/3), not {}", skeleton.cells);
             Ok(Box::new(darts::DartsSupernet::new(p, skeleton)))
         }
-        NetworkSpace::Chain(spec) => Ok(Box::new(chain::ChainSupernet::new(p, spec, skeleton)?)),
+        SearchSpace::Chain(spec) => Ok(Box::new(chain::ChainSupernet::new(p, spec, skeleton)?)),
     }
 }
