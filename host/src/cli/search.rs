@@ -10,6 +10,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use nasbox::estimate::table::Table;
 use nasbox::estimate::stopping::StopRule;
+use nasbox::estimate::command::CommandJob;
 use nasbox::estimate::train::TrainJob;
 use nasbox::estimate::one_shot::OneShot;
 use nasbox::estimate::EstimatorSpec;
@@ -26,15 +27,19 @@ pub struct SearchArgs {
     /// Strategy component (FILE.wasm) or built-in name [default: evolution].
     #[arg(long)]
     strategy: Option<String>,
-    /// nb201, darts, chain or FILE.toml [default: nb201].
+    /// nb201, darts, chain, or FILE.toml (a chain space, or a decision space) [default: nb201].
     #[arg(long)]
     space: Option<String>,
     /// synthetic, cifar10:DIR, ... [default: synthetic].
     #[arg(long)]
     dataset: Option<String>,
-    /// train, early-stop, zero-cost or table:FILE [default: train].
+    /// train, early-stop, zero-cost, supernet, command, command+early-stop or table:FILE [default: train].
     #[arg(long)]
     estimator: Option<String>,
+    /// Your own training command per trial, run with sh -c (docs: the command protocol); implies
+    /// --estimator command unless another estimator is given.
+    #[arg(long, value_name = "SHELL COMMAND")]
+    command: Option<String>,
     /// trials=N, time=DURATION, sim=DURATION, comma-separated [default: trials=50,time=8m].
     #[arg(long)]
     budget: Option<String>,
@@ -134,7 +139,21 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     set!(config.strategy, a.strategy);
     set!(config.space, a.space);
     set!(config.dataset, a.dataset);
+    if let Some(run) = a.command {
+        config.command.run = run;
+        if a.estimator.is_none() && config.estimator == "train" {
+            config.estimator = "command".into();
+        }
+    }
     set!(config.estimator, a.estimator);
+    // The command runs where the search started, also when resumed from
+    // elsewhere: record the folder.
+    if !config.command.run.trim().is_empty() {
+        let here = std::env::current_dir().context("the current folder")?;
+        let dir = config.command.dir.take().map_or(here.clone(), |d| here.join(d));
+        let dir = std::fs::canonicalize(&dir).with_context(|| format!("[command] dir {}", dir.display()))?;
+        config.command.dir = Some(dir);
+    }
     set!(config.budget, a.budget);
     set!(config.workers, a.workers);
     set!(config.seed, a.seed);
@@ -170,8 +189,8 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     let estimator = EstimatorSpec::parse(&config.estimator).map_err(anyhow::Error::msg).context("--estimator")?;
     nasbox::run::Budget::parse(&config.budget).map_err(anyhow::Error::msg).context("--budget")?;
     let timeout = config.trial_timeout.as_deref().map(duration).transpose().map_err(anyhow::Error::msg).context("--trial-timeout")?;
-    if config.executor == ExecutorKind::Slurm && !matches!(estimator, EstimatorSpec::Train | EstimatorSpec::EarlyStop) {
-        bail!("--executor slurm runs training trials as jobs; the {} estimator is evaluated in the search's own process (use --estimator train or early-stop)", config.estimator);
+    if config.executor == ExecutorKind::Slurm && !estimator.trains() {
+        bail!("--executor slurm runs training trials as jobs; the {} estimator is evaluated in the search's own process (use --estimator train, early-stop or command)", config.estimator);
     }
     // Without --out, the first free runs/<strategy>-<space>-<seed>[-k]: a
     // repeated demo never collides with an earlier run.
@@ -260,15 +279,22 @@ fn executor(s: &Search, estimator: &EstimatorSpec, timeout: Option<std::time::Du
             Box::new(InProcess::new(move |g: &[u32], f: Option<f64>| table.evaluate(g, f)))
         }
         EstimatorSpec::ZeroCost => zero_cost_executor(s)?,
-        EstimatorSpec::Train | EstimatorSpec::EarlyStop => {
+        EstimatorSpec::Train | EstimatorSpec::EarlyStop | EstimatorSpec::Command { .. } => {
             let workers = c.workers.max(1);
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             let mut train = c.train.clone();
             train.threads = Some(train.threads.unwrap_or((cores / workers).max(1) as i32));
-            let job = TrainJob { space: c.space.clone(), arch: String::new(), dataset: c.dataset.clone(), seed: c.seed, fidelity: None, train, test: false };
-            let rule = match estimator {
-                EstimatorSpec::EarlyStop => Some(StopRule::of(&c.early_stop_rule, c.early_stop_min_trials, c.train.epochs).map_err(anyhow::Error::msg)?),
-                _ => None,
+            // The executors fill in each trial's id and folder.
+            let command = matches!(estimator, EstimatorSpec::Command { .. }).then(|| CommandJob {
+                run: c.command.run.clone(),
+                dir: c.command.dir.clone().unwrap_or_else(|| PathBuf::from(".")),
+                trial: 0,
+                trial_dir: PathBuf::new(),
+            });
+            let job = TrainJob { space: c.space.clone(), arch: String::new(), dataset: c.dataset.clone(), seed: c.seed, fidelity: None, train, test: false, command };
+            let rule = match estimator.stops_early() {
+                true => Some(StopRule::of(&c.early_stop_rule, c.early_stop_min_trials, c.train.epochs).map_err(anyhow::Error::msg)?),
+                false => None,
             };
             match c.executor {
                 ExecutorKind::Local => {

@@ -94,7 +94,7 @@ pub fn run(a: TabulateArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
             (Search::start(&dir, config, plugin, &strategy, "nasbox tabulate")?, vec![])
         };
         println!("tabulating {} architectures of {} at {epochs} epochs → {}", trials, space.name(), dir.display());
-        let job = TrainJob { space: a.space.clone(), arch: String::new(), dataset: a.dataset.clone(), seed: a.seed, fidelity: None, train, test: true };
+        let job = TrainJob { space: a.space.clone(), arch: String::new(), dataset: a.dataset.clone(), seed: a.seed, fidelity: None, train, test: true, command: None };
         let mut workers = Workers::new(job, a.workers.max(1), None, None, dir.join("trials"))?;
         let mut done = 0usize;
         search.run(&mut workers, pending, &mut |e| {

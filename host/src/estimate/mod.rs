@@ -2,6 +2,7 @@
 //! score. Training ([`train`], optionally with early stopping), training-free
 //! proxies ([`zero_cost`]) and benchmark tables ([`table`]).
 
+pub mod command;
 pub mod one_shot;
 pub mod proxies;
 pub mod stopping;
@@ -58,6 +59,10 @@ pub enum EstimatorSpec {
     /// trains and is scored on its path, a relaxed one takes a
     /// differentiable step.
     Supernet,
+    /// The user's own command (`[command] run`) trains each trial and
+    /// reports through the protocol of [`command`]; with `early_stop`, its
+    /// progress lines feed the run's early-stopping rule.
+    Command { early_stop: bool },
 }
 
 impl EstimatorSpec {
@@ -67,16 +72,29 @@ impl EstimatorSpec {
             "early-stop" => Ok(EstimatorSpec::EarlyStop),
             "zero-cost" => Ok(EstimatorSpec::ZeroCost),
             "supernet" => Ok(EstimatorSpec::Supernet),
+            "command" => Ok(EstimatorSpec::Command { early_stop: false }),
+            "command+early-stop" => Ok(EstimatorSpec::Command { early_stop: true }),
             _ => match text.strip_prefix("table:") {
                 Some(path) if !path.is_empty() => Ok(EstimatorSpec::Table(PathBuf::from(path))),
-                _ => Err(format!("unknown estimator `{text}` (use train, early-stop, zero-cost, supernet or table:FILE)")),
+                _ => Err(format!("unknown estimator `{text}` (use train, early-stop, zero-cost, supernet, command, command+early-stop or table:FILE)")),
             },
         }
     }
 
-    /// Training estimators run in worker processes; the others in-process.
+    /// Training estimators (the built-in trainer or the user's command)
+    /// run in worker processes; the others in-process.
     pub fn trains(&self) -> bool {
-        matches!(self, EstimatorSpec::Train | EstimatorSpec::EarlyStop)
+        matches!(self, EstimatorSpec::Train | EstimatorSpec::EarlyStop | EstimatorSpec::Command { .. })
+    }
+
+    /// Whether it stops unpromising trials early.
+    pub fn stops_early(&self) -> bool {
+        matches!(self, EstimatorSpec::EarlyStop | EstimatorSpec::Command { early_stop: true })
+    }
+
+    /// Whether it needs nasbox to build the space's networks.
+    pub fn needs_network(&self) -> bool {
+        !matches!(self, EstimatorSpec::Table(_) | EstimatorSpec::Command { .. })
     }
 
     pub fn to_text(&self) -> String {
@@ -86,6 +104,8 @@ impl EstimatorSpec {
             EstimatorSpec::ZeroCost => "zero-cost".into(),
             EstimatorSpec::Table(p) => format!("table:{}", p.display()),
             EstimatorSpec::Supernet => "supernet".into(),
+            EstimatorSpec::Command { early_stop: false } => "command".into(),
+            EstimatorSpec::Command { early_stop: true } => "command+early-stop".into(),
         }
     }
 }
@@ -96,7 +116,7 @@ mod tests {
 
     #[test]
     fn estimator_specs_parse_and_print() {
-        for text in ["train", "early-stop", "zero-cost", "table:runs/t.jsonl"] {
+        for text in ["train", "early-stop", "zero-cost", "command", "command+early-stop", "table:runs/t.jsonl"] {
             assert_eq!(EstimatorSpec::parse(text).unwrap().to_text(), text);
         }
         assert!(EstimatorSpec::parse("table:").unwrap_err().contains("table:FILE"));

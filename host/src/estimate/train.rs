@@ -69,6 +69,10 @@ pub struct TrainJob {
     /// for building benchmark tables, whose strategies ignore results.
     #[serde(default)]
     pub test: bool,
+    /// Run the user's command instead of the built-in trainer (the
+    /// `command` estimator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<super::command::CommandJob>,
 }
 
 impl TrainJob {
@@ -92,6 +96,9 @@ pub enum WorkerLine {
 
 /// Runs a job in this process, reporting each line to `emit`.
 pub fn run_job(job: &TrainJob, emit: &mut dyn FnMut(WorkerLine)) -> anyhow::Result<()> {
+    if let Some(command) = &job.command {
+        return super::command::run(job, command, emit);
+    }
     let o = &job.train;
     let space = SearchSpace::resolve(&job.space)?;
     let genotype = space.parse(&job.arch)?;
@@ -230,6 +237,7 @@ mod tests {
             fidelity: Some(0.25),
             train: TrainOptions { epochs: 12, ..TrainOptions::default() },
             test: false,
+            command: None,
         };
         assert_eq!(job.epochs_at_fidelity(), 3);
         assert_eq!(TrainJob { fidelity: Some(0.01), ..job.clone() }.epochs_at_fidelity(), 1);

@@ -60,6 +60,7 @@ pub fn config(space: &SearchSpace, genotype: &[u32], skeleton: &Skeleton, inputs
                 "op": ChainOp::name(&l.op), "width": l.width, "skips": l.skips, "reduce": l.reduce,
             })).collect::<Vec<_>>(),
         }),
+        SearchSpace::Decisions(_) => return Err(space.no_network()),
     };
     cfg.as_object_mut().expect("an object").extend(extra.as_object().expect("an object").clone());
     Ok(cfg)
@@ -72,6 +73,7 @@ pub fn pytorch_module(space: &SearchSpace, genotype: &[u32], skeleton: &Skeleton
         SearchSpace::Nb201 => NB201,
         SearchSpace::Darts => DARTS,
         SearchSpace::Chain(_) => CHAIN,
+        SearchSpace::Decisions(_) => return Err(space.no_network()),
     };
     let arch = cfg["arch"].as_str().unwrap_or_default().to_string();
     let config_text = serde_json::to_string_pretty(&cfg).expect("JSON values serialise");

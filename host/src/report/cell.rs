@@ -56,6 +56,8 @@ pub fn graphs(space: &SearchSpace, genotype: &[u32]) -> Vec<Graph> {
             }
             vec![g]
         }
+        // The user's decisions have no graph nasbox knows.
+        SearchSpace::Decisions(_) => vec![],
     }
 }
 

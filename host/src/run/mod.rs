@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::estimate::train::TrainOptions;
 pub use budget::Budget;
+pub use crate::estimate::command::CommandOptions;
 pub use crate::estimate::one_shot::OneShotOptions;
 pub use executor::slurm::SlurmOptions;
 
@@ -43,10 +44,12 @@ pub enum ExecutorKind {
 pub struct RunConfig {
     /// A strategy component: a path, or the name of a built-in one.
     pub strategy: String,
-    /// nb201, darts, chain or a chain space's .toml file.
+    /// nb201, darts, chain, or a .toml file (a chain space, or a decision
+    /// space for the command estimator).
     pub space: String,
     pub dataset: String,
-    /// train, early-stop, zero-cost, supernet or table:FILE.
+    /// train, early-stop, zero-cost, supernet, command, command+early-stop
+    /// or table:FILE.
     pub estimator: String,
     /// e.g. `trials=50,time=8m`; see [`Budget`].
     pub budget: String,
@@ -69,6 +72,8 @@ pub struct RunConfig {
     pub train: TrainOptions,
     /// How the supernet estimator trains the shared weights.
     pub supernet: OneShotOptions,
+    /// The user's training command, for the command estimator.
+    pub command: CommandOptions,
     /// Bounds on reported metrics, e.g. `["params<=1e6", "latency-ms<=5"]`;
     /// a trial breaking one is infeasible (see [`constraint`]).
     pub constraints: Vec<String>,
@@ -95,6 +100,7 @@ impl Default for RunConfig {
             early_stop_rule: "median".into(),
             train: TrainOptions::default(),
             supernet: OneShotOptions::default(),
+            command: CommandOptions::default(),
             constraints: vec![],
         }
     }
@@ -114,8 +120,14 @@ impl RunConfig {
     /// ranges of the numbers (which would otherwise fail deep inside a
     /// worker, or stop the search with a panic).
     pub fn check(&self) -> Result<(), String> {
-        crate::space::SearchSpace::resolve(&self.space).map_err(|e| format!("space: {e}"))?;
-        crate::estimate::EstimatorSpec::parse(&self.estimator).map_err(|e| format!("estimator: {e}"))?;
+        let space = crate::space::SearchSpace::resolve(&self.space).map_err(|e| format!("space: {e}"))?;
+        let estimator = crate::estimate::EstimatorSpec::parse(&self.estimator).map_err(|e| format!("estimator: {e}"))?;
+        if !space.is_network() && estimator.needs_network() {
+            return Err(format!("estimator = \"{}\": {}", self.estimator, space.no_network()));
+        }
+        if matches!(estimator, crate::estimate::EstimatorSpec::Command { .. }) && self.command.run.trim().is_empty() {
+            return Err(format!("estimator = \"{}\" needs the command to run: `[command] run = \"python train.py\"` (or --command)", self.estimator));
+        }
         Budget::parse(&self.budget).map_err(|e| format!("budget: {e}"))?;
         constraint::Constraints::parse(&self.constraints).map_err(|e| format!("constraints: {e}"))?;
         crate::estimate::stopping::StopRule::of(&self.early_stop_rule, 1, 1)?;

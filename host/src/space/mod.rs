@@ -1,15 +1,18 @@
 //! Search spaces as a strategy sees them: an ordered list of named
 //! categorical decisions. A genotype picks one choice per decision.
 //!
-//! The spaces whose genotypes are networks ([`SearchSpace`]):
-//! [`nb201`] (NAS-Bench-201's cell), [`darts`] (the DARTS/NASNet normal and
-//! reduction cells) and [`chain`] (chain-structured, built in or from a
-//! TOML file). Each maps a genotype to decisions a strategy sees, to and
-//! from readable text, and (in `train`) to a network. The [`toy`] spaces
+//! A run searches a [`SearchSpace`]: one whose genotypes are networks
+//! nasbox builds — [`nb201`] (NAS-Bench-201's cell), [`darts`] (the
+//! DARTS/NASNet normal and reduction cells), [`chain`] (chain-structured,
+//! built in or from a TOML file) — or a user's [`decisions`] file, whose
+//! genotypes only the user's own training command understands. Each maps a
+//! genotype to decisions a strategy sees and to and from readable text; the
+//! network spaces also map it (in `train`) to a network. The [`toy`] spaces
 //! exercise strategies without any network.
 
 pub mod chain;
 pub mod darts;
+pub mod decisions;
 pub mod nb201;
 pub mod toy;
 
@@ -49,25 +52,65 @@ pub enum GenotypeError {
     Space(String),
 }
 
-/// A space whose genotypes are networks the trainer can build.
+/// The space a run searches.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SearchSpace {
     Nb201,
     Darts,
     Chain(chain::ChainSpec),
+    /// Named decisions from a TOML file, with no network of nasbox's
+    /// behind them: evaluated by a command (or a table).
+    Decisions(decisions::DecisionSpec),
 }
 
 impl SearchSpace {
-    /// `nb201`, `darts`, `chain`, or the path of a chain space's TOML file.
+    /// `nb201`, `darts`, `chain`, or the path of a TOML file: a decision
+    /// space when it has `[decisions]`, a chain space otherwise.
     pub fn resolve(spec: &str) -> Result<SearchSpace, GenotypeError> {
         match spec {
             "nb201" => Ok(SearchSpace::Nb201),
             "darts" => Ok(SearchSpace::Darts),
             "chain" => Ok(SearchSpace::Chain(chain::ChainSpec::builtin())),
-            path if path.ends_with(".toml") => Ok(SearchSpace::Chain(chain::ChainSpec::from_toml(Path::new(path))?)),
+            path if path.ends_with(".toml") => {
+                let file = Path::new(path);
+                let text = std::fs::read_to_string(file).map_err(|e| GenotypeError::Space(format!("{path}: {e}")))?;
+                if decisions::is_decision_space(&text) {
+                    Ok(SearchSpace::Decisions(decisions::DecisionSpec::from_toml(file)?))
+                } else {
+                    Ok(SearchSpace::Chain(chain::ChainSpec::from_toml(file)?))
+                }
+            }
             other => Err(GenotypeError::Space(format!(
-                "unknown space `{other}` (use nb201, darts, chain, or a chain space's .toml file)"
+                "unknown space `{other}` (use nb201, darts, chain, or a .toml file: a chain space or a decision space)"
             ))),
+        }
+    }
+
+    /// Whether nasbox can build its genotypes as networks (decision spaces
+    /// are the user's to build).
+    pub fn is_network(&self) -> bool {
+        !matches!(self, SearchSpace::Decisions(_))
+    }
+
+    /// The error for asking a network of a space that has none.
+    pub fn no_network(&self) -> GenotypeError {
+        GenotypeError::Space(format!(
+            "space `{}` is a decision space: nasbox has no network for it to train, score or export; evaluate it with your own script (--estimator command) or a table (--estimator table:FILE)",
+            self.name()
+        ))
+    }
+
+    /// The architecture as a JSON object `{decision: choice}`: what a
+    /// training command receives. Decision spaces keep their numbers typed.
+    pub fn to_json(&self, genotype: &[u32]) -> serde_json::Value {
+        match self {
+            SearchSpace::Decisions(d) => d.to_json(genotype),
+            other => {
+                let space = other.space();
+                serde_json::Value::Object(
+                    space.decisions.iter().zip(genotype).map(|(d, &i)| (d.name.clone(), serde_json::Value::from(d.choices[i as usize].clone()))).collect(),
+                )
+            }
         }
     }
 
@@ -76,6 +119,7 @@ impl SearchSpace {
             SearchSpace::Nb201 => "nb201".into(),
             SearchSpace::Darts => "darts".into(),
             SearchSpace::Chain(c) => c.name.clone(),
+            SearchSpace::Decisions(d) => d.name.clone(),
         }
     }
 
@@ -85,6 +129,7 @@ impl SearchSpace {
             SearchSpace::Nb201 => nb201::space(),
             SearchSpace::Darts => darts::space(),
             SearchSpace::Chain(c) => c.space(),
+            SearchSpace::Decisions(d) => d.space(),
         }
     }
 
@@ -94,6 +139,7 @@ impl SearchSpace {
             SearchSpace::Nb201 => nb201::space().validate(genotype),
             SearchSpace::Darts => darts::check(genotype),
             SearchSpace::Chain(c) => c.check(genotype),
+            SearchSpace::Decisions(d) => d.space().validate(genotype),
         }
     }
 
@@ -104,6 +150,7 @@ impl SearchSpace {
             SearchSpace::Nb201 => nb201::to_string(genotype),
             SearchSpace::Darts => darts::to_string(genotype),
             SearchSpace::Chain(c) => c.to_string(genotype),
+            SearchSpace::Decisions(d) => d.to_string(genotype),
         })
     }
 
@@ -136,6 +183,7 @@ impl SearchSpace {
             SearchSpace::Nb201 => nb201::parse(text)?,
             SearchSpace::Darts => darts::parse(text)?,
             SearchSpace::Chain(c) => c.parse(text)?,
+            SearchSpace::Decisions(d) => d.parse(text)?,
         };
         self.check(&genotype)?;
         Ok(genotype)

@@ -45,6 +45,8 @@ impl Skeleton {
             SearchSpace::Nb201 => (16, 5),
             SearchSpace::Darts => (16, 8),
             SearchSpace::Chain(c) => (c.stem_channels, c.layers),
+            // Never built: `build` refuses decision spaces.
+            SearchSpace::Decisions(_) => (1, 1),
         }
     }
 }
@@ -71,7 +73,7 @@ pub fn default_lr(space: &SearchSpace) -> f64 {
     match space {
         SearchSpace::Nb201 => 0.1,
         SearchSpace::Darts => 0.025,
-        SearchSpace::Chain(_) => 0.05,
+        SearchSpace::Chain(_) | SearchSpace::Decisions(_) => 0.05,
     }
 }
 
@@ -84,6 +86,7 @@ pub fn build(p: &tch::nn::Path, space: &SearchSpace, genotype: &[u32], skeleton:
         SearchSpace::Nb201 => 2,
         SearchSpace::Darts => 2,
         SearchSpace::Chain(c) => c.reduce_at.len() as u32,
+        SearchSpace::Decisions(_) => return Err(space.no_network()),
     };
     if skeleton.image_size < 1 << reductions {
         return Err(GenotypeError::Space(format!(
@@ -105,6 +108,7 @@ pub fn build(p: &tch::nn::Path, space: &SearchSpace, genotype: &[u32], skeleton:
         SearchSpace::Nb201 => Box::new(nb201::Nb201Net::new(p, genotype, skeleton)),
         SearchSpace::Darts => Box::new(darts::DartsNet::new(p, genotype, skeleton)),
         SearchSpace::Chain(c) => Box::new(chain::ChainNet::new(p, c, genotype, skeleton)),
+        SearchSpace::Decisions(_) => return Err(space.no_network()),
     })
 }
 

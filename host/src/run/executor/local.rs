@@ -33,6 +33,24 @@ struct Running {
     device: Option<String>,
     /// The last line of output that was not a worker message.
     other: Option<String>,
+    /// When it was asked to stop.
+    stopping: Option<Instant>,
+}
+
+/// How long a worker asked to stop may take before it is killed.
+const GRACE: Duration = Duration::from_secs(3);
+
+impl Running {
+    /// Asks the worker to stop with SIGTERM, which lets a command worker
+    /// take its command's processes with it (SIGKILL would orphan them);
+    /// one that lingers past [`GRACE`] is killed.
+    fn stop(&mut self) {
+        if self.stopping.is_none() {
+            // SAFETY: kill(2) on our own child's pid, not yet reaped.
+            unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+            self.stopping = Some(Instant::now());
+        }
+    }
 }
 
 /// Training trials in worker processes.
@@ -118,6 +136,10 @@ impl Executor for Workers {
             .min_by_key(|d| self.running.iter().filter(|r| r.device.as_ref() == Some(*d)).count())
             .cloned();
         let mut job = TrainJob { arch: arch.to_string(), fidelity, ..self.job.clone() };
+        if let Some(c) = &mut job.command {
+            c.trial = id;
+            c.trial_dir = self.logs.join(id.to_string());
+        }
         if let Some(d) = &device {
             job.train.device = d.clone();
         }
@@ -162,7 +184,7 @@ impl Executor for Workers {
             }
             let _ = tx.send(Message::Closed(id));
         });
-        self.running.push(Running { id, child, started: Instant::now(), curve: vec![], done: None, stopped: false, timed_out: false, log, device, other: None });
+        self.running.push(Running { id, child, started: Instant::now(), curve: vec![], done: None, stopped: false, timed_out: false, log, device, other: None, stopping: None });
         Ok(())
     }
 
@@ -183,8 +205,13 @@ impl Executor for Workers {
                 for r in &mut self.running {
                     if !r.timed_out && r.started.elapsed() > timeout {
                         r.timed_out = true;
-                        let _ = r.child.kill();
+                        r.stop();
                     }
+                }
+            }
+            for r in &mut self.running {
+                if r.stopping.is_some_and(|t| t.elapsed() > GRACE) {
+                    let _ = r.child.kill();
                 }
             }
             let Some(message) = message else {
@@ -201,7 +228,7 @@ impl Executor for Workers {
                             r.curve.push(valid_accuracy);
                             if self.early_stop.as_ref().is_some_and(|rule| rule.should_stop(&r.curve)) && !r.stopped {
                                 r.stopped = true;
-                                let _ = r.child.kill();
+                                r.stop();
                             }
                         }
                         other => r.done = Some(other),
@@ -223,7 +250,14 @@ impl Executor for Workers {
 
     fn cancel_all(&mut self) -> Vec<u64> {
         let ids = self.running.iter().map(|r| r.id).collect();
+        for r in &mut self.running {
+            r.stop();
+        }
+        let deadline = Instant::now() + GRACE;
         for mut r in self.running.drain(..) {
+            while Instant::now() < deadline && matches!(r.child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
             let _ = r.child.kill();
             let _ = r.child.wait();
         }

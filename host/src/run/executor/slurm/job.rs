@@ -176,6 +176,7 @@ mod tests {
             fidelity: None,
             train: Default::default(),
             test: false,
+            command: None,
         };
         folder.prepare(&job, &["/opt/my nasbox/nasbox".into(), "worker".into()], "trial 3").unwrap();
         let script = std::fs::read_to_string(folder.script()).unwrap();

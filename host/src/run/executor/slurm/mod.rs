@@ -138,7 +138,11 @@ impl Slurm {
     /// Submits one attempt at a trial and records it.
     fn launch(&mut self, trial: u64, attempt: u32, arch: &str, fidelity: Option<f64>) -> anyhow::Result<()> {
         let folder = JobFolder::new(&self.jobs_dir, trial, attempt);
-        let job = TrainJob { arch: arch.to_string(), fidelity, ..self.job.clone() };
+        let mut job = TrainJob { arch: arch.to_string(), fidelity, ..self.job.clone() };
+        if let Some(c) = &mut job.command {
+            c.trial = trial;
+            c.trial_dir = folder.dir.join("trial");
+        }
         folder.prepare(&job, &self.worker, &format!("nasbox trial {trial}, attempt {attempt}: {arch}"))?;
         let o = &self.options;
         let mut args = vec![

@@ -1,0 +1,230 @@
+//! The command estimator end to end (issue 15): `nasbox search` over a
+//! decision space with the user's own script as the trainer — the examples
+//! in `examples/command` and `examples/pytorch-mlp`, each way a script can
+//! fail, and kill -9 with resume.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use nasbox::run::journal::{Trial, TrialStatus};
+use support::{command, guest, text, trials};
+
+fn examples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+fn nasbox(args: &[&str]) -> Output {
+    command(args).output().unwrap()
+}
+
+fn arch(t: &Trial) -> serde_json::Value {
+    serde_json::from_str(&t.arch).unwrap_or_else(|e| panic!("trial {} arch {:?} is not JSON: {e}", t.id, t.arch))
+}
+
+#[test]
+fn a_python_script_scores_a_decision_space_and_results_show_json_architectures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let ex = examples().join("command");
+    let script = format!("python3 {}", ex.join("quadratic.py").display());
+    let o = nasbox(&[
+        "search", "--strategy", guest("evolution").to_str().unwrap(), "--space", ex.join("space.toml").to_str().unwrap(),
+        "--command", &script, "--budget", "trials=30", "--seed", "3", "--set", "population=8", "--set", "sample=3", "--out", out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let all = trials(&out);
+    assert_eq!(all.len(), 30);
+    for t in &all {
+        assert_eq!(t.status, TrialStatus::Ok, "{t:?}");
+        // The script's known function of the architecture, as it received it.
+        let a = arch(t);
+        let (x, y) = (a["x"].as_f64().unwrap(), a["y"].as_f64().unwrap());
+        let want = -((x - 3.0).powi(2)) - (y + 1.0).powi(2) + if a["kind"] == "b" { 0.5 } else { 0.0 };
+        assert!((t.objective - want).abs() < 1e-9, "trial {}: {} for {a}", t.id, t.objective);
+        assert!(t.metrics.iter().any(|(k, v)| k == "x" && *v == x), "{:?}", t.metrics);
+        if t.reused_from.is_some() {
+            continue; // a repeat is answered from the journal, not run again
+        }
+        let trial_file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join(format!("trials/{}/trial.json", t.id))).unwrap()).unwrap();
+        assert_eq!(trial_file["arch"], a);
+        assert_eq!(trial_file["protocol"], 1);
+        assert!(Path::new(trial_file["result_file"].as_str().unwrap()).is_absolute());
+    }
+    let best = all.iter().max_by(|a, b| a.objective.total_cmp(&b.objective)).unwrap();
+    let o = nasbox(&["results", out.to_str().unwrap()]);
+    assert!(o.status.success() && text(&o).contains(&best.arch), "{}", text(&o));
+    let report = dir.path().join("report.html");
+    let o = nasbox(&["report", out.to_str().unwrap(), "--out", report.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains(&best.arch.replace('"', "&quot;")) || html.contains(&best.arch), "the report shows the best architecture");
+    // Nothing of nasbox's own to retrain or export: said plainly.
+    let o = nasbox(&["train", "--from", out.to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("is a decision space"), "{}", text(&o));
+}
+
+/// A script that fails in the way its `mode` decision says.
+fn failing_script(dir: &Path) -> (PathBuf, PathBuf) {
+    let space = dir.join("modes.toml");
+    std::fs::write(&space, "[decisions]\nmode = [\"ok\", \"exit\", \"missing\", \"malformed\", \"hang\", \"signal\"]\nvalue = [1, 2]\n").unwrap();
+    let script = dir.join("trial.sh");
+    std::fs::write(
+        &script,
+        r#"#!/bin/sh
+mode=$(echo "$NASBOX_ARCH" | sed 's/.*"mode":"\([a-z]*\)".*/\1/')
+value=$(echo "$NASBOX_ARCH" | sed 's/.*"value":\([0-9]*\).*/\1/')
+echo '{"epoch": 1, "objective": 0.5}'
+case $mode in
+  ok) echo "{\"objective\": $value}" > "$NASBOX_RESULT_FILE" ;;
+  exit) echo "boom: out of patience" >&2; exit 3 ;;
+  missing) echo "forgot the result" ;;
+  malformed) echo '{"objective": ' > "$NASBOX_RESULT_FILE" ;;
+  hang) sleep 977 & echo $! > "$NASBOX_TRIAL_DIR/child.pid"; wait ;;
+  signal) kill -9 $$ ;;
+esac
+"#,
+    )
+    .unwrap();
+    (space, script)
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.split(") ").nth(1).is_some_and(|rest| rest.starts_with('Z')))
+}
+
+#[test]
+fn each_way_a_script_fails_fails_only_its_trial_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (space, script) = failing_script(dir.path());
+    let out = dir.path().join("run");
+    let run = format!("sh {}", script.display());
+    let o = nasbox(&[
+        "search", "--strategy", guest("grid").to_str().unwrap(), "--space", space.to_str().unwrap(), "--command", &run, "--budget", "trials=12",
+        "--trial-timeout", "3s", "--workers", "2", "--out", out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let all = trials(&out);
+    assert_eq!(all.len(), 12, "the search went on past every failure");
+    for t in &all {
+        let a = arch(t);
+        let reason = match &t.status {
+            TrialStatus::Failed(r) => r.clone(),
+            TrialStatus::Ok => String::new(),
+            other => panic!("trial {}: {other:?}", t.id),
+        };
+        let expect = match a["mode"].as_str().unwrap() {
+            "ok" => {
+                assert_eq!(t.objective, a["value"].as_f64().unwrap());
+                continue;
+            }
+            "exit" => "the command exited with status 3; its last output: boom: out of patience",
+            "missing" => "exited 0 without writing",
+            "malformed" => "result.json is malformed",
+            "hang" => "timed out after 3 s",
+            "signal" => "killed by signal 9",
+            m => panic!("mode {m}"),
+        };
+        assert!(reason.contains(expect), "trial {} ({a}): {reason:?} lacks {expect:?}", t.id);
+        if a["mode"] == "missing" {
+            assert!(reason.contains("forgot the result"), "the tail of its output: {reason}");
+        }
+        if a["mode"] == "hang" {
+            // The timeout took the command's own children with it.
+            let pid: u32 = std::fs::read_to_string(out.join(format!("trials/{}/child.pid", t.id))).unwrap().trim().parse().unwrap();
+            let start = std::time::Instant::now();
+            while alive(pid) {
+                assert!(start.elapsed() < Duration::from_secs(10), "the timed-out trial's `sleep` ({pid}) outlived it");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+fn key(t: &Trial) -> (u64, Vec<u32>, String, String) {
+    (t.id, t.genotype.clone(), format!("{:?}", t.status), format!("{:.9}", t.objective))
+}
+
+#[test]
+fn kill_9_and_resume_give_the_trials_of_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = examples().join("command");
+    // The sum example, a little slower, so that kills land mid-search.
+    let slow = dir.path().join("slow.sh");
+    std::fs::write(&slow, format!("sleep 0.1\n. {}\n", ex.join("sum.sh").display())).unwrap();
+    let run = format!("sh {}", slow.display());
+    let evolution = guest("evolution");
+    let args = |out: &Path| -> Vec<String> {
+        let space = ex.join("space.toml");
+        [
+            "search", "--strategy", evolution.to_str().unwrap(), "--space", space.to_str().unwrap(), "--command", &run, "--budget", "trials=24",
+            "--workers", "1", "--seed", "5", "--set", "population=6", "--set", "sample=2", "--out", out.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let whole = dir.path().join("whole");
+    let o = nasbox(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", text(&o));
+
+    let cut = dir.path().join("cut");
+    let first = args(&cut);
+    let mut child = command(&first.iter().map(String::as_str).collect::<Vec<_>>()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut kills = 0;
+    for round in 0..3 {
+        // Kill once a few trials (more each round) are in the journal.
+        let start = std::time::Instant::now();
+        loop {
+            let done = nasbox::run::journal::Journal::open(&cut.join("journal.sqlite")).ok().and_then(|j| j.trials().ok()).map_or(0, |t| t.len());
+            if done >= 4 + 6 * round || child.try_wait().unwrap().is_some() || start.elapsed() > Duration::from_secs(60) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        kills += 1;
+        child = command(&["resume", cut.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(kills >= 2, "killed {kills} times");
+    let (a, b) = (trials(&whole), trials(&cut));
+    assert_eq!(a.len(), 24);
+    assert_eq!(a.iter().map(key).collect::<Vec<_>>(), b.iter().map(key).collect::<Vec<_>>(), "after {kills} kills");
+}
+
+#[test]
+fn the_pytorch_example_searches_architecture_and_recipe_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let ex = examples().join("pytorch-mlp");
+    // The example's command as its README gives it, run from the repository root.
+    let o = command(&[
+        "search", "--strategy", guest("random").to_str().unwrap(), "--space", "examples/pytorch-mlp/space.toml", "--command", "python examples/pytorch-mlp/train.py",
+        "--estimator", "command+early-stop", "--budget", "trials=4", "--seed", "1", "--out", out.to_str().unwrap(),
+    ])
+    .current_dir(examples().join(".."))
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(ex.join("train.py").exists());
+    let all = trials(&out);
+    assert_eq!(all.len(), 4);
+    for t in &all {
+        assert_eq!(t.status, TrialStatus::Ok, "{t:?} (log: {})", std::fs::read_to_string(out.join(format!("trials/{}.log", t.id))).unwrap_or_default());
+        assert!(t.objective > 0.0 && t.objective <= 1.0);
+        let m = |k: &str| t.metrics.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+        assert!(m("params").is_some_and(|p| p > 0.0) && m("test-accuracy").is_some(), "{:?}", t.metrics);
+        // Its progress lines are the trial's curve, as for built-in training.
+        assert!(m("valid-accuracy-epoch-1").is_some(), "{:?}", t.metrics);
+        let a = arch(t);
+        assert!(a["lr"].is_f64() && a["activation"].is_string() && a["layers"].is_u64(), "{a}");
+    }
+}
