@@ -250,3 +250,37 @@ fn slurm_refuses_estimators_that_do_not_train() {
     assert!(!o.status.success() && text(&o).contains("--executor slurm runs training trials"), "{}", text(&o));
     assert!(!dir.path().join("run").exists(), "nothing is created for a refused run");
 }
+
+#[test]
+fn a_command_estimator_search_runs_the_users_script_as_slurm_jobs() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_up() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/command");
+    let config = dir.path().join("command.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "space = \"{}\"\nestimator = \"command\"\nbudget = \"trials=4\"\nseed = 2\nexecutor = \"slurm\"\n[command]\nrun = \"sh {}\"\n[slurm]\npoll_seconds = 0.3\n",
+            examples.join("space.toml").display(),
+            examples.join("sum.sh").display()
+        ),
+    )
+    .unwrap();
+    let o = finish(search(&config, &out, "2", &[]).spawn().unwrap());
+    assert!(o.status.success(), "{}", text(&o));
+    let all = trials(&out);
+    assert_eq!(all.len(), 4);
+    for t in &all {
+        assert_eq!(t.status, TrialStatus::Ok, "{t:?}");
+        // The script's score: the sum of the choice indices.
+        assert_eq!(t.objective, t.genotype.iter().sum::<u32>() as f64, "{t:?}");
+        assert_eq!(jobs(&out, t.id).len(), 1);
+        let folder = JobFolder::new(&out.join("jobs"), t.id, 0);
+        assert!(folder.dir.join("trial/trial.json").exists() && folder.dir.join("trial/result.json").exists());
+        assert!(t.metrics.iter().any(|(k, _)| k == "slurm-queue-seconds"), "{t:?}");
+    }
+}

@@ -339,5 +339,15 @@ mod fuzz {
         assert!(e.contains("run.toml: budget: budget `trials=0`: trials must be a positive integer"), "{e}");
         let e = bad("[train]\nbatch_size = 0\n");
         assert!(e.contains("run.toml: [train] batch_size = 0: at least 1"), "{e}");
+        // The command estimator needs its command; a decision space needs
+        // an estimator that does not build networks.
+        let e = bad("estimator = \"command\"\n");
+        assert!(e.contains("run.toml: estimator = \"command\" needs the command to run: `[command] run"), "{e}");
+        let space = dir.path().join("mine.toml");
+        std::fs::write(&space, "[decisions]\nlr = [0.1, 0.01]\n").unwrap();
+        let e = bad(&format!("space = {:?}\n", space.display().to_string()));
+        assert!(e.contains("estimator = \"train\": space `mine` is a decision space"), "{e}");
+        std::fs::write(&path, format!("space = {:?}\nestimator = \"command\"\n[command]\nrun = \"python train.py\"\n", space.display().to_string())).unwrap();
+        assert!(RunConfig::from_toml(&path).is_ok());
     }
 }

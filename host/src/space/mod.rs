@@ -252,6 +252,27 @@ mod tests {
     }
 
     #[test]
+    fn a_toml_file_with_decisions_is_a_decision_space_and_others_are_chains() {
+        let dir = tempfile::tempdir().unwrap();
+        let decisions = dir.path().join("mine.toml");
+        std::fs::write(&decisions, "[decisions]\nlr = [0.1, 0.01]\nnorm = [\"batch\", \"layer\"]\n").unwrap();
+        let s = SearchSpace::resolve(decisions.to_str().unwrap()).unwrap();
+        assert!(matches!(s, SearchSpace::Decisions(_)) && !s.is_network());
+        assert_eq!(s.name(), "mine");
+        assert_eq!(s.to_string(&[1, 0]).unwrap(), r#"{"lr":0.01,"norm":"batch"}"#);
+        assert_eq!(s.to_json(&[1, 0])["lr"], 0.01);
+        assert!(s.no_network().to_string().contains("--estimator command"));
+        let chain = dir.path().join("chain.toml");
+        std::fs::write(&chain, "layers = 2\nops = [\"conv_3x3\"]\nwidths = [8]\n").unwrap();
+        let c = SearchSpace::resolve(chain.to_str().unwrap()).unwrap();
+        assert!(matches!(c, SearchSpace::Chain(_)) && c.is_network());
+        // Network spaces hand a command their decisions' names too.
+        assert_eq!(SearchSpace::Nb201.to_json(&[0, 1, 2, 3, 4, 0])["1<-0"], "none");
+        let e = SearchSpace::resolve(dir.path().join("gone.toml").to_str().unwrap()).unwrap_err().to_string();
+        assert!(e.contains("gone.toml") && e.contains("No such file"), "{e}");
+    }
+
+    #[test]
     fn size_multiplies_arities_and_reports_overflow() {
         assert_eq!(builtin("toy").unwrap().size(), Some(2 * 3 * 4 * 5 * 5));
         assert_eq!(builtin("wide").unwrap().size(), Some(5u128.pow(30)));
