@@ -228,3 +228,31 @@ fn the_pytorch_example_searches_architecture_and_recipe_together() {
         assert!(a["lr"].is_f64() && a["activation"].is_string() && a["layers"].is_u64(), "{a}");
     }
 }
+
+#[test]
+fn a_table_of_a_decision_space_benchmarks_strategies_like_any_table() {
+    // A user who has tabulated their own model's results (here the
+    // quadratic example's function) compares strategies on them.
+    let dir = tempfile::tempdir().unwrap();
+    let space = examples().join("command/space.toml");
+    let table = dir.path().join("quadratic.jsonl");
+    let mut rows = String::from("{\"nasbox_table\": 1, \"space\": \"quadratic\", \"source\": \"examples/command/quadratic.py's function\"}\n");
+    for x in 0..=6 {
+        for y in (0..9).map(|k| -2.0 + 0.5 * k as f64) {
+            for kind in ["a", "b", "c"] {
+                let raw = -((x as f64 - 3.0).powi(2)) - (y + 1.0f64).powi(2) + if kind == "b" { 0.5 } else { 0.0 };
+                let score = (raw + 18.0) / 18.5; // into [0, 1], as tables hold accuracies
+                let arch = serde_json::json!({"x": x, "y": y, "kind": kind}).to_string();
+                rows.push_str(&format!("{{\"arch\": {}, \"fidelity\": 1.0, \"valid_accuracy\": {score}, \"test_accuracy\": {score}, \"cost\": 1.0}}\n", serde_json::Value::String(arch)));
+            }
+        }
+    }
+    std::fs::write(&table, rows).unwrap();
+    let out = dir.path().join("bench");
+    let o = nasbox(&[
+        "bench", "--strategies", "random", "evolution", "--seeds", "3", "--space", space.to_str().unwrap(), "--estimator", &format!("table:{}", table.display()),
+        "--budget", "trials=20", "--out", out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("random") && text(&o).contains("evolution"), "{}", text(&o));
+}
