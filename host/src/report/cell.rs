@@ -56,6 +56,7 @@ pub fn graphs(space: &SearchSpace, genotype: &[u32]) -> Vec<Graph> {
             }
             vec![g]
         }
+        SearchSpace::WithHp(network) => graphs(network, space.network_genotype(genotype)),
     }
 }
 

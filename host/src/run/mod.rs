@@ -115,7 +115,8 @@ impl RunConfig {
     /// worker, or stop the search with a panic).
     pub fn check(&self) -> Result<(), String> {
         crate::space::SearchSpace::resolve(&self.space).map_err(|e| format!("space: {e}"))?;
-        crate::estimate::EstimatorSpec::parse(&self.estimator).map_err(|e| format!("estimator: {e}"))?;
+        let estimator = crate::estimate::EstimatorSpec::parse(&self.estimator).map_err(|e| format!("estimator: {e}"))?;
+        crate::space::hp::check_estimator(&crate::space::SearchSpace::resolve(&self.space).map_err(|e| format!("space: {e}"))?, &estimator)?;
         Budget::parse(&self.budget).map_err(|e| format!("budget: {e}"))?;
         constraint::Constraints::parse(&self.constraints).map_err(|e| format!("constraints: {e}"))?;
         crate::estimate::stopping::StopRule::of(&self.early_stop_rule, 1, 1)?;

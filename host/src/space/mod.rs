@@ -10,6 +10,7 @@
 
 pub mod chain;
 pub mod darts;
+pub mod hp;
 pub mod nb201;
 pub mod toy;
 
@@ -55,11 +56,20 @@ pub enum SearchSpace {
     Nb201,
     Darts,
     Chain(chain::ChainSpec),
+    /// A network space plus training decisions (`nb201+hp`, see [`hp`]).
+    WithHp(Box<SearchSpace>),
 }
 
 impl SearchSpace {
-    /// `nb201`, `darts`, `chain`, or the path of a chain space's TOML file.
+    /// `nb201`, `darts`, `chain`, or the path of a chain space's TOML file;
+    /// any of them with `+hp` for its training decisions too.
     pub fn resolve(spec: &str) -> Result<SearchSpace, GenotypeError> {
+        if let Some(base) = spec.strip_suffix("+hp") {
+            return match SearchSpace::resolve(base)? {
+                SearchSpace::WithHp(_) => Err(GenotypeError::Space(format!("`{spec}`: add +hp once"))),
+                network => Ok(SearchSpace::WithHp(Box::new(network))),
+            };
+        }
         match spec {
             "nb201" => Ok(SearchSpace::Nb201),
             "darts" => Ok(SearchSpace::Darts),
@@ -76,6 +86,7 @@ impl SearchSpace {
             SearchSpace::Nb201 => "nb201".into(),
             SearchSpace::Darts => "darts".into(),
             SearchSpace::Chain(c) => c.name.clone(),
+            SearchSpace::WithHp(s) => format!("{}+hp", s.name()),
         }
     }
 
@@ -85,6 +96,12 @@ impl SearchSpace {
             SearchSpace::Nb201 => nb201::space(),
             SearchSpace::Darts => darts::space(),
             SearchSpace::Chain(c) => c.space(),
+            SearchSpace::WithHp(s) => {
+                let mut space = s.space();
+                space.name = self.name();
+                space.decisions.extend(hp::decisions());
+                space
+            }
         }
     }
 
@@ -94,6 +111,10 @@ impl SearchSpace {
             SearchSpace::Nb201 => nb201::space().validate(genotype),
             SearchSpace::Darts => darts::check(genotype),
             SearchSpace::Chain(c) => c.check(genotype),
+            SearchSpace::WithHp(s) => {
+                self.space().validate(genotype)?;
+                s.check(self.network_genotype(genotype))
+            }
         }
     }
 
@@ -104,6 +125,10 @@ impl SearchSpace {
             SearchSpace::Nb201 => nb201::to_string(genotype),
             SearchSpace::Darts => darts::to_string(genotype),
             SearchSpace::Chain(c) => c.to_string(genotype),
+            SearchSpace::WithHp(s) => {
+                let recipe = self.recipe(genotype).expect("checked");
+                format!("{} ; {}", s.to_string(self.network_genotype(genotype))?, recipe.to_text())
+            }
         })
     }
 
@@ -136,9 +161,40 @@ impl SearchSpace {
             SearchSpace::Nb201 => nb201::parse(text)?,
             SearchSpace::Darts => darts::parse(text)?,
             SearchSpace::Chain(c) => c.parse(text)?,
+            SearchSpace::WithHp(s) => {
+                let (arch, recipe) = hp::split_text(text)?;
+                let mut genotype = s.parse(arch)?;
+                genotype.extend(hp::parse(recipe)?);
+                genotype
+            }
         };
         self.check(&genotype)?;
         Ok(genotype)
+    }
+
+    /// The space of the networks: the space itself, or the one `+hp` extends.
+    pub fn network(&self) -> &SearchSpace {
+        match self {
+            SearchSpace::WithHp(s) => s,
+            other => other,
+        }
+    }
+
+    /// Number of training decisions at the end of a genotype (0 without `+hp`).
+    pub fn recipe_len(&self) -> usize {
+        if matches!(self, SearchSpace::WithHp(_)) { hp::COUNT } else { 0 }
+    }
+
+    /// The architecture's part of a genotype (for [`SearchSpace::network`]).
+    pub fn network_genotype<'g>(&self, genotype: &'g [u32]) -> &'g [u32] {
+        &genotype[..genotype.len().saturating_sub(self.recipe_len())]
+    }
+
+    /// The training recipe a `+hp` genotype chose; `None` for other spaces
+    /// or an hp part out of range.
+    pub fn recipe(&self, genotype: &[u32]) -> Option<hp::Recipe> {
+        let n = self.recipe_len();
+        (n > 0 && genotype.len() >= n).then(|| hp::Recipe::decode(&genotype[genotype.len() - n..]).ok()).flatten()
     }
 }
 
@@ -180,7 +236,7 @@ impl Space {
 /// Looks up a built-in space by name.
 pub fn builtin(name: &str) -> Option<Space> {
     match name {
-        "nb201" | "darts" | "chain" => Some(SearchSpace::resolve(name).ok()?.space()),
+        "nb201" | "darts" | "chain" | "nb201+hp" | "darts+hp" | "chain+hp" => Some(SearchSpace::resolve(name).ok()?.space()),
         _ => toy::get(name),
     }
 }

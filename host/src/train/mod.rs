@@ -41,10 +41,11 @@ impl Skeleton {
     /// The benchmark defaults: NAS-Bench-201 C=16, N=5; DARTS' search
     /// network C=16 with 8 cells.
     pub fn defaults(space: &SearchSpace) -> (i64, usize) {
-        match space {
+        match space.network() {
             SearchSpace::Nb201 => (16, 5),
             SearchSpace::Darts => (16, 8),
             SearchSpace::Chain(c) => (c.stem_channels, c.layers),
+            SearchSpace::WithHp(_) => unreachable!("network() is not +hp"),
         }
     }
 }
@@ -68,22 +69,28 @@ impl Skeleton {
 /// 0.1, DARTS' 0.025 (its separable convolutions diverge at 0.1), ENAS'
 /// 0.05 for chains. The rest of the recipe (SGD, Nesterov, cosine) is shared.
 pub fn default_lr(space: &SearchSpace) -> f64 {
-    match space {
+    match space.network() {
         SearchSpace::Nb201 => 0.1,
         SearchSpace::Darts => 0.025,
         SearchSpace::Chain(_) => 0.05,
+        SearchSpace::WithHp(_) => unreachable!("network() is not +hp"),
     }
 }
 
 /// Builds the network of `genotype` under `p`, after checking that the
 /// genotype is a network of the space and that the input is large enough
-/// for the space's reductions.
+/// for the space's reductions. A `+hp` genotype's activation replaces ReLU
+/// throughout the network.
 pub fn build(p: &tch::nn::Path, space: &SearchSpace, genotype: &[u32], skeleton: &Skeleton) -> Result<Box<dyn Network>, GenotypeError> {
     space.check(genotype)?;
+    if let Some(recipe) = space.recipe(genotype) {
+        return ops::with_activation(recipe.activation, || build(p, space.network(), space.network_genotype(genotype), skeleton));
+    }
     let reductions = match space {
         SearchSpace::Nb201 => 2,
         SearchSpace::Darts => 2,
         SearchSpace::Chain(c) => c.reduce_at.len() as u32,
+        SearchSpace::WithHp(_) => unreachable!("+hp genotypes are built as their network's"),
     };
     if skeleton.image_size < 1 << reductions {
         return Err(GenotypeError::Space(format!(
@@ -105,6 +112,7 @@ pub fn build(p: &tch::nn::Path, space: &SearchSpace, genotype: &[u32], skeleton:
         SearchSpace::Nb201 => Box::new(nb201::Nb201Net::new(p, genotype, skeleton)),
         SearchSpace::Darts => Box::new(darts::DartsNet::new(p, genotype, skeleton)),
         SearchSpace::Chain(c) => Box::new(chain::ChainNet::new(p, c, genotype, skeleton)),
+        SearchSpace::WithHp(_) => unreachable!("+hp genotypes are built as their network's"),
     })
 }
 

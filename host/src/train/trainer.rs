@@ -11,6 +11,7 @@ use tch::{Device, Kind, Reduction, Tensor};
 use super::{mixed, Network};
 use crate::data::augment::{self, Augment};
 use crate::data::{Images, SplitMix, Splits};
+use crate::space::hp::{Augmentation, Optimiser, Recipe};
 
 /// How to train.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +30,11 @@ pub struct TrainConfig {
     pub device: Device,
     /// Zero padding of the random crop; 0 disables it.
     pub crop_pad: usize,
+    /// Horizontal flips, where the dataset allows them.
+    pub flip: bool,
+    /// Side of the cutout square; 0 disables it.
+    pub cutout: usize,
+    pub optimiser: Optimiser,
     /// bf16 autocast (CUDA only).
     pub bf16: bool,
     /// Channels-last layout of inputs and convolution weights.
@@ -36,6 +42,26 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// Applies a `+hp` trial's recipe: its learning rate, weight decay,
+    /// batch size, label smoothing, augmentation and optimiser replace
+    /// this configuration's (the activation is the network's, see
+    /// `train::build`). Augmentation: off (no crop, no flip), crop-flip
+    /// (4-pixel crops, flips), strong (those and cutout of half the side).
+    pub fn with_recipe(mut self, recipe: &Recipe, image_side: usize) -> TrainConfig {
+        self.lr = recipe.lr;
+        self.weight_decay = recipe.weight_decay;
+        self.batch_size = recipe.batch_size;
+        self.label_smoothing = recipe.label_smoothing;
+        self.optimiser = recipe.optimiser;
+        let (crop_pad, flip, cutout) = match recipe.augmentation {
+            Augmentation::Off => (0, false, 0),
+            Augmentation::CropFlip => (4, true, 0),
+            Augmentation::Strong => (4, true, image_side / 2),
+        };
+        (self.crop_pad, self.flip, self.cutout) = (crop_pad, flip, cutout);
+        self
+    }
+
     /// Turns on what helps on the configured device: bf16 autocast and
     /// channels-last on CUDA, neither on CPU.
     pub fn with_device_defaults(mut self) -> TrainConfig {
@@ -60,6 +86,9 @@ impl Default for TrainConfig {
             seed: 0,
             device: Device::Cpu,
             crop_pad: 4,
+            flip: true,
+            cutout: 0,
+            optimiser: Optimiser::SgdNesterov,
             bf16: false,
             channels_last: false,
         }
@@ -124,9 +153,11 @@ struct Data {
 }
 
 impl Data {
-    fn tensors(&self, images: &Images, indices: &[usize], aug: &Augment, rng: &mut SplitMix, cfg: &TrainConfig) -> (Tensor, Tensor) {
+    /// A batch, augmented by `aug` and a cutout of side `cutout` (0: none).
+    fn tensors(&self, images: &Images, indices: &[usize], aug: &Augment, cutout: usize, rng: &mut SplitMix, cfg: &TrainConfig) -> (Tensor, Tensor) {
         let device = cfg.device;
-        let pixels = augment::batch(images, indices, aug, rng);
+        let mut pixels = augment::batch(images, indices, aug, rng);
+        augment::cutout(&mut pixels, images, cutout, rng);
         let plane = images.height * images.width;
         let x = augment::normalise(&pixels, images.channels, plane, &self.mean, &self.std);
         let x = Tensor::from_slice(&x)
@@ -173,8 +204,11 @@ pub fn train_with_progress<N: Network + ?Sized>(
     if cfg.channels_last {
         mixed::weights_channels_last(vs);
     }
-    let mut opt = nn::Sgd { momentum: cfg.momentum, dampening: 0.0, wd: cfg.weight_decay, nesterov: cfg.nesterov }.build(vs, cfg.lr)?;
-    let aug = Augment { pad: cfg.crop_pad, flip: data.flip };
+    let mut opt = match cfg.optimiser {
+        Optimiser::SgdNesterov => nn::Sgd { momentum: cfg.momentum, dampening: 0.0, wd: cfg.weight_decay, nesterov: cfg.nesterov }.build(vs, cfg.lr)?,
+        Optimiser::AdamW => nn::AdamW { wd: cfg.weight_decay, ..Default::default() }.build(vs, cfg.lr)?,
+    };
+    let aug = Augment { pad: cfg.crop_pad, flip: data.flip && cfg.flip };
 
     let mut result = TrainResult {
         valid_accuracy: 0.0,
@@ -199,7 +233,7 @@ pub fn train_with_progress<N: Network + ?Sized>(
         for (i, batch) in order.chunks(cfg.batch_size).enumerate() {
             lr = 0.5 * cfg.lr * (1.0 + (std::f64::consts::PI * step as f64 / total_steps).cos());
             opt.set_lr(lr);
-            let (x, y) = data.tensors(&splits.train, batch, &aug, &mut rng, cfg);
+            let (x, y) = data.tensors(&splits.train, batch, &aug, cfg.cutout, &mut rng, cfg);
             let logits = mixed::autocast(cfg.bf16, || net.forward_t(&x, true));
             let loss = logits.to_kind(Kind::Float).cross_entropy_loss::<Tensor>(&y, None, Reduction::Mean, -100, cfg.label_smoothing);
             let value = loss.double_value(&[]);
@@ -255,7 +289,7 @@ fn evaluate<N: Network + ?Sized>(net: &N, data: &Data, images: &Images, cfg: &Tr
     tch::no_grad(|| {
         let all: Vec<usize> = (0..images.len()).collect();
         for batch in all.chunks(cfg.batch_size.max(256)) {
-            let (x, y) = data.tensors(images, batch, &none, &mut rng, cfg);
+            let (x, y) = data.tensors(images, batch, &none, 0, &mut rng, cfg);
             let logits = mixed::autocast(cfg.bf16, || net.forward_t(&x, false)).to_kind(Kind::Float);
             loss += logits.cross_entropy_for_logits(&y).double_value(&[]) * batch.len() as f64;
             correct += logits.argmax(-1, false).eq_tensor(&y).to_kind(Kind::Float).sum(Kind::Float).double_value(&[]);

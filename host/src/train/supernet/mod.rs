@@ -43,5 +43,6 @@ pub fn build(p: &tch::nn::Path, space: &SearchSpace, skeleton: &Skeleton) -> any
             Ok(Box::new(darts::DartsSupernet::new(p, skeleton)))
         }
         SearchSpace::Chain(spec) => Ok(Box::new(chain::ChainSupernet::new(p, spec, skeleton)?)),
+        SearchSpace::WithHp(_) => anyhow::bail!("{}: a supernet shares one set of weights and cannot train each path with its own recipe; search it with the train estimator", space.name()),
     }
 }
