@@ -26,7 +26,7 @@ pub struct SearchArgs {
     /// Strategy component (FILE.wasm) or built-in name [default: evolution].
     #[arg(long)]
     strategy: Option<String>,
-    /// nb201, darts, chain or FILE.toml [default: nb201].
+    /// nb201, darts, chain or FILE.toml, each optionally with +hp (training decisions too) [default: nb201].
     #[arg(long)]
     space: Option<String>,
     /// synthetic, cifar10:DIR, ... [default: synthetic].

@@ -196,6 +196,39 @@ mod tests {
         }
     }
 
+    /// A +hp genotype builds its architecture's network with its
+    /// activation: with relu the very network of the plain space (same
+    /// parameters, same logits), with another activation other logits; the
+    /// activation does not leak into networks built afterwards.
+    #[test]
+    fn hp_genotypes_build_their_network_with_their_activation() {
+        let _torch = ops::TORCH_TEST_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let arch = "|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_3x3~1|none~2|";
+        let hp = SearchSpace::resolve("nb201+hp").unwrap();
+        let skeleton = Skeleton { channels: 4, cells: 1, in_channels: 3, classes: 5, image_size: 8 };
+        let x = Tensor::randn([2, 3, 8, 8], (Kind::Float, Device::Cpu));
+        let logits = |space: &SearchSpace, text: &str| {
+            tch::manual_seed(9);
+            let vs = tch::nn::VarStore::new(Device::Cpu);
+            let net = build(&vs.root(), space, &space.parse(text).unwrap(), &skeleton).unwrap();
+            let mut names: Vec<String> = vs.variables().into_keys().collect();
+            names.sort();
+            (net.forward_t(&x, false), names)
+        };
+        let recipe = |act: &str| format!("{arch} ; lr=0.1 wd=5e-4 batch=64 smooth=0 aug=crop-flip act={act} opt=sgd-nesterov");
+        let (plain, plain_names) = logits(&SearchSpace::Nb201, arch);
+        let (relu, relu_names) = logits(&hp, &recipe("relu"));
+        assert_eq!(relu_names, plain_names);
+        assert_eq!(relu, plain);
+        for act in ["hardswish", "gelu", "mish"] {
+            let (other, names) = logits(&hp, &recipe(act));
+            assert_eq!(names, plain_names);
+            assert!(f64::try_from((&other - &plain).abs().max()).unwrap() > 1e-4, "{act} gives ReLU's logits");
+        }
+        assert_eq!(ops::activation(), ops::Activation::Relu);
+        assert_eq!(logits(&SearchSpace::Nb201, arch).0, plain);
+    }
+
     #[test]
     fn invalid_genotypes_and_too_small_inputs_are_errors_not_panics() {
         let vs = tch::nn::VarStore::new(Device::Cpu);

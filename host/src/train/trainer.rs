@@ -434,6 +434,49 @@ mod tests {
         }
     }
 
+    /// Every decision of a +hp recipe reaches the trainer: changing any one
+    /// of them (from a base recipe) changes the training loss of one short
+    /// epoch, for the same seed.
+    #[test]
+    fn every_recipe_decision_changes_training() {
+        use crate::space::SearchSpace;
+        let base = "lr=0.01 wd=5e-4 batch=64 smooth=0 aug=crop-flip act=relu opt=sgd-nesterov";
+        let space = SearchSpace::resolve("nb201+hp").unwrap();
+        let loss = |recipe: &str| {
+            let _torch = TORCH.lock().unwrap_or_else(|p| p.into_inner());
+            tch::manual_seed(2);
+            tch::set_num_threads(1);
+            let (splits, skeleton) = tiny_splits();
+            let skeleton = Skeleton { channels: 4, ..skeleton };
+            let g = space.parse(&format!("{CONVS} ; {recipe}")).unwrap();
+            let vs = nn::VarStore::new(Device::Cpu);
+            let net = crate::train::build(&vs.root(), &space, &g, &skeleton).unwrap();
+            let cfg = TrainConfig { epochs: 1, seed: 2, data_fraction: 0.1, ..TrainConfig::default() }.with_recipe(&space.recipe(&g).unwrap(), 32);
+            train(&vs, net.as_ref(), &splits, &cfg, true).unwrap().train_loss
+        };
+        let reference = loss(base);
+        assert!(reference.is_finite());
+        assert_eq!(loss(base), reference, "deterministic");
+        for change in ["lr=0.03", "wd=5e-3", "batch=32", "smooth=0.2", "aug=off", "aug=strong", "act=gelu", "opt=adamw"] {
+            let key = change.split('=').next().unwrap();
+            let recipe = base.split(' ').map(|kv| if kv.starts_with(&format!("{key}=")) { change } else { kv }).collect::<Vec<_>>().join(" ");
+            assert_ne!(recipe, base);
+            assert_ne!(loss(&recipe), reference, "{change} did not change training");
+        }
+    }
+
+    #[test]
+    fn a_recipe_sets_the_trainers_knobs() {
+        use crate::space::hp::{parse, Recipe};
+        let r = Recipe::decode(&parse("lr=0.003 wd=5e-5 batch=32 smooth=0.2 aug=strong act=mish opt=adamw").unwrap()).unwrap();
+        let cfg = TrainConfig { lr: 0.5, batch_size: 7, ..TrainConfig::default() }.with_recipe(&r, 28);
+        assert_eq!((cfg.lr, cfg.weight_decay, cfg.batch_size, cfg.label_smoothing), (0.003, 5e-5, 32, 0.2));
+        assert_eq!((cfg.crop_pad, cfg.flip, cfg.cutout, cfg.optimiser), (4, true, 14, Optimiser::AdamW));
+        let off = Recipe { augmentation: Augmentation::Off, ..r };
+        let cfg = TrainConfig::default().with_recipe(&off, 32);
+        assert_eq!((cfg.crop_pad, cfg.flip, cfg.cutout), (0, false, 0));
+    }
+
     #[test]
     fn divergence_is_reported_not_a_crash() {
         let _torch = TORCH.lock().unwrap_or_else(|p| p.into_inner());
