@@ -326,4 +326,29 @@ mod tests {
         assert!(check_estimator(&hp, &EstimatorSpec::Train).is_ok());
         assert!(check_estimator(&SearchSpace::Darts, &EstimatorSpec::ZeroCost).is_ok());
     }
+
+    mod fuzz {
+        use super::*;
+        use crate::fuzz::{apply_text, config, edits};
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(config(256))]
+            /// Mutated `+hp` architectures never panic: they parse to a
+            /// genotype that prints back to a text parsing to itself, or
+            /// are refused saying which part is wrong.
+            #[test]
+            fn mutated_hp_architectures_parse_back_or_say_what_is_wrong(seed in 0u64..1000, edits in edits()) {
+                let space = SearchSpace::resolve("nb201+hp").unwrap();
+                let text = apply_text(&space.to_string(&space.sample(seed, 1).unwrap()[0]).unwrap(), &edits);
+                match space.parse(&text) {
+                    Ok(g) => prop_assert_eq!(space.parse(&space.to_string(&g).unwrap()).unwrap(), g),
+                    Err(e) => {
+                        let e = e.to_string();
+                        prop_assert!(e.contains("training recipe") || e.contains('`'), "{e}");
+                    }
+                }
+            }
+        }
+    }
 }
