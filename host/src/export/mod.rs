@@ -88,7 +88,7 @@ pub fn pytorch_module(space: &SearchSpace, genotype: &[u32], skeleton: &Skeleton
     };
     let recipe = match space.recipe(genotype) {
         Some(r) => format!(
-            "\nActivation: {}. Trained with the recipe its genotype chose (CONFIG[\"recipe\"]):\n    {}\n`nasbox train --space {} --arch '<the architecture above>'` retrains it so.\n",
+            "\nActivation: {}. The training recipe its genotype chose (CONFIG[\"recipe\"]):\n    {}\n`nasbox train --arch '<the architecture above>'` in its space ({}) trains it with that recipe.\n",
             r.activation.name(),
             r.to_text(),
             space.name()
