@@ -1,6 +1,7 @@
 //! `nasbox train --out`: the generated PyTorch module (model.py), run by
 //! Python's torch on the trained weights, computes the same logits as the
-//! Rust network, for an architecture of every space.
+//! Rust network, for an architecture of every space, and with each
+//! activation a `+hp` search can choose.
 
 mod support;
 
@@ -28,8 +29,11 @@ fn same_logits_in_pytorch(space_spec: &str, arch: &str, extra: &[&str], dataset:
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
+    // A +hp architecture's recipe sets the batch size itself.
+    let batch: &[&str] = if space_spec.ends_with("+hp") { &[] } else { &["--batch-size", "128"] };
     let o = Command::new(env!("CARGO_BIN_EXE_nasbox"))
-        .args(["train", "--space", space_spec, "--arch", arch, "--epochs", "1", "--batch-size", "128"])
+        .args(["train", "--space", space_spec, "--arch", arch, "--epochs", "1"])
+        .args(batch)
         .args(["--data-fraction", "0.2", "--threads", "1", "--dataset", dataset, "--out"])
         .arg(&out)
         .args(extra)
@@ -49,6 +53,9 @@ fn same_logits_in_pytorch(space_spec: &str, arch: &str, extra: &[&str], dataset:
     let space = SearchSpace::resolve(space_spec).unwrap();
     let genotype = space.parse(metrics["arch"].as_str().unwrap()).unwrap();
     let config = probe_config(&out);
+    let activation = space.recipe(&genotype).map_or("relu", |r| r.activation.name());
+    assert_eq!(config["activation"], activation);
+    assert_eq!(config["recipe"], metrics["recipe"]);
     let skeleton = Skeleton {
         channels: metrics["channels"].as_i64().unwrap(),
         cells: metrics["cells"].as_u64().unwrap() as usize,
@@ -111,4 +118,17 @@ fn custom_toml_space_on_one_channel_images_gives_the_same_logits_in_pytorch() {
     std::fs::write(&toml, "layers = 4\nops = [\"conv_3x3\", \"sep_conv_3x3\", \"max_pool_3x3\", \"identity\"]\nwidths = [8, 12]\nreduce_at = [1, 3]\n").unwrap();
     let arch = "conv_3x3@8 | identity@12 | max_pool_3x3@8 +0 | sep_conv_3x3@12 +0,1";
     same_logits_in_pytorch(toml.to_str().unwrap(), arch, &[], &format!("mnist:{}", data.display()));
+}
+
+/// The recipe's activation replaces ReLU everywhere in the network (cells,
+/// reductions, DARTS' pre-processing, the head), in nasbox and in model.py.
+#[test]
+fn hp_spaces_export_their_activation_with_the_same_logits_in_pytorch() {
+    let nb201 = "|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_3x3~1|none~2|";
+    let recipe = |act: &str| format!(" ; lr=0.01 wd=5e-4 batch=128 smooth=0.1 aug=strong act={act} opt=sgd-nesterov");
+    same_logits_in_pytorch("nb201+hp", &format!("{nb201}{}", recipe("gelu")), &["--channels", "4", "--cells", "2"], "synthetic");
+    let chain = "conv_3x3 | sep_conv_5x5 | max_pool_3x3 +0 | conv_5x5 +0,1 | avg_pool_3x3 | sep_conv_3x3 +2,3";
+    same_logits_in_pytorch("chain+hp", &format!("{chain}{}", recipe("mish")), &[], "synthetic");
+    let darts = "Genotype(normal=[('sep_conv_3x3', 0), ('dil_conv_5x5', 1), ('max_pool_3x3', 0), ('none', 2), ('avg_pool_3x3', 1), ('skip_connect', 3), ('sep_conv_5x5', 4), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('skip_connect', 0), ('sep_conv_5x5', 1), ('dil_conv_3x3', 0), ('max_pool_3x3', 2), ('avg_pool_3x3', 1), ('skip_connect', 3), ('none', 4), ('sep_conv_3x3', 0)], reduce_concat=[2, 3, 4, 5])";
+    same_logits_in_pytorch("darts+hp", &format!("{darts}{}", recipe("hardswish")), &["--channels", "4", "--cells", "5"], "synthetic");
 }

@@ -27,7 +27,8 @@ pub struct SearchArgs {
     /// Strategy component (FILE.wasm) or built-in name [default: evolution].
     #[arg(long)]
     strategy: Option<String>,
-    /// nb201, darts, chain, or FILE.toml (a chain space, or a decision space) [default: nb201].
+    /// nb201, darts, chain, or FILE.toml (a chain space, or a decision space); a network space with +hp
+    /// searches its training recipe too [default: nb201].
     #[arg(long)]
     space: Option<String>,
     /// synthetic, cifar10:DIR, ... [default: synthetic].

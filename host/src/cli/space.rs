@@ -15,13 +15,13 @@ pub enum Command {
     List,
     /// Show one space (built-in or a chain space's .toml file): all its decisions.
     Show {
-        /// nb201, darts, chain, toy, wide, or FILE.toml.
+        /// nb201, darts, chain, toy, wide, or FILE.toml; the network spaces with +hp (nb201+hp).
         space: String,
     },
     /// Write an architecture as a standalone PyTorch module (fresh weights:
     /// use `nasbox train --out` for trained ones).
     Pytorch {
-        /// nb201, darts, chain or FILE.toml.
+        /// nb201, darts, chain or FILE.toml, each optionally with +hp.
         #[arg(long, default_value = "nb201")]
         space: String,
         /// The architecture in the space's notation.

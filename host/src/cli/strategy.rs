@@ -141,7 +141,7 @@ pub fn run(command: Command, engine: &Engine) -> anyhow::Result<ExitCode> {
 fn resolve_space(space: &str) -> anyhow::Result<space::Space> {
     Ok(match space::builtin(space) {
         Some(s) => s,
-        None if space.ends_with(".toml") => space::SearchSpace::resolve(space)?.space(),
+        None if space.ends_with(".toml") || space.ends_with(".toml+hp") => space::SearchSpace::resolve(space)?.space(),
         None => bail!("unknown space `{space}` (available: {}, or a chain space's FILE.toml)", space::builtin_names().join(", ")),
     })
 }

@@ -15,7 +15,10 @@ use nasbox::train::{self, Progress, Skeleton, TrainConfig};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Search space: nb201, darts, chain, or a chain space's .toml file [default: nb201].
+    /// Search space: nb201, darts, chain, or a chain space's .toml file, each
+    /// optionally with +hp (the architecture then ends with its training
+    /// recipe, which sets lr, batch size, weight decay, label smoothing,
+    /// augmentation, activation and optimiser) [default: nb201].
     #[arg(long)]
     space: Option<String>,
     /// The architecture in the space's notation: NAS-Bench-201's string
@@ -34,18 +37,21 @@ pub struct TrainArgs {
     dataset: Option<String>,
     #[arg(long, default_value_t = 12)]
     epochs: usize,
-    #[arg(long, default_value_t = 256)]
-    batch_size: usize,
+    /// [default: 256]
+    #[arg(long)]
+    batch_size: Option<usize>,
     /// Initial learning rate [default: the space's recipe: nb201 0.1, darts 0.025, chain 0.05].
     #[arg(long)]
     lr: Option<f64>,
-    #[arg(long, default_value_t = 5e-4)]
-    weight_decay: f64,
-    #[arg(long, default_value_t = 0.0)]
-    label_smoothing: f64,
-    /// Zero padding of the training crops (0: no random crops).
-    #[arg(long, default_value_t = 4)]
-    crop_pad: usize,
+    /// [default: 5e-4]
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// [default: 0]
+    #[arg(long)]
+    label_smoothing: Option<f64>,
+    /// Zero padding of the training crops (0: no random crops) [default: 4].
+    #[arg(long)]
+    crop_pad: Option<usize>,
     /// Fraction of the training set to train on.
     #[arg(long, default_value_t = 1.0)]
     data_fraction: f64,
@@ -115,25 +121,34 @@ pub fn run(mut a: TrainArgs) -> anyhow::Result<ExitCode> {
     let dataset_spec = a.dataset.clone().unwrap_or_else(|| "synthetic".into());
     let arch_text = a.arch.clone().expect("clap requires --arch or --from");
     let space = SearchSpace::resolve(&space_spec).context("--space")?;
-    if matches!(space, SearchSpace::Chain(_)) && (a.channels.is_some() || a.cells.is_some()) {
+    if matches!(space.network(), SearchSpace::Chain(_)) && (a.channels.is_some() || a.cells.is_some()) {
         bail!("--channels and --cells do not apply to chain spaces: their widths and layers are part of the space");
     }
     let genotype = space.parse(&arch_text).context("--arch")?;
     let arch = space.to_string(&genotype)?;
+    // A +hp architecture carries its recipe: flags that would contradict it are refused.
+    let recipe = space.recipe(&genotype);
+    if recipe.is_some() {
+        let given = [("--lr", a.lr.is_some()), ("--batch-size", a.batch_size.is_some()), ("--weight-decay", a.weight_decay.is_some()),
+            ("--label-smoothing", a.label_smoothing.is_some()), ("--crop-pad", a.crop_pad.is_some())];
+        if let Some((flag, _)) = given.iter().find(|(_, set)| *set) {
+            bail!("{flag}: the {} architecture's recipe sets it; change the recipe after ` ; ` in --arch instead", space.name());
+        }
+    }
     if !(0.0..1.0).contains(&a.valid_fraction) || a.valid_fraction == 0.0 {
         bail!("--valid-fraction {} is not in (0, 1)", a.valid_fraction);
     }
     let device = train::device(&a.device)?;
     let mut cfg = TrainConfig {
         epochs: a.epochs,
-        batch_size: a.batch_size,
+        batch_size: a.batch_size.unwrap_or(256),
         lr: a.lr.unwrap_or_else(|| train::default_lr(&space)),
-        weight_decay: a.weight_decay,
-        label_smoothing: a.label_smoothing,
+        weight_decay: a.weight_decay.unwrap_or(5e-4),
+        label_smoothing: a.label_smoothing.unwrap_or(0.0),
         data_fraction: a.data_fraction,
         seed: a.seed,
         device,
-        crop_pad: a.crop_pad,
+        crop_pad: a.crop_pad.unwrap_or(4),
         ..TrainConfig::default()
     }
     .with_device_defaults();
@@ -163,9 +178,12 @@ pub fn run(mut a: TrainArgs) -> anyhow::Result<ExitCode> {
     if splits.train.height != splits.train.width {
         bail!("{}: images are {}×{}; the networks take square images", dataset.name, splits.train.height, splits.train.width);
     }
+    if let Some(r) = &recipe {
+        cfg = cfg.with_recipe(r, skeleton.image_size as usize);
+    }
     let vs = tch::nn::VarStore::new(device);
     let net = train::build(&vs.root(), &space, &genotype, &skeleton)?;
-    let shape = match space {
+    let shape = match space.network() {
         SearchSpace::Chain(_) => String::new(),
         _ => format!(", C={} cells={}", skeleton.channels, skeleton.cells),
     };
@@ -238,6 +256,7 @@ pub fn run(mut a: TrainArgs) -> anyhow::Result<ExitCode> {
         "epochs": r.epochs, "diverged": r.diverged, "seconds": r.seconds, "images_per_second": r.images_per_second,
         "device": format!("{device:?}"), "bf16": cfg.bf16, "channels_last": cfg.channels_last,
         "curve": r.curve,
+        "recipe": recipe.map(|r| r.to_json()),
     });
     if let Some(dir) = &a.out {
         let (mean, std) = splits.train.channel_stats();

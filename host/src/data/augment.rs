@@ -44,6 +44,26 @@ pub fn batch(images: &Images, indices: &[usize], aug: &Augment, rng: &mut SplitM
     out
 }
 
+/// Cutout (DeVries & Taylor 2017) on a batch from [`batch`]: in each
+/// image, a `size`×`size` square around a random pixel (clipped at the
+/// edges, so sometimes smaller) is set to 0, like the crop's padding.
+pub fn cutout(pixels: &mut [u8], images: &Images, size: usize, rng: &mut SplitMix) {
+    let (c, h, w) = (images.channels, images.height, images.width);
+    if size == 0 || h == 0 || w == 0 {
+        return;
+    }
+    for image in pixels.chunks_mut(c * h * w) {
+        let (cy, cx) = (rng.below(h), rng.below(w));
+        let (y0, y1) = (cy.saturating_sub(size / 2), (cy + size - size / 2).min(h));
+        let (x0, x1) = (cx.saturating_sub(size / 2), (cx + size - size / 2).min(w));
+        for ch in 0..c {
+            for y in y0..y1 {
+                image[ch * h * w + y * w + x0..ch * h * w + y * w + x1].fill(0);
+            }
+        }
+    }
+}
+
 /// Bytes to floats: scaled to [0, 1], then standardised per channel.
 /// `plane` is height × width.
 pub fn normalise(pixels: &[u8], channels: usize, plane: usize, mean: &[f32], std: &[f32]) -> Vec<f32> {
@@ -88,6 +108,27 @@ mod tests {
             seen_flip |= b == vec![3, 2, 1, 6, 5, 4, 9, 8, 7];
         }
         assert!(seen_shift && seen_flip);
+    }
+
+    #[test]
+    fn cutout_zeroes_one_square_per_image() {
+        let im = one(vec![7; 2 * 8 * 8], 2, 8, 8);
+        let mut rng = SplitMix(3);
+        for _ in 0..50 {
+            let mut b = batch(&im, &[0, 0], &Augment { pad: 0, flip: false }, &mut rng);
+            cutout(&mut b, &im, 4, &mut rng);
+            for image in b.chunks(2 * 64) {
+                let zeros: Vec<usize> = (0..64).filter(|&k| image[k] == 0).collect();
+                // Both channels lose the same pixels: a square of at most
+                // 4×4, at least 2×2 (a centre at a corner keeps half a side).
+                assert!((4..=16).contains(&zeros.len()), "{zeros:?}");
+                assert!(zeros.iter().all(|&k| image[64 + k] == 0));
+                assert_eq!(image.iter().filter(|&&v| v == 0).count(), 2 * zeros.len());
+                let (ys, xs): (Vec<usize>, Vec<usize>) = zeros.iter().map(|&k| (k / 8, k % 8)).unzip();
+                let span = |v: &[usize]| v.iter().max().unwrap() - v.iter().min().unwrap() + 1;
+                assert_eq!(span(&ys) * span(&xs), zeros.len(), "a rectangle");
+            }
+        }
     }
 
     #[test]

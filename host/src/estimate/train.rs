@@ -24,6 +24,8 @@ pub struct TrainOptions {
     pub epochs: usize,
     pub batch_size: usize,
     /// Initial learning rate; unset: the space's recipe (see `train::default_lr`).
+    /// In a `+hp` space, each trial's recipe sets the learning rate and the
+    /// batch size instead (this and `batch_size` are then unused).
     pub lr: Option<f64>,
     pub data_fraction: f64,
     pub valid_fraction: f64,
@@ -122,6 +124,11 @@ pub fn run_job(job: &TrainJob, emit: &mut dyn FnMut(WorkerLine)) -> anyhow::Resu
         ..TrainConfig::default()
     }
     .with_device_defaults();
+    // A +hp trial's recipe decides lr, batch size and the rest, over [train].
+    let cfg = match space.recipe(&genotype) {
+        Some(recipe) => cfg.with_recipe(&recipe, skeleton.image_size as usize),
+        None => cfg,
+    };
     let r = train::train_with_progress(&vs, net.as_ref(), &splits, &cfg, dataset.flip_ok, &mut |p| {
         if let Progress::Epoch(e) = p {
             let train_loss = if e.train_loss.is_finite() { e.train_loss } else { f64::MAX };

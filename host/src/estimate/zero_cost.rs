@@ -62,6 +62,9 @@ impl Scores {
 /// libtorch's generator is process-wide, so concurrent callers on other
 /// threads must not seed it meanwhile. The thread count is the caller's.
 pub fn score(space: &SearchSpace, genotype: &[u32], skeleton: &Skeleton, x: &Tensor, y: &Tensor, seed: u64) -> Result<Scores, GenotypeError> {
+    if space.recipe_len() > 0 {
+        return Err(GenotypeError::Space(format!("{}: zero-cost proxies score untrained networks and cannot judge training decisions", space.name())));
+    }
     let size = x.size();
     if size.len() != 4 || size[0] < 1 || size[1] != skeleton.in_channels || y.size() != [size[0]] {
         return Err(GenotypeError::Space(format!(

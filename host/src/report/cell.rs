@@ -58,6 +58,7 @@ pub fn graphs(space: &SearchSpace, genotype: &[u32]) -> Vec<Graph> {
         }
         // The user's decisions have no graph nasbox knows.
         SearchSpace::Decisions(_) => vec![],
+        SearchSpace::WithHp(network) => graphs(network, space.network_genotype(genotype)),
     }
 }
 

@@ -128,6 +128,7 @@ impl RunConfig {
         if matches!(estimator, crate::estimate::EstimatorSpec::Command { .. }) && self.command.run.trim().is_empty() {
             return Err(format!("estimator = \"{}\" needs the command to run: `[command] run = \"python train.py\"` (or --command)", self.estimator));
         }
+        crate::space::hp::check_estimator(&space, &estimator)?;
         Budget::parse(&self.budget).map_err(|e| format!("budget: {e}"))?;
         constraint::Constraints::parse(&self.constraints).map_err(|e| format!("constraints: {e}"))?;
         crate::estimate::stopping::StopRule::of(&self.early_stop_rule, 1, 1)?;

@@ -13,6 +13,7 @@
 pub mod chain;
 pub mod darts;
 pub mod decisions;
+pub mod hp;
 pub mod nb201;
 pub mod toy;
 
@@ -61,12 +62,25 @@ pub enum SearchSpace {
     /// Named decisions from a TOML file, with no network of nasbox's
     /// behind them: evaluated by a command (or a table).
     Decisions(decisions::DecisionSpec),
+    /// A network space plus training decisions (`nb201+hp`, see [`hp`]).
+    WithHp(Box<SearchSpace>),
 }
 
 impl SearchSpace {
     /// `nb201`, `darts`, `chain`, or the path of a TOML file: a decision
-    /// space when it has `[decisions]`, a chain space otherwise.
+    /// space when it has `[decisions]`, a chain space otherwise; a network
+    /// space with `+hp` for its training decisions too.
     pub fn resolve(spec: &str) -> Result<SearchSpace, GenotypeError> {
+        if let Some(base) = spec.strip_suffix("+hp") {
+            return match SearchSpace::resolve(base)? {
+                SearchSpace::WithHp(_) => Err(GenotypeError::Space(format!("`{spec}`: add +hp once"))),
+                SearchSpace::Decisions(d) => Err(GenotypeError::Space(format!(
+                    "`{spec}`: {} is a decision space; put your training decisions into its [decisions] instead of +hp",
+                    d.name
+                ))),
+                network => Ok(SearchSpace::WithHp(Box::new(network))),
+            };
+        }
         match spec {
             "nb201" => Ok(SearchSpace::Nb201),
             "darts" => Ok(SearchSpace::Darts),
@@ -120,6 +134,7 @@ impl SearchSpace {
             SearchSpace::Darts => "darts".into(),
             SearchSpace::Chain(c) => c.name.clone(),
             SearchSpace::Decisions(d) => d.name.clone(),
+            SearchSpace::WithHp(s) => format!("{}+hp", s.name()),
         }
     }
 
@@ -130,6 +145,12 @@ impl SearchSpace {
             SearchSpace::Darts => darts::space(),
             SearchSpace::Chain(c) => c.space(),
             SearchSpace::Decisions(d) => d.space(),
+            SearchSpace::WithHp(s) => {
+                let mut space = s.space();
+                space.name = self.name();
+                space.decisions.extend(hp::decisions());
+                space
+            }
         }
     }
 
@@ -140,6 +161,10 @@ impl SearchSpace {
             SearchSpace::Darts => darts::check(genotype),
             SearchSpace::Chain(c) => c.check(genotype),
             SearchSpace::Decisions(d) => d.space().validate(genotype),
+            SearchSpace::WithHp(s) => {
+                self.space().validate(genotype)?;
+                s.check(self.network_genotype(genotype))
+            }
         }
     }
 
@@ -151,6 +176,10 @@ impl SearchSpace {
             SearchSpace::Darts => darts::to_string(genotype),
             SearchSpace::Chain(c) => c.to_string(genotype),
             SearchSpace::Decisions(d) => d.to_string(genotype),
+            SearchSpace::WithHp(s) => {
+                let recipe = self.recipe(genotype).expect("checked");
+                format!("{} ; {}", s.to_string(self.network_genotype(genotype))?, recipe.to_text())
+            }
         })
     }
 
@@ -184,9 +213,40 @@ impl SearchSpace {
             SearchSpace::Darts => darts::parse(text)?,
             SearchSpace::Chain(c) => c.parse(text)?,
             SearchSpace::Decisions(d) => d.parse(text)?,
+            SearchSpace::WithHp(s) => {
+                let (arch, recipe) = hp::split_text(text)?;
+                let mut genotype = s.parse(arch)?;
+                genotype.extend(hp::parse(recipe)?);
+                genotype
+            }
         };
         self.check(&genotype)?;
         Ok(genotype)
+    }
+
+    /// The space of the networks: the space itself, or the one `+hp` extends.
+    pub fn network(&self) -> &SearchSpace {
+        match self {
+            SearchSpace::WithHp(s) => s,
+            other => other,
+        }
+    }
+
+    /// Number of training decisions at the end of a genotype (0 without `+hp`).
+    pub fn recipe_len(&self) -> usize {
+        if matches!(self, SearchSpace::WithHp(_)) { hp::COUNT } else { 0 }
+    }
+
+    /// The architecture's part of a genotype (for [`SearchSpace::network`]).
+    pub fn network_genotype<'g>(&self, genotype: &'g [u32]) -> &'g [u32] {
+        &genotype[..genotype.len().saturating_sub(self.recipe_len())]
+    }
+
+    /// The training recipe a `+hp` genotype chose; `None` for other spaces
+    /// or an hp part out of range.
+    pub fn recipe(&self, genotype: &[u32]) -> Option<hp::Recipe> {
+        let n = self.recipe_len();
+        (n > 0 && genotype.len() >= n).then(|| hp::Recipe::decode(&genotype[genotype.len() - n..]).ok()).flatten()
     }
 }
 
@@ -228,7 +288,7 @@ impl Space {
 /// Looks up a built-in space by name.
 pub fn builtin(name: &str) -> Option<Space> {
     match name {
-        "nb201" | "darts" | "chain" => Some(SearchSpace::resolve(name).ok()?.space()),
+        "nb201" | "darts" | "chain" | "nb201+hp" | "darts+hp" | "chain+hp" => Some(SearchSpace::resolve(name).ok()?.space()),
         _ => toy::get(name),
     }
 }
@@ -262,6 +322,8 @@ mod tests {
         assert_eq!(s.to_string(&[1, 0]).unwrap(), r#"{"lr":0.01,"norm":"batch"}"#);
         assert_eq!(s.to_json(&[1, 0])["lr"], 0.01);
         assert!(s.no_network().to_string().contains("--estimator command"));
+        let e = SearchSpace::resolve(&format!("{}+hp", decisions.display())).unwrap_err().to_string();
+        assert!(e.contains("is a decision space; put your training decisions into its [decisions]"), "{e}");
         let chain = dir.path().join("chain.toml");
         std::fs::write(&chain, "layers = 2\nops = [\"conv_3x3\"]\nwidths = [8]\n").unwrap();
         let c = SearchSpace::resolve(chain.to_str().unwrap()).unwrap();

@@ -8,7 +8,7 @@
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
-use super::ops::{avg_pool, max_pool, relu, DwSep, ReluConvBn, Stem};
+use super::ops::{activate, activation, avg_pool, max_pool, Activation, DwSep, ReluConvBn, Stem};
 use super::{Network, Skeleton};
 use crate::space::chain::{ChainOp, ChainSpec, Layer};
 
@@ -61,6 +61,8 @@ pub struct ChainNet {
     classifier: nn::Linear,
     /// MACs per image, counted while building (sizes are known then).
     flops: u64,
+    /// The head's activation.
+    act: Activation,
 }
 
 impl ChainNet {
@@ -104,6 +106,7 @@ impl ChainNet {
             layers,
             classifier: nn::linear(p / "classifier", c_in, skeleton.classes, Default::default()),
             flops: flops + (c_in * skeleton.classes) as u64,
+            act: activation(),
         }
     }
 }
@@ -139,7 +142,7 @@ impl ModuleT for ChainNet {
             outputs.push(y.shallow_clone());
             x = y;
         }
-        relu(&x).adaptive_avg_pool2d([1, 1]).flatten(1, -1).apply(&self.classifier)
+        activate(self.act, &x).adaptive_avg_pool2d([1, 1]).flatten(1, -1).apply(&self.classifier)
     }
 }
 

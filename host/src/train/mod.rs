@@ -41,12 +41,13 @@ impl Skeleton {
     /// The benchmark defaults: NAS-Bench-201 C=16, N=5; DARTS' search
     /// network C=16 with 8 cells.
     pub fn defaults(space: &SearchSpace) -> (i64, usize) {
-        match space {
+        match space.network() {
             SearchSpace::Nb201 => (16, 5),
             SearchSpace::Darts => (16, 8),
             SearchSpace::Chain(c) => (c.stem_channels, c.layers),
             // Never built: `build` refuses decision spaces.
             SearchSpace::Decisions(_) => (1, 1),
+            SearchSpace::WithHp(_) => unreachable!("network() is not +hp"),
         }
     }
 }
@@ -70,23 +71,29 @@ impl Skeleton {
 /// 0.1, DARTS' 0.025 (its separable convolutions diverge at 0.1), ENAS'
 /// 0.05 for chains. The rest of the recipe (SGD, Nesterov, cosine) is shared.
 pub fn default_lr(space: &SearchSpace) -> f64 {
-    match space {
+    match space.network() {
         SearchSpace::Nb201 => 0.1,
         SearchSpace::Darts => 0.025,
         SearchSpace::Chain(_) | SearchSpace::Decisions(_) => 0.05,
+        SearchSpace::WithHp(_) => unreachable!("network() is not +hp"),
     }
 }
 
 /// Builds the network of `genotype` under `p`, after checking that the
 /// genotype is a network of the space and that the input is large enough
-/// for the space's reductions.
+/// for the space's reductions. A `+hp` genotype's activation replaces ReLU
+/// throughout the network.
 pub fn build(p: &tch::nn::Path, space: &SearchSpace, genotype: &[u32], skeleton: &Skeleton) -> Result<Box<dyn Network>, GenotypeError> {
     space.check(genotype)?;
+    if let Some(recipe) = space.recipe(genotype) {
+        return ops::with_activation(recipe.activation, || build(p, space.network(), space.network_genotype(genotype), skeleton));
+    }
     let reductions = match space {
         SearchSpace::Nb201 => 2,
         SearchSpace::Darts => 2,
         SearchSpace::Chain(c) => c.reduce_at.len() as u32,
         SearchSpace::Decisions(_) => return Err(space.no_network()),
+        SearchSpace::WithHp(_) => unreachable!("+hp genotypes are built as their network's"),
     };
     if skeleton.image_size < 1 << reductions {
         return Err(GenotypeError::Space(format!(
@@ -109,6 +116,7 @@ pub fn build(p: &tch::nn::Path, space: &SearchSpace, genotype: &[u32], skeleton:
         SearchSpace::Darts => Box::new(darts::DartsNet::new(p, genotype, skeleton)),
         SearchSpace::Chain(c) => Box::new(chain::ChainNet::new(p, c, genotype, skeleton)),
         SearchSpace::Decisions(_) => return Err(space.no_network()),
+        SearchSpace::WithHp(_) => unreachable!("+hp genotypes are built as their network's"),
     })
 }
 
@@ -190,6 +198,39 @@ mod tests {
                 assert!(stem.grad().defined(), "{spec}: no gradient reaches the stem");
             }
         }
+    }
+
+    /// A +hp genotype builds its architecture's network with its
+    /// activation: with relu the very network of the plain space (same
+    /// parameters, same logits), with another activation other logits; the
+    /// activation does not leak into networks built afterwards.
+    #[test]
+    fn hp_genotypes_build_their_network_with_their_activation() {
+        let _torch = ops::TORCH_TEST_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let arch = "|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_3x3~1|none~2|";
+        let hp = SearchSpace::resolve("nb201+hp").unwrap();
+        let skeleton = Skeleton { channels: 4, cells: 1, in_channels: 3, classes: 5, image_size: 8 };
+        let x = Tensor::randn([2, 3, 8, 8], (Kind::Float, Device::Cpu));
+        let logits = |space: &SearchSpace, text: &str| {
+            tch::manual_seed(9);
+            let vs = tch::nn::VarStore::new(Device::Cpu);
+            let net = build(&vs.root(), space, &space.parse(text).unwrap(), &skeleton).unwrap();
+            let mut names: Vec<String> = vs.variables().into_keys().collect();
+            names.sort();
+            (net.forward_t(&x, false), names)
+        };
+        let recipe = |act: &str| format!("{arch} ; lr=0.1 wd=5e-4 batch=64 smooth=0 aug=crop-flip act={act} opt=sgd-nesterov");
+        let (plain, plain_names) = logits(&SearchSpace::Nb201, arch);
+        let (relu, relu_names) = logits(&hp, &recipe("relu"));
+        assert_eq!(relu_names, plain_names);
+        assert_eq!(relu, plain);
+        for act in ["hardswish", "gelu", "mish"] {
+            let (other, names) = logits(&hp, &recipe(act));
+            assert_eq!(names, plain_names);
+            assert!(f64::try_from((&other - &plain).abs().max()).unwrap() > 1e-4, "{act} gives ReLU's logits");
+        }
+        assert_eq!(ops::activation(), ops::Activation::Relu);
+        assert_eq!(logits(&SearchSpace::Nb201, arch).0, plain);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
-use super::ops::{avg_pool, batch_norm, relu, Reduction, ReluConvBn, Stem};
+use super::ops::{activate, activation, avg_pool, batch_norm, Activation, Reduction, ReluConvBn, Stem};
 use super::{Network, Skeleton};
 use crate::space::nb201::{EDGES, OPS};
 
@@ -81,6 +81,8 @@ pub struct Nb201Net {
     last_bn: nn::BatchNorm,
     classifier: nn::Linear,
     skeleton: Skeleton,
+    /// The head's activation.
+    act: Activation,
 }
 
 impl std::fmt::Debug for Nb201Net {
@@ -106,6 +108,7 @@ impl Nb201Net {
             last_bn: batch_norm(p / "last_bn", 4 * c),
             classifier: nn::linear(p / "classifier", 4 * c, skeleton.classes, Default::default()),
             skeleton: skeleton.clone(),
+            act: activation(),
         }
     }
 }
@@ -121,7 +124,7 @@ impl ModuleT for Nb201Net {
                 x = cell.forward(&x, train);
             }
         }
-        relu(&x.apply_t(&self.last_bn, train)).adaptive_avg_pool2d([1, 1]).flatten(1, -1).apply(&self.classifier)
+        activate(self.act, &x.apply_t(&self.last_bn, train)).adaptive_avg_pool2d([1, 1]).flatten(1, -1).apply(&self.classifier)
     }
 }
 

@@ -3,10 +3,12 @@
 //! so FLOPs are counted analytically, and its parameter names match the
 //! generated PyTorch module (see `export`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use tch::nn::{self, ModuleT};
 use tch::{Kind, Tensor};
+
+pub use crate::space::hp::Activation;
 
 /// Batch norm initialised as PyTorch does (weight 1, bias 0), which is what
 /// NAS-Bench-201's and DARTS' numbers were trained with; tch's own default
@@ -67,6 +69,41 @@ pub fn record_relu_kernel<T>(f: impl FnOnce() -> T) -> (T, Option<Tensor>) {
     let kernel = RELU_KERNEL.with_borrow_mut(|r| r.take()).flatten();
     drop(restore);
     (out, kernel)
+}
+
+thread_local! {
+    /// The activation the ops built on this thread use (see [`with_activation`]).
+    static BUILD_ACTIVATION: Cell<Activation> = const { Cell::new(Activation::Relu) };
+}
+
+/// Runs `f`, which builds a network, so that every op built in it uses
+/// `act` where NAS-Bench-201 and DARTS have a ReLU (a `+hp` genotype's
+/// activation). Scoped: afterwards, and on other threads, ops use ReLU.
+pub fn with_activation<T>(act: Activation, f: impl FnOnce() -> T) -> T {
+    struct Restore(Activation);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            BUILD_ACTIVATION.set(self.0);
+        }
+    }
+    let _restore = Restore(BUILD_ACTIVATION.replace(act));
+    f()
+}
+
+/// The activation of ops built now.
+pub fn activation() -> Activation {
+    BUILD_ACTIVATION.get()
+}
+
+/// `act` applied to `x`; ReLU goes through [`relu`] (so NASWOT sees it),
+/// GELU is the exact (erf) one, as PyTorch's default.
+pub fn activate(act: Activation, x: &Tensor) -> Tensor {
+    match act {
+        Activation::Relu => relu(x),
+        Activation::Hardswish => x.hardswish(),
+        Activation::Gelu => x.gelu("none"),
+        Activation::Mish => x.mish(),
+    }
 }
 
 /// libtorch's seed is process-wide and tests run in parallel: every test
@@ -135,11 +172,12 @@ impl Conv {
 pub struct ReluConvBn {
     conv: Conv,
     bn: nn::BatchNorm,
+    act: Activation,
 }
 
 impl ReluConvBn {
     pub fn new(p: nn::Path, c_in: i64, c_out: i64, kernel: i64, stride: i64) -> ReluConvBn {
-        ReluConvBn { conv: Conv::new(&p / "conv", c_in, c_out, kernel, stride, 1, 1), bn: batch_norm(&p / "bn", c_out) }
+        ReluConvBn { conv: Conv::new(&p / "conv", c_in, c_out, kernel, stride, 1, 1), bn: batch_norm(&p / "bn", c_out), act: activation() }
     }
 
     pub fn flops(&self, h: i64, w: i64) -> u64 {
@@ -149,7 +187,7 @@ impl ReluConvBn {
 
 impl ModuleT for ReluConvBn {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        self.conv.forward(&relu(xs)).apply_t(&self.bn, train)
+        self.conv.forward(&activate(self.act, xs)).apply_t(&self.bn, train)
     }
 }
 
@@ -161,6 +199,7 @@ pub struct DwSep {
     dw: Conv,
     pw: Conv,
     bn: nn::BatchNorm,
+    act: Activation,
 }
 
 impl DwSep {
@@ -169,6 +208,7 @@ impl DwSep {
             dw: Conv::new(&p / "dw", c_in, c_in, kernel, stride, dilation, c_in),
             pw: Conv::new(&p / "pw", c_in, c_out, 1, 1, 1, 1),
             bn: batch_norm(&p / "bn", c_out),
+            act: activation(),
         }
     }
 
@@ -180,7 +220,7 @@ impl DwSep {
 
 impl ModuleT for DwSep {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        self.pw.forward(&self.dw.forward(&relu(xs))).apply_t(&self.bn, train)
+        self.pw.forward(&self.dw.forward(&activate(self.act, xs))).apply_t(&self.bn, train)
     }
 }
 
@@ -193,6 +233,7 @@ pub struct FactorizedReduce {
     conv1: Conv,
     conv2: Conv,
     bn: nn::BatchNorm,
+    act: Activation,
 }
 
 impl FactorizedReduce {
@@ -201,6 +242,7 @@ impl FactorizedReduce {
             conv1: Conv::new(&p / "conv1", c_in, c_out / 2, 1, 2, 1, 1),
             conv2: Conv::new(&p / "conv2", c_in, c_out - c_out / 2, 1, 2, 1, 1),
             bn: batch_norm(&p / "bn", c_out),
+            act: activation(),
         }
     }
 
@@ -211,7 +253,7 @@ impl FactorizedReduce {
 
 impl ModuleT for FactorizedReduce {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let x = relu(xs);
+        let x = activate(self.act, xs);
         let shifted = x.narrow(2, 1, x.size()[2] - 1).narrow(3, 1, x.size()[3] - 1).constant_pad_nd([0, 1, 0, 1]);
         Tensor::cat(&[self.conv1.forward(&x), self.conv2.forward(&shifted)], 1).apply_t(&self.bn, train)
     }

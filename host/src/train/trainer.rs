@@ -11,6 +11,7 @@ use tch::{Device, Kind, Reduction, Tensor};
 use super::{mixed, Network};
 use crate::data::augment::{self, Augment};
 use crate::data::{Images, SplitMix, Splits};
+use crate::space::hp::{Augmentation, Optimiser, Recipe};
 
 /// How to train.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +30,11 @@ pub struct TrainConfig {
     pub device: Device,
     /// Zero padding of the random crop; 0 disables it.
     pub crop_pad: usize,
+    /// Horizontal flips, where the dataset allows them.
+    pub flip: bool,
+    /// Side of the cutout square; 0 disables it.
+    pub cutout: usize,
+    pub optimiser: Optimiser,
     /// bf16 autocast (CUDA only).
     pub bf16: bool,
     /// Channels-last layout of inputs and convolution weights.
@@ -36,6 +42,26 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// Applies a `+hp` trial's recipe: its learning rate, weight decay,
+    /// batch size, label smoothing, augmentation and optimiser replace
+    /// this configuration's (the activation is the network's, see
+    /// `train::build`). Augmentation: off (no crop, no flip), crop-flip
+    /// (4-pixel crops, flips), strong (those and cutout of half the side).
+    pub fn with_recipe(mut self, recipe: &Recipe, image_side: usize) -> TrainConfig {
+        self.lr = recipe.lr;
+        self.weight_decay = recipe.weight_decay;
+        self.batch_size = recipe.batch_size;
+        self.label_smoothing = recipe.label_smoothing;
+        self.optimiser = recipe.optimiser;
+        let (crop_pad, flip, cutout) = match recipe.augmentation {
+            Augmentation::Off => (0, false, 0),
+            Augmentation::CropFlip => (4, true, 0),
+            Augmentation::Strong => (4, true, image_side / 2),
+        };
+        (self.crop_pad, self.flip, self.cutout) = (crop_pad, flip, cutout);
+        self
+    }
+
     /// Turns on what helps on the configured device: bf16 autocast and
     /// channels-last on CUDA, neither on CPU.
     pub fn with_device_defaults(mut self) -> TrainConfig {
@@ -60,6 +86,9 @@ impl Default for TrainConfig {
             seed: 0,
             device: Device::Cpu,
             crop_pad: 4,
+            flip: true,
+            cutout: 0,
+            optimiser: Optimiser::SgdNesterov,
             bf16: false,
             channels_last: false,
         }
@@ -124,9 +153,11 @@ struct Data {
 }
 
 impl Data {
-    fn tensors(&self, images: &Images, indices: &[usize], aug: &Augment, rng: &mut SplitMix, cfg: &TrainConfig) -> (Tensor, Tensor) {
+    /// A batch, augmented by `aug` and a cutout of side `cutout` (0: none).
+    fn tensors(&self, images: &Images, indices: &[usize], aug: &Augment, cutout: usize, rng: &mut SplitMix, cfg: &TrainConfig) -> (Tensor, Tensor) {
         let device = cfg.device;
-        let pixels = augment::batch(images, indices, aug, rng);
+        let mut pixels = augment::batch(images, indices, aug, rng);
+        augment::cutout(&mut pixels, images, cutout, rng);
         let plane = images.height * images.width;
         let x = augment::normalise(&pixels, images.channels, plane, &self.mean, &self.std);
         let x = Tensor::from_slice(&x)
@@ -173,8 +204,11 @@ pub fn train_with_progress<N: Network + ?Sized>(
     if cfg.channels_last {
         mixed::weights_channels_last(vs);
     }
-    let mut opt = nn::Sgd { momentum: cfg.momentum, dampening: 0.0, wd: cfg.weight_decay, nesterov: cfg.nesterov }.build(vs, cfg.lr)?;
-    let aug = Augment { pad: cfg.crop_pad, flip: data.flip };
+    let mut opt = match cfg.optimiser {
+        Optimiser::SgdNesterov => nn::Sgd { momentum: cfg.momentum, dampening: 0.0, wd: cfg.weight_decay, nesterov: cfg.nesterov }.build(vs, cfg.lr)?,
+        Optimiser::AdamW => nn::AdamW { wd: cfg.weight_decay, ..Default::default() }.build(vs, cfg.lr)?,
+    };
+    let aug = Augment { pad: cfg.crop_pad, flip: data.flip && cfg.flip };
 
     let mut result = TrainResult {
         valid_accuracy: 0.0,
@@ -199,7 +233,7 @@ pub fn train_with_progress<N: Network + ?Sized>(
         for (i, batch) in order.chunks(cfg.batch_size).enumerate() {
             lr = 0.5 * cfg.lr * (1.0 + (std::f64::consts::PI * step as f64 / total_steps).cos());
             opt.set_lr(lr);
-            let (x, y) = data.tensors(&splits.train, batch, &aug, &mut rng, cfg);
+            let (x, y) = data.tensors(&splits.train, batch, &aug, cfg.cutout, &mut rng, cfg);
             let logits = mixed::autocast(cfg.bf16, || net.forward_t(&x, true));
             let loss = logits.to_kind(Kind::Float).cross_entropy_loss::<Tensor>(&y, None, Reduction::Mean, -100, cfg.label_smoothing);
             let value = loss.double_value(&[]);
@@ -255,7 +289,7 @@ fn evaluate<N: Network + ?Sized>(net: &N, data: &Data, images: &Images, cfg: &Tr
     tch::no_grad(|| {
         let all: Vec<usize> = (0..images.len()).collect();
         for batch in all.chunks(cfg.batch_size.max(256)) {
-            let (x, y) = data.tensors(images, batch, &none, &mut rng, cfg);
+            let (x, y) = data.tensors(images, batch, &none, 0, &mut rng, cfg);
             let logits = mixed::autocast(cfg.bf16, || net.forward_t(&x, false)).to_kind(Kind::Float);
             loss += logits.cross_entropy_for_logits(&y).double_value(&[]) * batch.len() as f64;
             correct += logits.argmax(-1, false).eq_tensor(&y).to_kind(Kind::Float).sum(Kind::Float).double_value(&[]);
@@ -398,6 +432,49 @@ mod tests {
             let r = train(&vs, net.as_ref(), &splits, &cfg, false).unwrap();
             assert!(r.valid_accuracy > bound, "{spec}: {r:?}");
         }
+    }
+
+    /// Every decision of a +hp recipe reaches the trainer: changing any one
+    /// of them (from a base recipe) changes the training loss of one short
+    /// epoch, for the same seed.
+    #[test]
+    fn every_recipe_decision_changes_training() {
+        use crate::space::SearchSpace;
+        let base = "lr=0.01 wd=5e-4 batch=64 smooth=0 aug=crop-flip act=relu opt=sgd-nesterov";
+        let space = SearchSpace::resolve("nb201+hp").unwrap();
+        let loss = |recipe: &str| {
+            let _torch = TORCH.lock().unwrap_or_else(|p| p.into_inner());
+            tch::manual_seed(2);
+            tch::set_num_threads(1);
+            let (splits, skeleton) = tiny_splits();
+            let skeleton = Skeleton { channels: 4, ..skeleton };
+            let g = space.parse(&format!("{CONVS} ; {recipe}")).unwrap();
+            let vs = nn::VarStore::new(Device::Cpu);
+            let net = crate::train::build(&vs.root(), &space, &g, &skeleton).unwrap();
+            let cfg = TrainConfig { epochs: 1, seed: 2, data_fraction: 0.1, ..TrainConfig::default() }.with_recipe(&space.recipe(&g).unwrap(), 32);
+            train(&vs, net.as_ref(), &splits, &cfg, true).unwrap().train_loss
+        };
+        let reference = loss(base);
+        assert!(reference.is_finite());
+        assert_eq!(loss(base), reference, "deterministic");
+        for change in ["lr=0.03", "wd=5e-3", "batch=32", "smooth=0.2", "aug=off", "aug=strong", "act=gelu", "opt=adamw"] {
+            let key = change.split('=').next().unwrap();
+            let recipe = base.split(' ').map(|kv| if kv.starts_with(&format!("{key}=")) { change } else { kv }).collect::<Vec<_>>().join(" ");
+            assert_ne!(recipe, base);
+            assert_ne!(loss(&recipe), reference, "{change} did not change training");
+        }
+    }
+
+    #[test]
+    fn a_recipe_sets_the_trainers_knobs() {
+        use crate::space::hp::{parse, Recipe};
+        let r = Recipe::decode(&parse("lr=0.003 wd=5e-5 batch=32 smooth=0.2 aug=strong act=mish opt=adamw").unwrap()).unwrap();
+        let cfg = TrainConfig { lr: 0.5, batch_size: 7, ..TrainConfig::default() }.with_recipe(&r, 28);
+        assert_eq!((cfg.lr, cfg.weight_decay, cfg.batch_size, cfg.label_smoothing), (0.003, 5e-5, 32, 0.2));
+        assert_eq!((cfg.crop_pad, cfg.flip, cfg.cutout, cfg.optimiser), (4, true, 14, Optimiser::AdamW));
+        let off = Recipe { augmentation: Augmentation::Off, ..r };
+        let cfg = TrainConfig::default().with_recipe(&off, 32);
+        assert_eq!((cfg.crop_pad, cfg.flip, cfg.cutout), (0, false, 0));
     }
 
     #[test]

@@ -62,4 +62,4 @@ class Network(nn.Module):
         for i in range(self.n):
             x = getattr(self, f"layer{i}")(x, outputs)
             outputs.append(x)
-        return self.classifier(F.relu(x).mean((2, 3)))
+        return self.classifier(act(x).mean((2, 3)))

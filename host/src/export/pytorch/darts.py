@@ -29,7 +29,7 @@ class Edge(nn.Module):
             return x if self.stride == 1 else self.reduce(x)
         if op.startswith("sep_conv_"):
             return self.b(self.a(x))
-        return self.bn(self.pw(self.dw(F.relu(x))))
+        return self.bn(self.pw(self.dw(act(x))))
 
 
 class Cell(nn.Module):

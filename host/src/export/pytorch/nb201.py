@@ -69,4 +69,4 @@ class Network(nn.Module):
         x = self.stage0(self.stem_bn(self.stem(x)))
         x = self.stage1(self.reduce1(x))
         x = self.stage2(self.reduce2(x))
-        return self.classifier(F.relu(self.last_bn(x)).mean((2, 3)))
+        return self.classifier(act(self.last_bn(x)).mean((2, 3)))

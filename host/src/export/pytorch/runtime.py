@@ -1,8 +1,14 @@
 # ---- the operations, named as nasbox names its parameters ----------------
 
 
+# The activation everywhere nasbox's networks have one (ReLU unless a +hp
+# search chose another); GELU is the exact (erf) one, as nasbox's.
+ACTIVATIONS = {"relu": F.relu, "hardswish": F.hardswish, "gelu": F.gelu, "mish": F.mish}
+act = ACTIVATIONS[CONFIG.get("activation", "relu")]
+
+
 class ReLUConvBN(nn.Module):
-    """ReLU -> convolution -> batch norm (NAS-Bench-201's and DARTS' ReLUConvBN)."""
+    """Activation (ReLU) -> convolution -> batch norm (NAS-Bench-201's and DARTS' ReLUConvBN)."""
 
     def __init__(self, cin, cout, k, stride):
         super().__init__()
@@ -10,11 +16,11 @@ class ReLUConvBN(nn.Module):
         self.bn = nn.BatchNorm2d(cout)
 
     def forward(self, x):
-        return self.bn(self.conv(F.relu(x)))
+        return self.bn(self.conv(act(x)))
 
 
 class DwSep(nn.Module):
-    """ReLU -> depthwise k x k (strided, dilated) -> pointwise 1x1 -> batch norm."""
+    """Activation (ReLU) -> depthwise k x k (strided, dilated) -> pointwise 1x1 -> batch norm."""
 
     def __init__(self, cin, cout, k, stride, dilation):
         super().__init__()
@@ -23,7 +29,7 @@ class DwSep(nn.Module):
         self.bn = nn.BatchNorm2d(cout)
 
     def forward(self, x):
-        return self.bn(self.pw(self.dw(F.relu(x))))
+        return self.bn(self.pw(self.dw(act(x))))
 
 
 class FactorizedReduce(nn.Module):
@@ -36,7 +42,7 @@ class FactorizedReduce(nn.Module):
         self.bn = nn.BatchNorm2d(cout)
 
     def forward(self, x):
-        x = F.relu(x)
+        x = act(x)
         shifted = F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))
         return self.bn(torch.cat([self.conv1(x), self.conv2(shifted)], dim=1))
 
