@@ -256,3 +256,49 @@ fn a_table_of_a_decision_space_benchmarks_strategies_like_any_table() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("random") && text(&o).contains("evolution"), "{}", text(&o));
 }
+
+#[test]
+fn devices_threads_and_early_stopping_reach_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let space = dir.path().join("quality.toml");
+    std::fs::write(&space, "[decisions]\nquality = [6, 5, 4, 3, 2, 1]\n").unwrap();
+    // Five epochs whose curve is quality × epoch / 10; the result says
+    // which GPU and how many threads the trial was given.
+    let script = dir.path().join("curve.sh");
+    std::fs::write(
+        &script,
+        r#"q=$(echo "$NASBOX_ARCH" | sed 's/.*"quality":\([0-9]*\).*/\1/')
+for e in 1 2 3 4 5; do echo "{\"epoch\": $e, \"objective\": 0.0$((q * e))}"; sleep 0.05; done
+echo "{\"objective\": 0.0$((q * 5)), \"metrics\": {\"gpu\": $CUDA_VISIBLE_DEVICES, \"threads\": $OMP_NUM_THREADS, \"nasbox-threads\": $NASBOX_THREADS}}" > "$NASBOX_RESULT_FILE"
+"#,
+    )
+    .unwrap();
+    let config = dir.path().join("run.toml");
+    std::fs::write(&config, "early_stop_min_trials = 2\n").unwrap();
+    let out = dir.path().join("run");
+    let run = format!("sh {}", script.display());
+    let o = nasbox(&[
+        "search", "--config", config.to_str().unwrap(), "--strategy", guest("grid").to_str().unwrap(), "--space", space.to_str().unwrap(), "--command", &run,
+        "--estimator", "command+early-stop", "--budget", "trials=6", "--workers", "1", "--devices", "0,1", "--out", out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let all = trials(&out);
+    assert_eq!(all.len(), 6);
+    let m = |t: &Trial, k: &str| t.metrics.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+    for t in &all {
+        assert_eq!(t.status, TrialStatus::Ok, "{t:?}");
+        let trial_file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join(format!("trials/{}/trial.json", t.id))).unwrap()).unwrap();
+        assert_eq!(trial_file["device"], "cuda", "with --devices a trial sees its one GPU as cuda");
+    }
+    // The grid runs the best first: after two finished trials, each worse
+    // one falls below the median at its first epoch and is stopped there.
+    for t in &all[..2] {
+        assert!(m(t, "stopped-at-epoch").is_none() && m(t, "valid-accuracy-epoch-5").is_some(), "{t:?}");
+        assert!(m(t, "gpu").is_some_and(|g| g == 0.0 || g == 1.0), "{t:?}");
+        assert_eq!(m(t, "threads"), m(t, "nasbox-threads"));
+        assert!(m(t, "threads").is_some_and(|n| n >= 1.0));
+    }
+    for t in &all[2..] {
+        assert_eq!(m(t, "stopped-at-epoch"), Some(1.0), "{t:?}");
+    }
+}
