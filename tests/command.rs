@@ -302,3 +302,45 @@ echo "{\"objective\": 0.0$((q * 5)), \"metrics\": {\"gpu\": $CUDA_VISIBLE_DEVICE
         assert_eq!(m(t, "stopped-at-epoch"), Some(1.0), "{t:?}");
     }
 }
+
+#[test]
+fn a_worker_serves_trial_after_trial_and_a_crashed_one_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let space = dir.path().join("steps.toml");
+    std::fs::write(&space, "[decisions]\nstep = [0, 1, 2, 3, 4, 5, 6, 7]\n").unwrap();
+    // Each trial notes the worker process serving it (the parent of the
+    // shell that runs the script); step 3 kills that worker mid-trial.
+    let script = dir.path().join("serve.sh");
+    std::fs::write(
+        &script,
+        r#"w=$(cut -d' ' -f4 /proc/$PPID/stat)
+echo "$w" > "$NASBOX_TRIAL_DIR/worker"
+step=$(echo "$NASBOX_ARCH" | sed 's/.*"step":\([0-9]*\).*/\1/')
+if [ "$step" = 3 ]; then kill -9 "$w"; sleep 5; fi
+echo "{\"objective\": $step}" > "$NASBOX_RESULT_FILE"
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("run");
+    let run = format!("sh {}", script.display());
+    let o = nasbox(&[
+        "search", "--strategy", guest("grid").to_str().unwrap(), "--space", space.to_str().unwrap(), "--command", &run, "--budget", "trials=8", "--workers", "1",
+        "--out", out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let all = trials(&out);
+    assert_eq!(all.len(), 8);
+    let worker = |t: &Trial| std::fs::read_to_string(out.join(format!("trials/{}/worker", t.id))).unwrap().trim().to_string();
+    for t in &all {
+        if t.genotype == [3] {
+            assert!(matches!(&t.status, TrialStatus::Failed(r) if r.contains("the worker was killed by signal 9")), "{t:?}");
+        } else {
+            assert_eq!((t.status.clone(), t.objective), (TrialStatus::Ok, t.genotype[0] as f64), "{t:?}");
+        }
+    }
+    let before: Vec<String> = all.iter().filter(|t| t.genotype[0] <= 3).map(worker).collect();
+    let after: Vec<String> = all.iter().filter(|t| t.genotype[0] > 3).map(worker).collect();
+    assert!(before.iter().all(|w| *w == before[0]), "one worker served the first trials: {before:?}");
+    assert!(after.iter().all(|w| *w == after[0]), "one new worker served the rest: {after:?}");
+    assert_ne!(before[0], after[0], "the crashed worker was replaced");
+}

@@ -300,7 +300,7 @@ fn executor(s: &Search, estimator: &EstimatorSpec, timeout: Option<std::time::Du
             match c.executor {
                 ExecutorKind::Local => {
                     let devices = c.train.devices.iter().map(|d| format!("cuda:{d}")).collect();
-                    Box::new(Workers::new(job, workers, timeout, rule, s.dir.join("trials"))?.with_devices(devices))
+                    Box::new(Workers::new(job, workers, timeout, rule, s.dir.join("trials"))?.with_devices(devices).with_worker_trials(c.worker_trials))
                 }
                 ExecutorKind::Slurm => Box::new(Slurm::new(&s.dir, job, workers, c.slurm.clone(), timeout, rule)?),
             }

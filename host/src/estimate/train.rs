@@ -98,6 +98,34 @@ pub enum WorkerLine {
 
 /// Runs a job in this process, reporting each line to `emit`.
 pub fn run_job(job: &TrainJob, emit: &mut dyn FnMut(WorkerLine)) -> anyhow::Result<()> {
+    run_job_cached(job, &mut DataCache::default(), emit)
+}
+
+/// The data a persistent worker keeps between the trials it serves:
+/// loading or generating a dataset and splitting it is most of a short
+/// trial's fixed cost, and every trial of a run uses the same.
+#[derive(Default)]
+pub struct DataCache {
+    key: Option<(String, u64, u64)>,
+    data: Option<(data::Dataset, data::Splits)>,
+}
+
+impl DataCache {
+    fn get(&mut self, dataset: &str, seed: u64, valid_fraction: f64) -> anyhow::Result<&(data::Dataset, data::Splits)> {
+        let key = (dataset.to_string(), seed, valid_fraction.to_bits());
+        if self.key.as_ref() != Some(&key) || self.data.is_none() {
+            self.data = None;
+            let d = data::load(dataset, seed)?;
+            let splits = d.split(valid_fraction, seed);
+            self.data = Some((d, splits));
+            self.key = Some(key);
+        }
+        Ok(self.data.as_ref().expect("just loaded"))
+    }
+}
+
+/// [`run_job`] with the data of earlier jobs kept in `cache`.
+pub fn run_job_cached(job: &TrainJob, cache: &mut DataCache, emit: &mut dyn FnMut(WorkerLine)) -> anyhow::Result<()> {
     if let Some(command) = &job.command {
         return super::command::run(job, command, emit);
     }
@@ -109,8 +137,7 @@ pub fn run_job(job: &TrainJob, emit: &mut dyn FnMut(WorkerLine)) -> anyhow::Resu
     if let Some(t) = o.threads {
         tch::set_num_threads(t);
     }
-    let dataset = data::load(&job.dataset, job.seed)?;
-    let splits = dataset.split(o.valid_fraction, job.seed);
+    let (dataset, splits) = cache.get(&job.dataset, job.seed, o.valid_fraction)?;
     let skeleton = Skeleton::for_data(&space, o.channels, o.cells, &splits.train, dataset.classes.len());
     let vs = tch::nn::VarStore::new(device);
     let net = train::build(&vs.root(), &space, &genotype, &skeleton)?;
@@ -153,6 +180,9 @@ pub fn run_job(job: &TrainJob, emit: &mut dyn FnMut(WorkerLine)) -> anyhow::Resu
             ("train-loss".into(), r.train_loss),
             ("valid-loss".into(), r.valid_loss),
             ("epochs".into(), r.epochs as f64),
+            // The trainer's own time (training, validation, latency): the
+            // rest of a trial's wall time is the fixed cost around it.
+            ("train-seconds".into(), r.seconds),
         ]
         .into_iter()
         .chain(extra)

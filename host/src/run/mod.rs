@@ -55,6 +55,9 @@ pub struct RunConfig {
     pub budget: String,
     /// Trials in flight at once (for Slurm: jobs queued or running).
     pub workers: usize,
+    /// Trials a local worker process serves before it is replaced (1: a
+    /// fresh process per trial).
+    pub worker_trials: usize,
     /// Where training trials run.
     pub executor: ExecutorKind,
     /// How trials are submitted with `executor = "slurm"`.
@@ -91,6 +94,7 @@ impl Default for RunConfig {
             // libtorch process with two OpenMP threads slows to a crawl as
             // soon as anything else wants a core.
             workers: 2,
+            worker_trials: executor::local::WORKER_TRIALS,
             executor: ExecutorKind::Local,
             slurm: SlurmOptions::default(),
             seed: 0,
@@ -140,6 +144,7 @@ impl RunConfig {
         let s = &self.supernet;
         let problems = [
             (self.workers == 0, format!("workers = {}: at least 1", self.workers)),
+            (self.worker_trials == 0, "worker_trials = 0: at least 1 (1: a fresh process per trial)".to_string()),
             (t.epochs == 0, format!("[train] epochs = {}: at least 1", t.epochs)),
             (t.batch_size == 0, format!("[train] batch_size = {}: at least 1", t.batch_size)),
             (t.lr.is_some_and(|lr| !positive(lr)), format!("[train] lr = {:?}: a positive number", t.lr.unwrap_or_default())),
@@ -274,7 +279,7 @@ mod fuzz {
         let numbers = vec!["0", "1", "-1", "0.5", "1.5", "nan", "inf", "-inf", "1e300", "9223372036854775807", "18446744073709551616", "\"3\"", "true", "[]"];
         let texts = vec!["\"\"", "\"train\"", "\"table:\"", "\"table:x.jsonl\"", "\"trials=0\"", "\"trials=5\"", "\"time=-1m\"", "\"time=nan\"", "\"sim=1e999\"", "\"10m\"", "\"soon\"", "5", "\"cuda:x\""];
         let top = prop::sample::select(vec!["strategy", "space", "dataset", "estimator", "budget", "trial_timeout", "executor"]).prop_flat_map(move |k| (Just(""), Just(k), prop::sample::select(texts.clone())));
-        let top_numbers = prop::sample::select(vec!["workers", "seed", "early_stop_min_trials"]).prop_flat_map({
+        let top_numbers = prop::sample::select(vec!["workers", "worker_trials", "seed", "early_stop_min_trials"]).prop_flat_map({
             let numbers = numbers.clone();
             move |k| (Just(""), Just(k), prop::sample::select(numbers.clone()))
         });

@@ -1,17 +1,43 @@
 //! Training trials in `nasbox worker` processes on this machine, N at a
-//! time. Each worker gets its job on standard input and reports one JSON
-//! line per epoch on standard output.
+//! time. A worker reports one JSON line per epoch and a final line on its
+//! standard output.
+//!
+//! Workers are persistent: `nasbox worker --serve` takes one job per line
+//! on standard input and serves trial after trial with libtorch loaded and
+//! the data in memory, so a short trial does not pay a process start and a
+//! dataset load each time. A worker is replaced after a crash, a timeout or
+//! an early stop (it is killed mid-trial) and after `worker_trials`
+//! trials; a crash still fails only the trial it was running. With a
+//! launcher (`NASBOX_WORKER_COMMAND`), which may read its job and exit,
+//! each trial gets a process of its own, as with `worker_trials = 1`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
+
+use super::Executor;
 use crate::estimate::stopping::StopRule;
 use crate::estimate::train::{self, TrainJob, WorkerLine};
-use super::Executor;
 use crate::estimate::Evaluation;
+
+/// One job for a serving worker (`nasbox worker --serve`), one JSON line
+/// each: the job, and the log its standard error goes to meanwhile.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Request {
+    pub job: TrainJob,
+    pub log: PathBuf,
+}
+
+/// Trials a persistent worker serves before it is replaced (a bound on
+/// whatever a long-lived libtorch process accumulates).
+pub const WORKER_TRIALS: usize = 25;
+
+/// How long a worker asked to stop may take before it is killed.
+const GRACE: Duration = Duration::from_secs(3);
 
 enum Message {
     Line(u64, WorkerLine),
@@ -21,26 +47,23 @@ enum Message {
     Closed(u64),
 }
 
-struct Running {
-    id: u64,
+/// A worker process, by a key of its own (its trials come and go).
+struct Worker {
+    key: u64,
     child: Child,
-    started: Instant,
-    curve: Vec<f64>,
-    done: Option<WorkerLine>,
-    stopped: bool,
-    timed_out: bool,
-    log: PathBuf,
+    /// `None` once it is told to finish (end of input) or for a one-trial
+    /// worker, whose job went in whole.
+    stdin: Option<ChildStdin>,
     device: Option<String>,
-    /// The last line of output that was not a worker message.
-    other: Option<String>,
+    /// Trials it has been given.
+    served: usize,
+    /// The trial it runs now.
+    trial: Option<u64>,
     /// When it was asked to stop.
     stopping: Option<Instant>,
 }
 
-/// How long a worker asked to stop may take before it is killed.
-const GRACE: Duration = Duration::from_secs(3);
-
-impl Running {
+impl Worker {
     /// Asks the worker to stop with SIGTERM, which lets a command worker
     /// take its command's processes with it (SIGKILL would orphan them);
     /// one that lingers past [`GRACE`] is killed.
@@ -53,11 +76,27 @@ impl Running {
     }
 }
 
+struct Running {
+    id: u64,
+    worker: u64,
+    started: Instant,
+    curve: Vec<f64>,
+    stopped: bool,
+    timed_out: bool,
+    log: PathBuf,
+    device: Option<String>,
+    /// The last line of output that was not a worker message.
+    other: Option<String>,
+}
+
 /// Training trials in worker processes.
 pub struct Workers {
     /// The command that runs a worker: this binary's `worker` subcommand,
     /// or a launcher prefix from `NASBOX_WORKER_COMMAND`.
     command: Vec<String>,
+    /// Whether workers serve many trials (no launcher, `worker_trials` > 1).
+    persistent: bool,
+    worker_trials: usize,
     job: TrainJob,
     capacity: usize,
     timeout: Option<Duration>,
@@ -65,7 +104,9 @@ pub struct Workers {
     logs: PathBuf,
     /// Devices to spread trials over (`cuda:N`); empty: the job's device.
     devices: Vec<String>,
+    workers: Vec<Worker>,
     running: Vec<Running>,
+    next_key: u64,
     tx: mpsc::Sender<Message>,
     rx: mpsc::Receiver<Message>,
 }
@@ -75,9 +116,25 @@ impl Workers {
     /// worker logs go to `logs/<trial>.log`.
     pub fn new(job: TrainJob, capacity: usize, timeout: Option<Duration>, early_stop: Option<StopRule>, logs: PathBuf) -> anyhow::Result<Workers> {
         let command = super::worker_command()?;
+        let launcher = std::env::var("NASBOX_WORKER_COMMAND").is_ok_and(|c| !c.trim().is_empty());
         std::fs::create_dir_all(&logs).map_err(|e| anyhow::anyhow!("creating {}: {e}", logs.display()))?;
         let (tx, rx) = mpsc::channel();
-        Ok(Workers { command, job, capacity: capacity.max(1), timeout, early_stop, logs, devices: vec![], running: vec![], tx, rx })
+        Ok(Workers {
+            command,
+            persistent: !launcher,
+            worker_trials: WORKER_TRIALS,
+            job,
+            capacity: capacity.max(1),
+            timeout,
+            early_stop,
+            logs,
+            devices: vec![],
+            workers: vec![],
+            running: vec![],
+            next_key: 0,
+            tx,
+            rx,
+        })
     }
 
     /// Spreads trials over these devices, the least busy first.
@@ -86,9 +143,107 @@ impl Workers {
         self
     }
 
-    fn finish(&mut self, index: usize) -> (u64, Evaluation) {
+    /// Workers are this `nasbox` binary's `worker` (for a program that is
+    /// not `nasbox` itself: the benches).
+    pub fn with_worker_binary(mut self, nasbox: &std::path::Path) -> Workers {
+        self.command = vec![nasbox.display().to_string(), "worker".into()];
+        self.persistent = self.worker_trials > 1;
+        self
+    }
+
+    /// Trials each worker serves before it is replaced; 1: a fresh process
+    /// per trial.
+    pub fn with_worker_trials(mut self, n: usize) -> Workers {
+        self.worker_trials = n.max(1);
+        self.persistent &= self.worker_trials > 1;
+        self
+    }
+
+    /// Starts a worker; its first standard error goes to `log`.
+    fn spawn(&mut self, device: Option<String>, log: &PathBuf) -> anyhow::Result<usize> {
+        let stderr = std::fs::File::create(log).map_err(|e| anyhow::anyhow!("creating {}: {e}", log.display()))?;
+        let mut command = Command::new(&self.command[0]);
+        command.args(&self.command[1..]);
+        if self.persistent {
+            command.arg("--serve");
+        }
+        // Its own process group: Ctrl-C at the terminal reaches only the
+        // search, which cancels the trials itself and keeps them pending.
+        // And it dies with the search, even a search killed with -9.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        // SAFETY: prctl is async-signal-safe; nothing else runs between
+        // fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("starting a worker ({}): {e}", self.command.join(" ")))?;
+        let key = self.next_key;
+        self.next_key += 1;
+        let stdout = child.stdout.take().expect("piped");
+        let tx = self.tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let message = match serde_json::from_str::<WorkerLine>(&line) {
+                    Ok(parsed) => Message::Line(key, parsed),
+                    Err(_) => Message::Other(key, line),
+                };
+                if tx.send(message).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send(Message::Closed(key));
+        });
+        let stdin = child.stdin.take();
+        self.workers.push(Worker { key, child, stdin, device, served: 0, trial: None, stopping: None });
+        Ok(self.workers.len() - 1)
+    }
+
+    /// Hands `job` to a worker: an idle one for the same device, or a new
+    /// one. `false`: the idle worker was gone (try again).
+    fn hand_over(&mut self, id: u64, job: &TrainJob, log: &PathBuf, device: &Option<String>) -> anyhow::Result<bool> {
+        let idle = self.workers.iter().position(|w| w.trial.is_none() && w.stopping.is_none() && w.stdin.is_some() && &w.device == device);
+        let index = match idle {
+            Some(i) => {
+                std::fs::File::create(log).map_err(|e| anyhow::anyhow!("creating {}: {e}", log.display()))?;
+                i
+            }
+            None => self.spawn(device.clone(), log)?,
+        };
+        let w = &mut self.workers[index];
+        let text = if self.persistent {
+            serde_json::to_string(&Request { job: job.clone(), log: log.clone() })? + "\n"
+        } else {
+            serde_json::to_string(job)?
+        };
+        let stdin = w.stdin.as_mut().expect("a worker that takes jobs");
+        let written = stdin.write_all(text.as_bytes()).and_then(|_| stdin.flush());
+        if written.is_err() && idle.is_some() {
+            // It died while idle; its end is collected in `poll`.
+            w.stdin = None;
+            return Ok(false);
+        }
+        // A new worker that dies at once closes its stdin; its exit is
+        // reported as this trial's failure.
+        w.trial = Some(id);
+        w.served += 1;
+        if !self.persistent || w.served >= self.worker_trials {
+            w.stdin = None; // the end of its input: it exits after this job
+        }
+        Ok(true)
+    }
+
+    /// A finished trial's evaluation; `status` when its worker ended.
+    fn finish(&mut self, index: usize, done: Option<WorkerLine>, status: Option<std::io::Result<ExitStatus>>) -> (u64, Evaluation) {
         let mut r = self.running.swap_remove(index);
-        let status = r.child.wait();
         let seconds = r.started.elapsed().as_secs_f64();
         let failure = if r.timed_out {
             Some(format!("timed out after {:.0} s", self.timeout.map_or(0.0, |t| t.as_secs_f64())))
@@ -98,25 +253,31 @@ impl Workers {
                 .and_then(|t| t.lines().rev().find(|l| !l.trim().is_empty()).map(String::from))
                 .or_else(|| r.other.take().map(|l| format!("unexpected output `{l}`")));
             let how = match status {
-                Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
+                Some(Ok(s)) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
                     (_, Some(sig)) => format!("the worker was killed by signal {sig}"),
                     (Some(code), _) => format!("the worker exited with status {code}"),
                     _ => "the worker ended".into(),
                 },
-                Err(e) => format!("waiting for the worker: {e}"),
+                Some(Err(e)) => format!("waiting for the worker: {e}"),
+                None => "the worker ended".into(),
             };
             Some(match tail {
                 Some(t) => format!("{how}: {t} (log: {})", r.log.display()),
                 None => format!("{how} (log: {})", r.log.display()),
             })
         };
-        let e = train::evaluation(&r.curve, r.done.take(), r.stopped, seconds, failure);
+        let e = train::evaluation(&r.curve, done, r.stopped, seconds, failure);
         if let Some(rule) = &mut self.early_stop {
             if e.status == crate::run::journal::TrialStatus::Ok && !r.stopped {
                 rule.finished(r.curve.clone());
             }
         }
         (r.id, e)
+    }
+
+    fn worker_of(&mut self, trial: u64) -> Option<&mut Worker> {
+        let key = self.running.iter().find(|r| r.id == trial)?.worker;
+        self.workers.iter_mut().find(|w| w.key == key)
     }
 }
 
@@ -136,55 +297,21 @@ impl Executor for Workers {
             .min_by_key(|d| self.running.iter().filter(|r| r.device.as_ref() == Some(*d)).count())
             .cloned();
         let mut job = TrainJob { arch: arch.to_string(), fidelity, ..self.job.clone() };
+        if let Some(d) = &device {
+            job.train.device = d.clone();
+        }
         if let Some(c) = &mut job.command {
             c.trial = id;
             c.trial_dir = self.logs.join(id.to_string());
         }
-        if let Some(d) = &device {
-            job.train.device = d.clone();
-        }
         let log = self.logs.join(format!("{id}.log"));
-        let stderr = std::fs::File::create(&log).map_err(|e| anyhow::anyhow!("creating {}: {e}", log.display()))?;
-        let mut command = Command::new(&self.command[0]);
-        // Its own process group: Ctrl-C at the terminal reaches only the
-        // search, which cancels the trials itself and keeps them pending.
-        // And it dies with the search, even a search killed with -9.
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        // SAFETY: prctl is async-signal-safe; nothing else runs between
-        // fork and exec.
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
+        // Idle workers of other devices would only hold their memory.
+        for w in self.workers.iter_mut().filter(|w| w.trial.is_none() && w.device != device) {
+            w.stdin = None;
         }
-        let mut child = command
-            .args(&self.command[1..])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .map_err(|e| anyhow::anyhow!("starting a worker ({}): {e}", self.command.join(" ")))?;
-        let mut stdin = child.stdin.take().expect("piped");
-        // A worker that dies at once closes its stdin; its exit is reported below.
-        let _ = stdin.write_all(serde_json::to_string(&job)?.as_bytes()).and_then(|_| stdin.flush());
-        drop(stdin);
-        let stdout = child.stdout.take().expect("piped");
-        let tx = self.tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let message = match serde_json::from_str::<WorkerLine>(&line) {
-                    Ok(parsed) => Message::Line(id, parsed),
-                    Err(_) => Message::Other(id, line),
-                };
-                if tx.send(message).is_err() {
-                    return;
-                }
-            }
-            let _ = tx.send(Message::Closed(id));
-        });
-        self.running.push(Running { id, child, started: Instant::now(), curve: vec![], done: None, stopped: false, timed_out: false, log, device, other: None, stopping: None });
+        while !self.hand_over(id, &job, &log, &device)? {}
+        let worker = self.workers.iter().find(|w| w.trial == Some(id)).expect("handed over").key;
+        self.running.push(Running { id, worker, started: Instant::now(), curve: vec![], stopped: false, timed_out: false, log, device, other: None });
         Ok(())
     }
 
@@ -202,16 +329,19 @@ impl Executor for Workers {
                 self.rx.try_recv().ok()
             };
             if let Some(timeout) = self.timeout {
-                for r in &mut self.running {
-                    if !r.timed_out && r.started.elapsed() > timeout {
-                        r.timed_out = true;
-                        r.stop();
+                let over: Vec<u64> = self.running.iter_mut().filter(|r| !r.timed_out && r.started.elapsed() > timeout).map(|r| {
+                    r.timed_out = true;
+                    r.id
+                }).collect();
+                for id in over {
+                    if let Some(w) = self.worker_of(id) {
+                        w.stop();
                     }
                 }
             }
-            for r in &mut self.running {
-                if r.stopping.is_some_and(|t| t.elapsed() > GRACE) {
-                    let _ = r.child.kill();
+            for w in &mut self.workers {
+                if w.stopping.is_some_and(|t| t.elapsed() > GRACE) {
+                    let _ = w.child.kill();
                 }
             }
             let Some(message) = message else {
@@ -221,27 +351,43 @@ impl Executor for Workers {
                 continue;
             };
             match message {
-                Message::Line(id, line) => {
-                    let Some(r) = self.running.iter_mut().find(|r| r.id == id) else { continue };
+                Message::Line(key, line) => {
+                    let Some(index) = self.running.iter().position(|r| r.worker == key) else { continue };
                     match line {
                         WorkerLine::Epoch { valid_accuracy, .. } => {
+                            let r = &mut self.running[index];
                             r.curve.push(valid_accuracy);
-                            if self.early_stop.as_ref().is_some_and(|rule| rule.should_stop(&r.curve)) && !r.stopped {
+                            if !r.stopped && self.early_stop.as_ref().is_some_and(|rule| rule.should_stop(&r.curve)) {
                                 r.stopped = true;
-                                r.stop();
+                                let id = r.id;
+                                if let Some(w) = self.worker_of(id) {
+                                    w.stop();
+                                }
                             }
                         }
-                        other => r.done = Some(other),
+                        done => {
+                            // The trial is over (even if it was being
+                            // stopped: its result came first); its worker
+                            // is free, or on its way out.
+                            if let Some(w) = self.workers.iter_mut().find(|w| w.key == key) {
+                                w.trial = None;
+                            }
+                            finished.push(self.finish(index, Some(done), None));
+                        }
                     }
                 }
-                Message::Other(id, line) => {
-                    if let Some(r) = self.running.iter_mut().find(|r| r.id == id) {
+                Message::Other(key, line) => {
+                    if let Some(r) = self.running.iter_mut().find(|r| r.worker == key) {
                         r.other = Some(line);
                     }
                 }
-                Message::Closed(id) => {
-                    if let Some(index) = self.running.iter().position(|r| r.id == id) {
-                        finished.push(self.finish(index));
+                Message::Closed(key) => {
+                    let Some(wi) = self.workers.iter().position(|w| w.key == key) else { continue };
+                    let mut w = self.workers.swap_remove(wi);
+                    drop(w.stdin.take());
+                    let status = w.child.wait();
+                    if let Some(index) = self.running.iter().position(|r| r.worker == key) {
+                        finished.push(self.finish(index, None, Some(status)));
                     }
                 }
             }
@@ -249,17 +395,18 @@ impl Executor for Workers {
     }
 
     fn cancel_all(&mut self) -> Vec<u64> {
-        let ids = self.running.iter().map(|r| r.id).collect();
-        for r in &mut self.running {
-            r.stop();
+        let ids = self.running.drain(..).map(|r| r.id).collect();
+        for w in &mut self.workers {
+            w.stdin = None;
+            w.stop();
         }
         let deadline = Instant::now() + GRACE;
-        for mut r in self.running.drain(..) {
-            while Instant::now() < deadline && matches!(r.child.try_wait(), Ok(None)) {
+        for mut w in self.workers.drain(..) {
+            while Instant::now() < deadline && matches!(w.child.try_wait(), Ok(None)) {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            let _ = r.child.kill();
-            let _ = r.child.wait();
+            let _ = w.child.kill();
+            let _ = w.child.wait();
         }
         ids
     }
@@ -271,5 +418,12 @@ impl Executor for Workers {
                 rule.finished(curve);
             }
         }
+    }
+}
+
+impl Drop for Workers {
+    /// Idle workers end with their input; any still running are stopped.
+    fn drop(&mut self) {
+        self.cancel_all();
     }
 }
