@@ -73,22 +73,33 @@ impl Strategy for Evolution {
             config: vec![
                 ConfigKey {
                     name: "population".into(),
-                    default: "50".into(),
-                    description: "population size P; the first P proposals are uniform samples".into(),
+                    default: "auto".into(),
+                    description: "population size P; the first P proposals are uniform samples. auto: a fifth of the \
+                                  trial budget, between 10 and 50 (50 without a trial budget), so that most of the \
+                                  budget evolves"
+                        .into(),
                 },
                 ConfigKey {
                     name: "sample".into(),
-                    default: "10".into(),
-                    description: "tournament size S (1 ≤ S ≤ P): members compared to pick a parent".into(),
+                    default: "auto".into(),
+                    description: "tournament size S (1 ≤ S ≤ P): members compared to pick a parent. auto: P/5, at least 3 \
+                                  (NATS-Bench's 10/3 at small budgets, the paper's 50/10 at large ones)"
+                        .into(),
                 },
             ],
             supports_snapshot: true,
         }
     }
 
-    fn init(space: Space, config: Config, _context: RunContext) -> Result<Self, StrategyError> {
-        let population_size: usize = config.get("population")?;
-        let sample_size: usize = config.get("sample")?;
+    fn init(space: Space, config: Config, context: RunContext) -> Result<Self, StrategyError> {
+        let population_size: usize = match config.raw("population")? {
+            "auto" => auto_population(context.max_trials),
+            _ => config.get("population")?,
+        };
+        let sample_size: usize = match config.raw("sample")? {
+            "auto" => (population_size / 5).max(3).min(population_size),
+            _ => config.get("sample")?,
+        };
         if population_size < 1 {
             return Err(StrategyError::InvalidConfig("population: must be at least 1".into()));
         }
@@ -135,6 +146,15 @@ impl Strategy for Evolution {
     }
 }
 
+/// The population for a trial budget: with the paper's 50 at a 50-trial
+/// budget, evolution never starts (the main job was 50 random samples).
+fn auto_population(max_trials: Option<u64>) -> usize {
+    match max_trials {
+        Some(n) => ((n / 5) as usize).clamp(10, 50),
+        None => 50,
+    }
+}
+
 nasbox_sdk::export_strategy!(Evolution);
 
 #[cfg(test)]
@@ -172,6 +192,24 @@ mod tests {
             let closest = members.iter().map(|m| m.iter().zip(&c.genotype).filter(|(a, b)| a != b).count()).min().unwrap();
             assert_eq!(closest, 1);
         }
+    }
+
+    #[test]
+    fn auto_defaults_leave_most_of_a_small_budget_to_evolution() {
+        let sizes = |max_trials: Option<u64>| {
+            let e = Native::<Evolution>::init(1, space(), vec![], RunContext { max_trials, parallelism: 1 }).unwrap();
+            (e.inner().population_size, e.inner().sample_size)
+        };
+        assert_eq!(sizes(Some(50)), (10, 3));
+        assert_eq!(sizes(Some(100)), (20, 4));
+        assert_eq!(sizes(Some(1000)), (50, 10));
+        assert_eq!(sizes(None), (50, 10));
+        assert_eq!(sizes(Some(20)), (10, 3));
+        // Given values win.
+        let e = Native::<Evolution>::init(1, space(), settings("7", "2"), RunContext { max_trials: Some(50), parallelism: 1 }).unwrap();
+        assert_eq!((e.inner().population_size, e.inner().sample_size), (7, 2));
+        let e = Native::<Evolution>::init(1, space(), vec![Setting { key: "population".into(), value: "30".into() }], ctx()).unwrap();
+        assert_eq!((e.inner().population_size, e.inner().sample_size), (30, 6));
     }
 
     #[test]
