@@ -69,7 +69,8 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
         let marked: Vec<(f64, f64)> = front.rows.iter().map(|(_, v, _)| (v[1], v[0])).collect();
         let title = format!("Pareto front over {}", pareto::list(objectives).replace(',', ", "));
         let steps = (objectives.len() == 2).then_some(objectives[1].maximize);
-        plots.insert(0, plot::front_svg(&title, &objectives[1].to_string(), &objectives[0].to_string(), &all, &marked, steps, true)?);
+        let label = |o: &pareto::Objective| format!("{} ({} is better)", o.name, if o.maximize { "larger" } else { "smaller" });
+        plots.insert(0, plot::front_svg(&title, &label(&objectives[1]), &label(&objectives[0]), &all, &marked, steps, true)?);
     }
     let mut best_so_far = f64::NEG_INFINITY;
     let curve: Vec<f64> = trials
