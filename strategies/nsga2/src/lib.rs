@@ -114,7 +114,9 @@ pub fn fronts(points: &[Vec<f64>]) -> Vec<Vec<usize>> {
 pub fn crowding(points: &[Vec<f64>], front: &[usize]) -> Vec<f64> {
     let mut distance = vec![0.0; front.len()];
     let Some(first) = front.first() else { return distance };
-    for m in 0..points[*first].len() {
+    let objectives = points[*first].len();
+    #[allow(clippy::needless_range_loop)] // m indexes each point's values, not `points`
+    for m in 0..objectives {
         let mut order: Vec<usize> = (0..front.len()).collect();
         order.sort_by(|&a, &b| points[front[a]][m].total_cmp(&points[front[b]][m]));
         let (lo, hi) = (points[front[order[0]]][m], points[front[*order.last().expect("not empty")]][m]);
