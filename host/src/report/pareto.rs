@@ -238,6 +238,28 @@ mod tests {
         assert_eq!(non_dominated(&pts), vec![vec![2.0, 3.0], vec![3.0, 1.0], vec![0.0, 4.0]]);
     }
 
+    /// On integer points the hypervolume is the number of unit cells some
+    /// point covers: counted cell by cell in 2 to 4 dimensions.
+    #[test]
+    fn hypervolume_counts_covered_unit_cells() {
+        let mut state = 12345u64;
+        let mut next = |n: u64| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        for d in 2..=4usize {
+            for _ in 0..20 {
+                let points: Vec<Vec<f64>> = (0..1 + next(12)).map(|_| (0..d).map(|_| 1.0 + next(5) as f64).collect()).collect();
+                let mut covered = 0;
+                for cell in 0..5usize.pow(d as u32) {
+                    let corner: Vec<f64> = (0..d).map(|k| ((cell / 5usize.pow(k as u32)) % 5) as f64).collect();
+                    covered += points.iter().any(|p| p.iter().zip(&corner).all(|(x, c)| *x >= c + 1.0)) as usize;
+                }
+                assert_eq!(hypervolume(&points, &vec![0.0; d]), covered as f64, "{points:?}");
+            }
+        }
+    }
+
     #[test]
     fn objectives_the_estimator_does_not_report_are_named() {
         let o = parse("accuracy,-latency-ms").unwrap();
