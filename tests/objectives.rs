@@ -87,6 +87,12 @@ fn a_multi_objective_search_lists_and_draws_its_front() {
         .map(|r| r.children().find(|c| c.has_tag_name("td")).and_then(|c| c.text()).unwrap().parse().unwrap())
         .collect();
     assert_eq!(ids, listed.iter().map(|l| l.0).collect::<Vec<_>>());
+
+    // Resume hands the recorded objectives to the strategy again: its
+    // replay reproduces every proposal, and the run goes on.
+    let o = command(&["resume", run.to_str().unwrap(), "--budget", "trials=80"]).output().unwrap();
+    assert!(o.status.success() && text(&o).contains("replayed"), "{}", text(&o));
+    assert_eq!(trials(&run).len(), 80);
 }
 
 #[test]
