@@ -10,6 +10,12 @@ budget is reached, checked before each trial as nasbox does; the answer is the t
 (ties to the earlier trial), scored by its test accuracy, which the sampler never sees. Regret is to the test accuracy
 of the table's best architecture by validation, as in `nasbox bench`.
 
+With --objectives accuracy,-params (as given to `nasbox bench --objectives`), a multi-objective comparison: each study
+has one direction per objective (`accuracy` is the validation accuracy, other names the table's metrics, `-` for
+smaller is better) and its score is the hypervolume of its trials' Pareto front as a fraction of the table front's,
+with `nasbox bench`'s reference point (the table's worst value of each objective, or --reference), exactly as
+`nasbox bench` scores its strategies (which hand the objectives only to those that take them); regret is 1 minus it.
+
 Reads DIR/final.csv (written by `nasbox bench --out DIR`) and prints one table with both: mean ± std of the score,
 regret, mean rank per seed over all strategies, trials; then each strategy against the one with the lowest mean regret
 (two-sided Mann–Whitney U, normal approximation with tie correction, Holm over those comparisons).
@@ -32,8 +38,8 @@ def arch_string(params):
     return f"|{e[0]}~0|+|{e[1]}~0|{e[2]}~1|+|{e[3]}~0|{e[4]}~1|{e[5]}~2|"
 
 
-def read_table(path):
-    """Architecture → (validation, test, cost) at its highest fidelity."""
+def read_table(path, metrics=()):
+    """Architecture → (validation, test, cost, {metric: value} for `metrics`) at its highest fidelity."""
     entries = {}
     with open(path) as f:
         header = json.loads(f.readline())
@@ -43,8 +49,89 @@ def read_table(path):
             row = json.loads(line)
             old = entries.get(row["arch"])
             if old is None or row["fidelity"] > old[0]:
-                entries[row["arch"]] = (row["fidelity"], row["valid_accuracy"], row.get("test_accuracy"), row["cost"])
-    return {a: (v, t, c) for a, (_, v, t, c) in entries.items()}
+                m = {k: row.get("metrics", {}).get(k) for k in metrics}
+                entries[row["arch"]] = (row["fidelity"], row["valid_accuracy"], row.get("test_accuracy"), row["cost"], m)
+    return {a: (v, t, c, m) for a, (_, v, t, c, m) in entries.items()}
+
+
+def parse_objectives(text):
+    """[(name, maximize)] from `accuracy,-params`."""
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        out.append((part[1:], False) if part.startswith("-") else (part.lstrip("+"), True))
+    return out
+
+
+def turned(entry, objectives):
+    """An entry's values for the objectives, larger is better; None when one is missing."""
+    valid, _, _, metrics = entry
+    values = []
+    for name, maximize in objectives:
+        v = valid if name == "accuracy" else metrics.get(name)
+        if v is None:
+            return None
+        values.append(v if maximize else -v)
+    return values
+
+
+def dominates(a, b):
+    return all(x >= y for x, y in zip(a, b)) and any(x > y for x, y in zip(a, b))
+
+
+def hypervolume(points, reference):
+    """Exact hypervolume above `reference` (larger is better): a sweep in 2-D, slices along the last coordinate above
+    (as nasbox's report::pareto::hypervolume)."""
+    points = [p for p in points if all(x > r for x, r in zip(p, reference))]
+    d = len(reference)
+    if not points:
+        return 0.0
+    if d == 1:
+        return max(p[0] for p in points) - reference[0]
+    if d == 2:
+        hv, top = 0.0, reference[1]
+        for p in sorted(points, key=lambda p: -p[0]):
+            if p[1] > top:
+                hv += (p[0] - reference[0]) * (p[1] - top)
+                top = p[1]
+        return hv
+    points = sorted(points, key=lambda p: -p[-1])
+    hv = 0.0
+    for i, p in enumerate(points):
+        below = points[i + 1][-1] if i + 1 < len(points) else reference[-1]
+        if p[-1] > below:
+            hv += hypervolume([q[:-1] for q in points[: i + 1]], reference[:-1]) * (p[-1] - below)
+    return hv
+
+
+def non_dominated(points):
+    front = []
+    for p in sorted(points, reverse=True):
+        if not any(q == p or dominates(q, p) for q in front):
+            front.append(p)
+    return front
+
+
+def one_study_mo(table, objectives, reference, table_hv, name, seed, trials, sim):
+    """(trials used, hypervolume fraction of the study's front)."""
+    directions = ["maximize" if m else "minimize" for _, m in objectives]
+    study = optuna.create_study(directions=directions, sampler=sampler(name, seed))
+    space = {e: optuna.distributions.CategoricalDistribution(OPS) for e in EDGES}
+    seen, spent, used, front = set(), 0.0, 0, []
+    while (trials is None or used < trials) and (sim is None or spent < sim):
+        trial = study.ask(space)
+        arch = arch_string(trial.params)
+        values = turned(table[arch], objectives) if arch in table else None
+        if values is None:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        else:
+            study.tell(trial, [v if m else -v for v, (_, m) in zip(values, objectives)])
+            spent += 0.0 if arch in seen else table[arch][2]
+            if not any(q == values or dominates(q, values) for q in front):
+                front = [q for q in front if not dominates(values, q)] + [values]
+        seen.add(arch)
+        used += 1
+    return used, hypervolume(front, reference) / table_hv
 
 
 def parse_budget(text):
@@ -84,7 +171,7 @@ def one_study(table, name, seed, trials, sim):
         if arch not in table:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
         else:
-            valid, test, cost = table[arch]
+            valid, test, cost, _ = table[arch]
             study.tell(trial, valid)
             spent += 0.0 if arch in seen else cost
             if best is None or valid > best[0]:
@@ -131,21 +218,37 @@ def main():
     p.add_argument("--budget", required=True, help="trials=N and/or sim=SECONDS, as given to nasbox bench")
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--samplers", nargs="+", default=["random", "tpe", "nsga2"])
+    p.add_argument("--objectives", help="e.g. accuracy,-params: compare fronts by hypervolume, as nasbox bench --objectives")
+    p.add_argument("--reference", help="the hypervolume's reference point, as measured, e.g. 0.5,1e6 [default: the table's worst values]")
     a = p.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    table = read_table(a.table)
+    objectives = parse_objectives(a.objectives) if a.objectives else None
+    table = read_table(a.table, [n for n, _ in objectives or [] if n != "accuracy"])
     trials, sim = parse_budget(a.budget)
-    oracle = max(table.values(), key=lambda e: e[0])[1]
+    if objectives:
+        points = [v for v in (turned(e, objectives) for e in table.values()) if v is not None]
+        if a.reference:
+            reference = [float(x) if m else -float(x) for x, (_, m) in zip(a.reference.split(","), objectives)]
+        else:
+            reference = [min(p[k] for p in points) for k in range(len(objectives))]
+        table_hv = hypervolume(non_dominated(points), reference)
+        oracle, score_col, score_name = 1.0, "final_valid", "hypervolume"
+    else:
+        oracle, score_col, score_name = max(table.values(), key=lambda e: e[0])[1], "final_test", "test accuracy"
 
     finals = {}  # strategy → (per-seed scores, per-seed trials)
     with open(f"{a.bench_out}/final.csv") as f:
         for row in csv.DictReader(f):
             s = finals.setdefault(row["strategy"], ([], []))
-            s[0].append(float(row["final_test"]))
+            s[0].append(float(row[score_col]))
             s[1].append(int(row["trials"]))
     for name in a.samplers:
-        runs = [one_study(table, name, seed, trials, sim) for seed in range(a.seeds)]
-        finals[f"optuna-{name}"] = ([r[1][1] for r in runs], [r[0] for r in runs])
+        if objectives:
+            runs = [one_study_mo(table, objectives, reference, table_hv, name, seed, trials, sim) for seed in range(a.seeds)]
+            finals[f"optuna-{name}"] = ([r[1] for r in runs], [r[0] for r in runs])
+        else:
+            runs = [one_study(table, name, seed, trials, sim) for seed in range(a.seeds)]
+            finals[f"optuna-{name}"] = ([r[1][1] for r in runs], [r[0] for r in runs])
     names = list(finals)
     seeds = min(len(finals[n][0]) for n in names)
 
@@ -164,8 +267,12 @@ def main():
         rm, rsd = mean_std([oracle - v for v in finals[n][0]])
         rows.append((n, m, sd, rm, rsd, rank_sum[n] / seeds, sum(finals[n][1]) / len(finals[n][1])))
     rows.sort(key=lambda r: r[3])
-    print(f"table {a.table}: oracle (best by validation) test accuracy {oracle:.4f}; budget {a.budget}; {seeds} seeds; optuna {optuna.__version__}")
-    print(f"{'strategy':<16} {'test accuracy':>19}  {'regret':>17}  {'mean rank':>9}  {'trials':>6}")
+    if objectives:
+        shown = [r if m else -r for r, (_, m) in zip(reference, objectives)]
+        print(f"table {a.table}: objectives {a.objectives}, hypervolume as a fraction of the table front's ({table_hv:.6e}), reference point {shown}; budget {a.budget}; {seeds} seeds; optuna {optuna.__version__}")
+    else:
+        print(f"table {a.table}: oracle (best by validation) test accuracy {oracle:.4f}; budget {a.budget}; {seeds} seeds; optuna {optuna.__version__}")
+    print(f"{'strategy':<16} {score_name:>19}  {'regret':>17}  {'mean rank':>9}  {'trials':>6}")
     for n, m, sd, rm, rsd, rank, t in rows:
         print(f"{n:<16} {m:>8.4f} ± {sd:<8.4f}  {rm:>7.4f} ± {rsd:<7.4f}  {rank:>9.2f}  {t:>6.0f}")
     best = rows[0][0]

@@ -14,7 +14,7 @@ use support::{engine, guest, nasbox, path};
 /// Every built-in strategy component, and the SDK example.
 const STRATEGIES: &[&str] = &[
     "random", "grid", "evolution", "local_search", "tpe", "hyperband", "bohb", "reinforce", "darts", "gdas", "bananas", "npenas",
-    "mutator",
+    "nsga2", "mutator",
 ];
 
 #[test]
@@ -29,6 +29,25 @@ fn every_strategy_passes_the_check_on_every_space() {
             for v in report.violations() {
                 failures.push(format!("{name} on {space_name}: {}: {:?}", v.check, v.result));
             }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// nsga2 with objectives (the check's results carry `params`) passes the
+/// check on every space, as it does with its defaults above.
+#[test]
+fn nsga2_with_objectives_passes_the_check_on_every_space() {
+    let loaded = engine().load(&guest("nsga2")).unwrap();
+    let mut failures = vec![];
+    for space_name in space::builtin_names() {
+        let mut opts = check::Options::new(space::builtin(space_name).unwrap());
+        opts.seed = 5;
+        opts.settings = vec![("objectives".into(), "accuracy,-params".into()), ("population".into(), "4".into())];
+        let report = check::run(&loaded, &opts);
+        assert!(report.outcomes.len() >= 5, "{space_name}: {:?}", report.outcomes);
+        for v in report.violations() {
+            failures.push(format!("nsga2 on {space_name}: {}: {:?}", v.check, v.result));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

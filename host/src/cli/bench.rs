@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::Args;
 use nasbox::estimate::table::Table;
 use nasbox::report::compare::{pairwise, rows, Anytime, Band};
-use nasbox::report::{html, plot};
+use nasbox::report::{html, pareto, plot};
 use nasbox::run::executor::InProcess;
 use nasbox::run::journal::Journal;
 use nasbox::run::search::{Search, JOURNAL};
@@ -40,6 +40,15 @@ pub struct BenchArgs {
     /// regret is to the best feasible architecture.
     #[arg(long = "constraint", value_name = "METRIC<=BOUND")]
     constraints: Vec<String>,
+    /// Compare fronts over these objectives, e.g. accuracy,-params: each search is scored by the hypervolume of
+    /// its trials' Pareto front (as a fraction of the table's own front's); strategies that take objectives
+    /// (nsga2) are given them, the others search accuracy.
+    #[arg(long, value_name = "LIST")]
+    objectives: Option<String>,
+    /// The hypervolume's reference point, one value per objective as measured, e.g. 0,2e6
+    /// [default: the table's worst value of each objective].
+    #[arg(long, value_name = "VALUES", requires = "objectives")]
+    reference: Option<String>,
     /// Searches run at once [default: the cores].
     #[arg(long)]
     jobs: Option<usize>,
@@ -56,6 +65,12 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(budget.time.is_none(), "--budget: wall time would make the comparison depend on the machine; use trials= or sim=");
     anyhow::ensure!(a.seeds > 0, "--seeds must be at least 1");
     let constraints = Constraints::parse(&a.constraints).map_err(anyhow::Error::msg).context("--constraint")?;
+    let objectives = match &a.objectives {
+        Some(list) => pareto::parse(list).map_err(anyhow::Error::msg).context("--objectives")?,
+        None => vec![],
+    };
+    pareto::check_reported(&objectives, &table.metric_names(), "table").map_err(anyhow::Error::msg).context("--objectives")?;
+    let volume = if objectives.is_empty() { None } else { Some(Volume::of(&table, &objectives, &constraints, a.reference.as_deref())?) };
     let strategies: Vec<(String, PathBuf)> = a
         .strategies
         .iter()
@@ -78,7 +93,7 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
                 };
                 let Some(&(s, seed)) = jobs.get(k) else { return };
                 let (name, path) = &strategies[s];
-                if let Err(e) = one_search(engine, &a, &table, name, path, seed) {
+                if let Err(e) = one_search(engine, &a, &table, name, path, seed, &objectives) {
                     failures.lock().expect("not poisoned").push(format!("{name} seed {seed}: {e:#}"));
                 }
             });
@@ -96,14 +111,18 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
         let mut per_seed = vec![];
         for seed in 0..a.seeds {
             let trials = Journal::open(&run_dir(&a.out, name, seed).join(JOURNAL))?.trials()?;
-            per_seed.push(Anytime::of(&trials, &table));
+            per_seed.push(match &volume {
+                Some(v) => v.anytime(&trials, &table, &constraints),
+                None => Anytime::of(&trials, &table),
+            });
         }
         runs.push(per_seed);
     }
     let best = table.best_where(|e| constraints.violation(&e.metrics).is_none()).context("the table has no (feasible) entry at fidelity 1")?;
     let has_test = runs.iter().flatten().any(|r| r.test.iter().any(|t| t.is_finite()));
-    let score = if has_test { "test accuracy" } else { "validation accuracy" };
-    let oracle = if has_test { best.test_accuracy.unwrap_or(f64::NAN) } else { best.valid_accuracy };
+    let score = if volume.is_some() { "hypervolume" } else if has_test { "test accuracy" } else { "validation accuracy" };
+    let oracle = if volume.is_some() { 1.0 } else if has_test { best.test_accuracy.unwrap_or(f64::NAN) } else { best.valid_accuracy };
+    let y_label = if volume.is_some() { "hypervolume (fraction of the table front's)" } else { "validation accuracy of the incumbent" };
     let final_rows = rows(&names, &runs, oracle);
     let pairs = pairwise(&names, &runs);
 
@@ -120,8 +139,12 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
         let s: Vec<plot::Series<'_>> = s.iter().map(|(n, x, b)| plot::Series { name: n, x, band: b }).collect();
         plot::anytime_svg(title, x_label, y_label, &s, log_x)
     };
-    let by_trials = plot_of("Best found so far (mean, 95% band)", "trials", &series(&bands_trials, &x_trials), false, "validation accuracy of the incumbent")?;
-    let by_time = plot_of("Best found so far against simulated time", "simulated seconds", &series(&bands_time, &grid), true, "validation accuracy of the incumbent")?;
+    let (title_trials, title_time) = match volume {
+        Some(_) => ("Hypervolume of the front so far (mean, 95% band)", "Hypervolume of the front against simulated time"),
+        None => ("Best found so far (mean, 95% band)", "Best found so far against simulated time"),
+    };
+    let by_trials = plot_of(title_trials, "trials", &series(&bands_trials, &x_trials), false, y_label)?;
+    let by_time = plot_of(title_time, "simulated seconds", &series(&bands_time, &grid), true, y_label)?;
     std::fs::write(a.out.join("anytime-trials.svg"), &by_trials)?;
     std::fs::write(a.out.join("anytime-time.svg"), &by_time)?;
     let mut plots = vec![by_trials, by_time];
@@ -136,7 +159,7 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
         plots.extend([t1, t2]);
     }
 
-    let setup = vec![
+    let mut setup = vec![
         ("space".to_string(), space.name()),
         ("table".into(), format!("{table_path} ({} architectures; the best{} by validation: {:.4} validation, {} test)", table.len(), if constraints.is_empty() { "" } else { " feasible" }, best.valid_accuracy, best.test_accuracy.map_or("no".into(), |t| format!("{t:.4}")))),
         ("budget".into(), budget.describe()),
@@ -144,10 +167,14 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
         ("seeds".into(), a.seeds.to_string()),
         ("strategies".into(), strategies.iter().map(|(n, p)| format!("{n} ({})", p.display())).collect::<Vec<_>>().join(", ")),
     ];
+    if let Some(v) = &volume {
+        setup.insert(4, ("objectives".into(), format!("{} (given to the strategies that take objectives; the others search accuracy)", pareto::list(&objectives))));
+        setup.insert(5, ("hypervolume".into(), v.describe(&objectives)));
+    }
     std::fs::write(a.out.join("report.html"), html::comparison("nasbox bench", &setup, &plots, &final_rows, &pairs, score))?;
     std::fs::write(
         a.out.join("summary.json"),
-        serde_json::to_string_pretty(&serde_json::json!({"score": score, "best_valid": best.valid_accuracy, "rows": final_rows, "pairs": pairs, "runs": names.iter().zip(&runs).map(|(n, r)| (n.clone(), r)).collect::<std::collections::BTreeMap<_, _>>()}))?,
+        serde_json::to_string_pretty(&serde_json::json!({"score": score, "best_valid": best.valid_accuracy, "objectives": objectives.iter().map(|o| o.to_string()).collect::<Vec<_>>(), "reference": volume.as_ref().map(|v| v.reference_as_measured(&objectives)), "table_hypervolume": volume.as_ref().map(|v| v.table), "rows": final_rows, "pairs": pairs, "runs": names.iter().zip(&runs).map(|(n, r)| (n.clone(), r)).collect::<std::collections::BTreeMap<_, _>>()}))?,
     )?;
     let mut csv = String::from("strategy,seed,trials,final_valid,final_test,simulated_seconds\n");
     for (name, r) in names.iter().zip(&runs) {
@@ -157,6 +184,9 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     }
     std::fs::write(a.out.join("final.csv"), csv)?;
 
+    if let Some(v) = &volume {
+        println!("objectives {}; {}", pareto::list(&objectives), v.describe(&objectives));
+    }
     println!("{:<16} {:>5}  {:>19}  {:>17}  {:>9}  {:>7}", "strategy", "runs", format!("{score}"), "regret", "mean rank", "trials");
     for r in &final_rows {
         println!(
@@ -176,9 +206,12 @@ fn run_dir(out: &Path, name: &str, seed: u64) -> PathBuf {
 }
 
 /// One search of the comparison, resumed if its folder exists.
-fn one_search(engine: &Engine, a: &BenchArgs, table: &Table, name: &str, path: &Path, seed: u64) -> anyhow::Result<()> {
+fn one_search(engine: &Engine, a: &BenchArgs, table: &Table, name: &str, path: &Path, seed: u64, objectives: &[pareto::Objective]) -> anyhow::Result<()> {
     let dir = run_dir(&a.out, name, seed);
     let plugin = Plugin::load(engine, path, seed, Limits::default())?;
+    // Objectives go to the strategies that take them.
+    let takes_objectives = plugin.info().config.iter().any(|k| k.name == nasbox::run::objectives::KEY);
+    let objectives: Vec<String> = if takes_objectives { objectives.iter().map(|o| o.to_string()).collect() } else { vec![] };
     let mut executor = InProcess::new(|g: &[u32], f: Option<f64>| table.evaluate(g, f));
     let (mut search, pending) = if dir.join(JOURNAL).exists() {
         Search::resume(&dir, plugin, Some(a.budget.clone()), &mut |_| {})?
@@ -191,9 +224,83 @@ fn one_search(engine: &Engine, a: &BenchArgs, table: &Table, name: &str, path: &
             workers: 1,
             seed,
             constraints: a.constraints.clone(),
+            objectives,
             ..RunConfig::default()
         };
         (Search::start(&dir, config, plugin, path, "nasbox bench")?, vec![])
     };
     search.run(&mut executor, pending, &mut |_| {})
+}
+
+/// Hypervolume scoring for a multi-objective bench: the reference point
+/// (turned so that larger is better) and the hypervolume of the table's own
+/// Pareto front over the feasible architectures at full fidelity, which a
+/// search's front is measured against.
+struct Volume {
+    objectives: Vec<pareto::Objective>,
+    reference: Vec<f64>,
+    table: f64,
+}
+
+impl Volume {
+    fn of(table: &Table, objectives: &[pareto::Objective], constraints: &Constraints, reference: Option<&str>) -> anyhow::Result<Volume> {
+        let points: Vec<Vec<f64>> = table
+            .full()
+            .filter(|(_, e)| constraints.violation(&e.metrics).is_none())
+            .filter_map(|(_, e)| pareto::values_of(e.valid_accuracy, &e.metrics, objectives))
+            .collect();
+        anyhow::ensure!(!points.is_empty(), "--objectives: no (feasible) table entry at fidelity 1 reports every objective");
+        let reference: Vec<f64> = match reference {
+            Some(text) => {
+                let values: Vec<f64> = text
+                    .split(',')
+                    .map(|v| v.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
+                    .collect::<Option<_>>()
+                    .with_context(|| format!("--reference `{text}`: expected one number per objective, e.g. 0,2e6"))?;
+                anyhow::ensure!(values.len() == objectives.len(), "--reference `{text}`: {} values for {} objectives", values.len(), objectives.len());
+                values.iter().zip(objectives).map(|(v, o)| if o.maximize { *v } else { -v }).collect()
+            }
+            // The table's worst value of each objective.
+            None => (0..objectives.len()).map(|k| points.iter().map(|p| p[k]).fold(f64::INFINITY, f64::min)).collect(),
+        };
+        let table = pareto::hypervolume(&pareto::non_dominated(&points), &reference);
+        anyhow::ensure!(table > 0.0, "--reference: no table entry is better than the reference point in every objective");
+        Ok(Volume { objectives: objectives.to_vec(), reference, table })
+    }
+
+    fn reference_as_measured(&self, objectives: &[pareto::Objective]) -> Vec<f64> {
+        self.reference.iter().zip(objectives).map(|(v, o)| if o.maximize { *v } else { -v }).collect()
+    }
+
+    fn describe(&self, objectives: &[pareto::Objective]) -> String {
+        let r: Vec<String> = self.reference_as_measured(objectives).iter().map(|v| format!("{v}")).collect();
+        format!("hypervolume as a fraction of the table front's ({:.6e}), reference point ({})", self.table, r.join(", "))
+    }
+
+    /// After each trial of one search: the hypervolume of its front so far
+    /// (feasible successes, valued at full fidelity from the table), as a
+    /// fraction of the table front's; and the simulated seconds spent.
+    fn anytime(&self, trials: &[nasbox::run::journal::Trial], table: &Table, constraints: &Constraints) -> Anytime {
+        let mut front: Vec<Vec<f64>> = vec![];
+        let (mut hv, mut time) = (0.0, 0.0);
+        let mut a = Anytime { valid: vec![], test: vec![], time: vec![] };
+        for t in trials {
+            time += t.cost;
+            let full = (t.status == nasbox::run::journal::TrialStatus::Ok && t.relaxed.is_none()).then(|| table.lookup(&t.genotype, None)).flatten();
+            if let Some(e) = full.filter(|e| constraints.violation(&e.metrics).is_none()) {
+                // The objectives in the table's terms, at full fidelity.
+                if let Some(v) = pareto::values_of(e.valid_accuracy, &e.metrics, &self.objectives) {
+                    if !front.iter().any(|f| f == &v || pareto::dominates(f, &v)) {
+                        front.retain(|f| !pareto::dominates(&v, f));
+                        front.push(v);
+                        hv = pareto::hypervolume(&front, &self.reference) / self.table;
+                    }
+                }
+            }
+            a.valid.push(hv);
+            a.test.push(f64::NAN);
+            a.time.push(time);
+        }
+        a
+    }
 }

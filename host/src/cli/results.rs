@@ -23,7 +23,7 @@ pub struct ResultsArgs {
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// Also list the Pareto front over these objectives: `accuracy` and metrics, `-` for smaller is better,
-    /// e.g. accuracy,-params.
+    /// e.g. accuracy,-params [default: the run's --objectives, if it has them].
     #[arg(long, value_name = "OBJECTIVES")]
     front: Option<String>,
 }
@@ -37,8 +37,11 @@ pub fn leaderboard(trials: &[Trial]) -> Vec<&Trial> {
 }
 
 pub fn run(a: ResultsArgs) -> anyhow::Result<ExitCode> {
-    let objectives = a.front.as_deref().map(pareto::parse).transpose().map_err(anyhow::Error::msg).context("--front")?;
+    let mut objectives = a.front.as_deref().map(pareto::parse).transpose().map_err(anyhow::Error::msg).context("--front")?;
     let journal = Journal::open(&a.dir.join(JOURNAL))?;
+    if objectives.is_none() {
+        objectives = run_objectives(&journal)?;
+    }
     let trials = journal.trials()?;
     let count = |f: fn(&TrialStatus) -> bool| trials.iter().filter(|t| f(&t.status)).count();
     println!(
@@ -112,6 +115,18 @@ pub fn run(a: ResultsArgs) -> anyhow::Result<ExitCode> {
         println!("wrote {} trials to {}", trials.len(), path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The objectives a multi-objective run was searched with (none for a
+/// single-objective run).
+pub fn run_objectives(journal: &Journal) -> anyhow::Result<Option<Vec<pareto::Objective>>> {
+    let list: Vec<String> = journal
+        .manifest("config")?
+        .and_then(|c| c.get("objectives").cloned())
+        .and_then(|o| serde_json::from_value(o).ok())
+        .unwrap_or_default();
+    let objectives = nasbox::run::objectives::of(&list).map_err(anyhow::Error::msg).context("the run's objectives")?;
+    Ok((!objectives.is_empty()).then_some(objectives))
 }
 
 /// A CSV field, quoted when it needs to be.

@@ -65,6 +65,10 @@ pub struct SearchArgs {
     /// recorded and told to the strategy as invalid (`infeasible: …`), never the best.
     #[arg(long = "constraint", value_name = "METRIC<=BOUND")]
     constraints: Vec<String>,
+    /// A multi-objective search over these, e.g. accuracy,-params: `accuracy` and metrics the estimator reports,
+    /// `-` for smaller is better; handed to the strategy as its `objectives` setting (nsga2 takes it).
+    #[arg(long, value_name = "LIST")]
+    objectives: Option<String>,
     /// With --estimator early-stop: `median` (the median stopping rule) or `curve` (learning-curve extrapolation)
     /// [default: median].
     #[arg(long)]
@@ -181,6 +185,9 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     }
     config.set.extend(a.settings);
     config.constraints.extend(a.constraints);
+    if let Some(list) = a.objectives {
+        config.objectives = list.split(',').map(|o| o.trim().to_string()).collect();
+    }
     set!(config.early_stop_rule, a.early_stop_rule);
     // Flags override run.toml: check the values again, as the search will
     // read them.
@@ -189,6 +196,8 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     // Check everything before creating the run folder.
     let estimator = EstimatorSpec::parse(&config.estimator).map_err(anyhow::Error::msg).context("--estimator")?;
     nasbox::run::Budget::parse(&config.budget).map_err(anyhow::Error::msg).context("--budget")?;
+    let space = nasbox::space::SearchSpace::resolve(&config.space)?;
+    nasbox::run::objectives::check(&config.objectives, &estimator, &config.estimator, &space, a.out.as_deref())?;
     let timeout = config.trial_timeout.as_deref().map(duration).transpose().map_err(anyhow::Error::msg).context("--trial-timeout")?;
     if config.executor == ExecutorKind::Slurm && !estimator.trains() {
         bail!("--executor slurm runs training trials as jobs; the {} estimator is evaluated in the search's own process (use --estimator train, early-stop or command)", config.estimator);

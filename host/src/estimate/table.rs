@@ -143,6 +143,19 @@ impl Table {
             .max_by(|a, b| a.valid_accuracy.total_cmp(&b.valid_accuracy))
     }
 
+    /// Every architecture's full-fidelity entry, in no particular order.
+    pub fn full(&self) -> impl Iterator<Item = (&Vec<u32>, &Entry)> {
+        self.entries.iter().filter_map(|(g, list)| list.last().filter(|e| e.fidelity >= 1.0 - 1e-12).map(|e| (g, e)))
+    }
+
+    /// The names of the metrics the table reports, sorted.
+    pub fn metric_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.entries.values().flatten().flat_map(|e| e.metrics.iter().map(|(k, _)| k.clone())).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// A trial answered from the table; an architecture the table lacks is
     /// a failed trial (the table is incomplete, the run goes on).
     pub fn evaluate(&self, genotype: &[u32], fidelity: Option<f64>) -> Evaluation {

@@ -66,9 +66,21 @@ pub fn comparison(title: &str, setup: &[(String, String)], plots: &[String], row
     h
 }
 
+/// A multi-objective run's Pareto front for [`search`]: the objectives'
+/// names and, per front trial, `(trial, values as measured, arch)`.
+pub struct Front {
+    pub objectives: Vec<String>,
+    pub rows: Vec<(u64, Vec<f64>, String)>,
+}
+
 /// The report of one search: setup, plots (SVG documents), the best
 /// architecture's drawing and the leaderboard `(trial, objective, arch)`.
 pub fn search(title: &str, setup: &[(String, String)], plots: &[String], cells: &[String], top: &[(u64, f64, String)]) -> String {
+    search_with_front(title, setup, plots, cells, top, None)
+}
+
+/// [`search`], with a multi-objective run's Pareto front listed after the plots.
+pub fn search_with_front(title: &str, setup: &[(String, String)], plots: &[String], cells: &[String], top: &[(u64, f64, String)], front: Option<&Front>) -> String {
     let mut h = page_start(title, setup, "td,th{text-align:left}code{font-size:90%}");
     h.push_str("<h2>The best architecture</h2>");
     for svg in cells {
@@ -77,6 +89,21 @@ pub fn search(title: &str, setup: &[(String, String)], plots: &[String], cells: 
     h.push_str("<h2>The search</h2>");
     for svg in plots {
         h.push_str(&format!("<div class=\"plot\">{}</div>", svg.trim()));
+    }
+    if let Some(f) = front {
+        h.push_str(&format!("<h2>Pareto front ({} trials)</h2><table class=\"front\"><tr><th>trial</th>", f.rows.len()));
+        for o in &f.objectives {
+            h.push_str(&format!("<th>{}</th>", escape(o)));
+        }
+        h.push_str("<th>architecture</th></tr>");
+        for (id, values, arch) in &f.rows {
+            h.push_str(&format!("<tr><td>{id}</td>"));
+            for v in values {
+                h.push_str(&format!("<td>{v}</td>"));
+            }
+            h.push_str(&format!("<td><code>{}</code></td></tr>", escape(arch)));
+        }
+        h.push_str("</table>");
     }
     h.push_str("<h2>Leaderboard</h2><table><tr><th>trial</th><th>objective</th><th>architecture</th></tr>");
     for (id, objective, arch) in top {

@@ -148,9 +148,68 @@ pub fn scatter_svg(title: &str, x_label: &str, y_label: &str, points: &[(f64, f6
     })
 }
 
+/// A multi-objective run's trials in two of its objectives, as measured
+/// (`all`), with its Pareto front (`front`) marked; `steps` joins the front
+/// as a staircase (exactly two objectives, `x_better_larger` saying which
+/// way x improves); `log_x` when x spans more than a decade.
+pub fn front_svg(title: &str, x_label: &str, y_label: &str, all: &[(f64, f64)], front: &[(f64, f64)], steps: Option<bool>, log_x: bool) -> anyhow::Result<String> {
+    let ok = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite() && (!log_x || p.0 > 0.0);
+    let pts: Vec<(f64, f64)> = all.iter().filter(ok).copied().collect();
+    let mut marked: Vec<(f64, f64)> = front.iter().filter(ok).copied().collect();
+    anyhow::ensure!(!pts.is_empty(), "{title}: nothing to plot");
+    let (x0, x1) = pts.iter().chain(&marked).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (y0, y1) = pts.iter().chain(&marked).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let pad = ((y1 - y0) * 0.05).max(1e-3);
+    let log_x = log_x && x1 > 10.0 * x0;
+    marked.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Between two front points the staircase keeps the y of the one that is
+    // better along x's direction until x reaches the other.
+    let stairs: Vec<(f64, f64)> = match steps {
+        Some(larger_x_better) => marked
+            .windows(2)
+            .flat_map(|w| if larger_x_better { [w[0], (w[0].0, w[1].1)] } else { [w[0], (w[1].0, w[0].1)] })
+            .chain(marked.last().copied())
+            .collect(),
+        None => vec![],
+    };
+    framed(title, |builder| {
+        macro_rules! draw {
+            ($chart:expr) => {{
+                let mut chart = $chart;
+                chart.configure_mesh().x_desc(x_label).y_desc(y_label).light_line_style(WHITE.mix(0.0)).draw()?;
+                chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, COLOURS[0].mix(0.5).filled())))?.label("trials").legend(|(x, y)| Circle::new((x + 9, y), 3, COLOURS[0].filled()));
+                if stairs.len() > 1 {
+                    chart.draw_series(LineSeries::new(stairs.clone(), COLOURS[3].stroke_width(2)))?;
+                }
+                chart.draw_series(marked.iter().map(|&p| Circle::new(p, 5, COLOURS[3].filled())))?.label("Pareto front").legend(|(x, y)| Circle::new((x + 9, y), 5, COLOURS[3].filled()));
+                chart.configure_series_labels().position(SeriesLabelPosition::LowerRight).background_style(WHITE.mix(0.85)).border_style(BLACK).draw()?;
+            }};
+        }
+        if log_x {
+            draw!(builder.build_cartesian_2d((x0..x1.max(x0 * 1.01)).log_scale(), (y0 - pad)..(y1 + pad))?);
+        } else {
+            draw!(builder.build_cartesian_2d(x0..x1.max(x0 + 1e-9), (y0 - pad)..(y1 + pad))?);
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod front_tests {
     use super::*;
+
+    #[test]
+    fn the_front_plot_marks_the_front_points() {
+        let all = [(1.0, 0.5), (2.0, 0.7), (2.0, 0.4), (3.0, 0.9)];
+        let front = [(1.0, 0.5), (2.0, 0.7), (3.0, 0.9)];
+        let svg = front_svg("front", "params", "accuracy", &all, &front, Some(false), false).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let big = doc.descendants().filter(|n| n.has_tag_name("circle") && n.attribute("r") == Some("5")).count();
+        assert_eq!(big, front.len() + 1, "the front's points and a legend mark");
+        assert_eq!(doc.descendants().filter(|n| n.has_tag_name("circle")).count(), all.len() + front.len() + 2);
+        assert!(doc.descendants().any(|n| n.has_tag_name("polyline") && n.attribute("stroke") == Some("#D62728")), "the staircase");
+        assert!(front_svg("empty", "x", "y", &[], &[], None, false).is_err());
+    }
 
     #[test]
     fn the_pareto_front_keeps_the_undominated_points() {

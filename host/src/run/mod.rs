@@ -13,6 +13,7 @@ pub mod executor;
 pub mod interrupt;
 pub mod journal;
 pub mod lock;
+pub mod objectives;
 pub mod search;
 pub mod strategy_log;
 
@@ -80,6 +81,9 @@ pub struct RunConfig {
     /// Bounds on reported metrics, e.g. `["params<=1e6", "latency-ms<=5"]`;
     /// a trial breaking one is infeasible (see [`constraint`]).
     pub constraints: Vec<String>,
+    /// A multi-objective search's objectives, e.g. `["accuracy", "-params"]`:
+    /// handed to the strategy as its `objectives` setting (see [`objectives`]).
+    pub objectives: Vec<String>,
 }
 
 impl Default for RunConfig {
@@ -106,6 +110,7 @@ impl Default for RunConfig {
             supernet: OneShotOptions::default(),
             command: CommandOptions::default(),
             constraints: vec![],
+            objectives: vec![],
         }
     }
 }
@@ -136,6 +141,10 @@ impl RunConfig {
         Budget::parse(&self.budget).map_err(|e| format!("budget: {e}"))?;
         constraint::Constraints::parse(&self.constraints).map_err(|e| format!("constraints: {e}"))?;
         crate::estimate::stopping::StopRule::of(&self.early_stop_rule, 1, 1)?;
+        objectives::of(&self.objectives)?;
+        if !self.objectives.is_empty() && self.set.contains_key(objectives::KEY) {
+            return Err("objectives: given twice, as objectives and as the setting objectives (set); give objectives only".into());
+        }
         if let Some(t) = &self.trial_timeout {
             budget::duration(t).map_err(|e| format!("trial_timeout: {e}"))?;
         }

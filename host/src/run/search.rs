@@ -71,6 +71,7 @@ impl Search {
         let budget = Budget::parse(&config.budget).map_err(anyhow::Error::msg)?;
         Constraints::parse(&config.constraints).map_err(anyhow::Error::msg)?;
         let decisions = space.space();
+        objectives_setting(&plugin, &config)?;
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let lock = RunLock::acquire(dir)?;
         let journal_path = dir.join(JOURNAL);
@@ -430,8 +431,24 @@ fn proposal_key(p: &Proposal) -> (Vec<u32>, Option<f64>) {
     }
 }
 
+/// A multi-objective run hands its objectives to the strategy as its
+/// `objectives` setting (see `super::objectives`); a strategy that lists no
+/// such key is refused, by name.
+fn objectives_setting(plugin: &Plugin, config: &RunConfig) -> anyhow::Result<Option<(String, String)>> {
+    let objectives = super::objectives::of(&config.objectives).map_err(anyhow::Error::msg)?;
+    if objectives.is_empty() {
+        return Ok(None);
+    }
+    let info = plugin.info();
+    if !info.config.iter().any(|k| k.name == super::objectives::KEY) {
+        bail!("--objectives: the strategy `{}` does not take objectives (its info lists no `objectives` setting); use a multi-objective strategy such as nsga2", info.name);
+    }
+    Ok(Some((super::objectives::KEY.into(), crate::report::pareto::list(&objectives))))
+}
+
 fn init(plugin: &mut Plugin, decisions: &Space, config: &RunConfig, budget: &Budget) -> anyhow::Result<()> {
-    let settings: Vec<(String, String)> = config.set.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut settings: Vec<(String, String)> = config.set.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    settings.extend(objectives_setting(plugin, config)?);
     let context = RunContext { max_trials: budget.trials, parallelism: config.workers.max(1) as u32 };
     plugin.init(decisions, &settings, context).map_err(|e| anyhow::anyhow!("{e}"))
 }

@@ -62,7 +62,13 @@ pub fn bench(name: &str, summary: &serde_json::Value) -> anyhow::Result<String> 
     let score = summary["score"].as_str().unwrap_or("score");
     let mut plots = vec![];
     let runs = summary["runs"].as_object().cloned().unwrap_or_default();
-    for (key, title, y) in [("valid", "Best found so far (mean, 95% band)", "validation accuracy of the incumbent"), ("test", "Test accuracy of the incumbent", "test accuracy")] {
+    // A multi-objective bench (`--objectives`) keeps each seed's hypervolume where the incumbent's accuracy would be.
+    let first = if score == "hypervolume" {
+        ("valid", "Hypervolume of the front so far (mean, 95% band)", "hypervolume (fraction of the table front's)")
+    } else {
+        ("valid", "Best found so far (mean, 95% band)", "validation accuracy of the incumbent")
+    };
+    for (key, title, y) in [first, ("test", "Test accuracy of the incumbent", "test accuracy")] {
         let bands: Vec<(String, Vec<f64>, Band)> = runs
             .iter()
             .map(|(strategy, seeds)| {
