@@ -33,7 +33,9 @@ pub fn of(list: &[String]) -> Result<Vec<Objective>, String> {
 /// The metrics `estimator` reports on `space` (a table: its columns).
 pub fn reported(estimator: &EstimatorSpec, space: &SearchSpace, run_dir: Option<&std::path::Path>) -> anyhow::Result<Vec<String>> {
     let names: &[&str] = match estimator {
-        EstimatorSpec::Train | EstimatorSpec::EarlyStop => &["params", "flops", "latency-ms", "train-loss", "valid-loss", "epochs"],
+        EstimatorSpec::Train | EstimatorSpec::EarlyStop => &["params", "flops", "latency-ms", "train-loss", "valid-loss", "epochs", "train-seconds"],
+        // Whatever its script writes into `metrics`.
+        EstimatorSpec::Command { .. } => &[],
         EstimatorSpec::ZeroCost => &Scores::NAMES,
         EstimatorSpec::Supernet => &["train-loss", "valid-loss", "supernet-steps"],
         EstimatorSpec::Table(path) => {
@@ -53,6 +55,11 @@ pub fn reported(estimator: &EstimatorSpec, space: &SearchSpace, run_dir: Option<
 pub fn check(list: &[String], estimator: &EstimatorSpec, estimator_text: &str, space: &SearchSpace, run_dir: Option<&std::path::Path>) -> anyhow::Result<()> {
     let objectives = of(list).map_err(|e| anyhow::anyhow!("--objectives: {e}"))?;
     if objectives.is_empty() {
+        return Ok(());
+    }
+    // A command reports whatever metrics its script writes: known only
+    // once trials ran.
+    if matches!(estimator, EstimatorSpec::Command { .. }) {
         return Ok(());
     }
     let reported = reported(estimator, space, run_dir)?;
