@@ -388,6 +388,9 @@ fn drive(s: &mut Search, executor: &mut dyn Executor, pending: Vec<nasbox::run::
             if !metrics.is_empty() {
                 println!("  {}", metrics.join("  "));
             }
+            if let Some((k, start, best)) = Search::beyond_start(&s.all_trials()?) {
+                println!("  {:+.4} on {start:.4}, the best of its first {k} trials (for most strategies a random start)", best - start);
+            }
         }
         None if s.config.estimator == "supernet" => println!("{} differentiable steps; the architecture is derived from the strategy's weights", spent.trials),
         None => println!("no trial succeeded"),

@@ -389,6 +389,20 @@ impl Search {
         }
     }
 
+    /// How far the search got beyond its start: the size `k` of its start
+    /// (a fifth of the trials, 10 to 50: evolution's random population at
+    /// its defaults, and most strategies' warm-up), the best objective among
+    /// those first trials and the best of all. `None` for a search no
+    /// longer than its start or without a successful start.
+    pub fn beyond_start(trials: &[Trial]) -> Option<(usize, f64, f64)> {
+        let k = (trials.len() / 5).clamp(10, 50);
+        if trials.len() <= k {
+            return None;
+        }
+        let best = |ts: &[Trial]| ts.iter().filter(|t| t.status == TrialStatus::Ok).map(|t| t.objective).fold(None, |b: Option<f64>, o| Some(b.map_or(o, |b| b.max(o))));
+        Some((k, best(&trials[..k])?, best(trials)?))
+    }
+
     /// The best finished trial so far.
     pub fn best(&self) -> Option<&Trial> {
         self.best.as_ref()
@@ -451,4 +465,24 @@ fn init(plugin: &mut Plugin, decisions: &Space, config: &RunConfig, budget: &Bud
     settings.extend(objectives_setting(plugin, config)?);
     let context = RunContext { max_trials: budget.trials, parallelism: config.workers.max(1) as u32 };
     plugin.init(decisions, &settings, context).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trial(id: u64, status: TrialStatus, objective: f64) -> Trial {
+        Trial { id, genotype: vec![], arch: String::new(), fidelity: None, status, objective, cost: 1.0, metrics: vec![], reused_from: None, relaxed: None, gradient: None }
+    }
+
+    #[test]
+    fn the_start_is_a_fifth_of_the_trials_between_10_and_50() {
+        let ts: Vec<Trial> = (0..60).map(|i| trial(i, TrialStatus::Ok, if i == 3 { 0.5 } else if i == 40 { 0.9 } else { 0.1 })).collect();
+        assert_eq!(Search::beyond_start(&ts), Some((12, 0.5, 0.9)));
+        assert_eq!(Search::beyond_start(&ts[..10]), None, "no longer than its start");
+        let failed: Vec<Trial> = (0..20).map(|i| trial(i, if i < 10 { TrialStatus::Failed("x".into()) } else { TrialStatus::Ok }, 0.3)).collect();
+        assert_eq!(Search::beyond_start(&failed), None, "nothing succeeded in the start");
+        let big: Vec<Trial> = (0..1000).map(|i| trial(i, TrialStatus::Ok, i as f64)).collect();
+        assert_eq!(Search::beyond_start(&big), Some((50, 49.0, 999.0)));
+    }
 }

@@ -79,6 +79,8 @@ impl Worker {
 struct Running {
     id: u64,
     worker: u64,
+    /// Epochs the trial trains (a command may do otherwise).
+    epochs: usize,
     started: Instant,
     curve: Vec<f64>,
     stopped: bool,
@@ -311,7 +313,9 @@ impl Executor for Workers {
         }
         while !self.hand_over(id, &job, &log, &device)? {}
         let worker = self.workers.iter().find(|w| w.trial == Some(id)).expect("handed over").key;
-        self.running.push(Running { id, worker, started: Instant::now(), curve: vec![], stopped: false, timed_out: false, log, device, other: None });
+        // A command's epochs are its own: `epochs` only suggests them.
+        let epochs = if job.command.is_some() { usize::MAX } else { job.epochs_at_fidelity() };
+        self.running.push(Running { id, worker, epochs, started: Instant::now(), curve: vec![], stopped: false, timed_out: false, log, device, other: None });
         Ok(())
     }
 
@@ -357,7 +361,9 @@ impl Executor for Workers {
                         WorkerLine::Epoch { valid_accuracy, .. } => {
                             let r = &mut self.running[index];
                             r.curve.push(valid_accuracy);
-                            if !r.stopped && self.early_stop.as_ref().is_some_and(|rule| rule.should_stop(&r.curve)) {
+                            // After its last epoch a trial is finishing anyway:
+                            // stopping it then would only lose its result.
+                            if !r.stopped && r.curve.len() < r.epochs && self.early_stop.as_ref().is_some_and(|rule| rule.should_stop(&r.curve)) {
                                 r.stopped = true;
                                 let id = r.id;
                                 if let Some(w) = self.worker_of(id) {

@@ -260,7 +260,12 @@ impl Slurm {
                     }
                     if j.running_since.is_some() && !j.stopped {
                         j.curve = j.folder.read_progress();
-                        if self.early_stop.as_ref().is_some_and(|rule| rule.should_stop(&j.curve)) {
+                        // After its last epoch a job is finishing anyway.
+                        let epochs = match self.job.command {
+                            Some(_) => usize::MAX, // a command's epochs are its own
+                            None => TrainJob { fidelity: j.fidelity, ..self.job.clone() }.epochs_at_fidelity(),
+                        };
+                        if j.curve.len() < epochs && self.early_stop.as_ref().is_some_and(|rule| rule.should_stop(&j.curve)) {
                             j.stopped = true;
                             to_cancel.push(j.id.clone());
                         } else if let (Some(t), Some(since)) = (self.timeout, j.running_since) {
