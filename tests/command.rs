@@ -262,14 +262,15 @@ fn devices_threads_and_early_stopping_reach_the_command() {
     let dir = tempfile::tempdir().unwrap();
     let space = dir.path().join("quality.toml");
     std::fs::write(&space, "[decisions]\nquality = [6, 5, 4, 3, 2, 1]\n").unwrap();
-    // Five epochs whose curve is quality × epoch / 10; the result says
-    // which GPU and how many threads the trial was given.
+    // Five epochs, more than `[train] epochs` (3): the same curve for
+    // every trial up to epoch 3, then quality × epoch / 1000; the result
+    // says which GPU and how many threads the trial was given.
     let script = dir.path().join("curve.sh");
     std::fs::write(
         &script,
         r#"q=$(echo "$NASBOX_ARCH" | sed 's/.*"quality":\([0-9]*\).*/\1/')
-for e in 1 2 3 4 5; do echo "{\"epoch\": $e, \"objective\": 0.0$((q * e))}"; sleep 0.05; done
-echo "{\"objective\": 0.0$((q * 5)), \"metrics\": {\"gpu\": $CUDA_VISIBLE_DEVICES, \"threads\": $OMP_NUM_THREADS, \"nasbox-threads\": $NASBOX_THREADS}}" > "$NASBOX_RESULT_FILE"
+for e in 1 2 3 4 5; do v=$e; [ $e -gt 3 ] && v=$((q * e)); printf '{"epoch": %d, "objective": 0.%03d}\n' $e $v; sleep 0.05; done
+echo "{\"objective\": $(printf 0.%03d $((q * 5))), \"metrics\": {\"gpu\": $CUDA_VISIBLE_DEVICES, \"threads\": $OMP_NUM_THREADS, \"nasbox-threads\": $NASBOX_THREADS}}" > "$NASBOX_RESULT_FILE"
 "#,
     )
     .unwrap();
@@ -291,7 +292,8 @@ echo "{\"objective\": 0.0$((q * 5)), \"metrics\": {\"gpu\": $CUDA_VISIBLE_DEVICE
         assert_eq!(trial_file["device"], "cuda", "with --devices a trial sees its one GPU as cuda");
     }
     // The grid runs the best first: after two finished trials, each worse
-    // one falls below the median at its first epoch and is stopped there.
+    // one falls below the median at epoch 4, past the 3 epochs nasbox would
+    // train (a command's epochs are its own), and is stopped there.
     for t in &all[..2] {
         assert!(m(t, "stopped-at-epoch").is_none() && m(t, "valid-accuracy-epoch-5").is_some(), "{t:?}");
         assert!(m(t, "gpu").is_some_and(|g| g == 0.0 || g == 1.0), "{t:?}");
@@ -299,7 +301,7 @@ echo "{\"objective\": 0.0$((q * 5)), \"metrics\": {\"gpu\": $CUDA_VISIBLE_DEVICE
         assert!(m(t, "threads").is_some_and(|n| n >= 1.0));
     }
     for t in &all[2..] {
-        assert_eq!(m(t, "stopped-at-epoch"), Some(1.0), "{t:?}");
+        assert_eq!(m(t, "stopped-at-epoch"), Some(4.0), "{t:?}");
     }
 }
 
