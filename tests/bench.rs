@@ -59,6 +59,15 @@ fn bench_writes_a_report_that_parses_and_is_deterministic_and_resumable() {
     assert!(bench(&again).status.success());
     assert_eq!(std::fs::read_to_string(again.join("final.csv")).unwrap(), csv);
 
+    // Another comparison into the same folder is refused, not resumed as if
+    // it were this one (issue 18: objectives were silently dropped).
+    let o = nasbox(&[
+        "bench", "--strategies", random.to_str().unwrap(), "--seeds", "2", "--estimator", &estimator, "--budget", "trials=150", "--constraint", "params<=1200",
+        "--out", out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success() && text(&o).contains("holds a search of another comparison"), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(out.join("final.csv")).unwrap(), csv, "the earlier comparison is untouched");
+
     let o = nasbox(&["bench", "--strategies", "random", "--estimator", "train", "--out", dir.path().join("x").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("table:FILE"), "{}", text(&o));

@@ -214,6 +214,25 @@ fn one_search(engine: &Engine, a: &BenchArgs, table: &Table, name: &str, path: &
     let objectives: Vec<String> = if takes_objectives { objectives.iter().map(|o| o.to_string()).collect() } else { vec![] };
     let mut executor = InProcess::new(|g: &[u32], f: Option<f64>| table.evaluate(g, f));
     let (mut search, pending) = if dir.join(JOURNAL).exists() {
+        // Resuming is for the same comparison: a folder searched with other
+        // objectives, constraints, space or table would be scored wrongly.
+        let (recorded, _, _) = Search::config_of(&dir)?;
+        let now = (&a.space, &a.estimator, &a.constraints, &objectives);
+        let then = (&recorded.space, &recorded.estimator, &recorded.constraints, &recorded.objectives);
+        if now != then {
+            anyhow::bail!(
+                "{} holds a search of another comparison (space {}, estimator {}, constraints {:?}, objectives {:?}; now {}, {}, {:?}, {:?}): give another --out",
+                dir.display(),
+                then.0,
+                then.1,
+                then.2,
+                then.3,
+                now.0,
+                now.1,
+                now.2,
+                now.3
+            );
+        }
         Search::resume(&dir, plugin, Some(a.budget.clone()), &mut |_| {})?
     } else {
         let config = RunConfig {

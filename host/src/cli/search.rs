@@ -391,6 +391,12 @@ fn drive(s: &mut Search, executor: &mut dyn Executor, pending: Vec<nasbox::run::
             if let Some((k, start, best)) = Search::beyond_start(&s.all_trials()?) {
                 println!("  {:+.4} on {start:.4}, the best of its first {k} trials (for most strategies a random start)", best - start);
             }
+            let objectives = nasbox::run::objectives::of(&s.config.objectives).unwrap_or_default();
+            if !objectives.is_empty() {
+                let trials = s.all_trials()?;
+                let front = nasbox::report::pareto::front(&trials, &objectives);
+                println!("Pareto front over {}: {} trials (nasbox results {} lists them)", nasbox::report::pareto::list(&objectives), front.len(), s.dir.display());
+            }
         }
         None if s.config.estimator == "supernet" => println!("{} differentiable steps; the architecture is derived from the strategy's weights", spent.trials),
         None => println!("no trial succeeded"),
