@@ -49,7 +49,7 @@ fn a_multi_objective_search_lists_and_draws_its_front() {
     let (run, o) = search(dir.path(), "nsga2", &["--objectives", "accuracy,-params", "--budget", "trials=60", "--seed", "2"]);
     assert!(o.status.success(), "{}", text(&o));
     // The end of the search says how large its front is.
-    assert!(text(&o).contains("Pareto front over accuracy, -params: "), "{}", text(&o));
+    assert!(text(&o).contains("Pareto front over accuracy,-params: "), "{}", text(&o));
 
     // `results` lists the front over the run's objectives without --front.
     let o = command(&["results", run.to_str().unwrap()]).output().unwrap();
