@@ -16,8 +16,11 @@
 #[path = "../../tests/support/mod.rs"]
 #[allow(dead_code)]
 mod support;
+mod common;
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use common::{median, unix_now as now};
+
+use std::time::Instant;
 
 use nasbox::estimate::command::CommandJob;
 use nasbox::estimate::train::TrainJob;
@@ -28,15 +31,6 @@ use nasbox::strategy::{Limits, Plugin};
 
 const TRIALS: usize = 6;
 const ROUNDS: usize = 3;
-
-fn now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 /// One search of `TRIALS` trials; per trial: (trial start, journal time,
 /// metrics).

@@ -13,8 +13,11 @@
 #[path = "../../tests/support/mod.rs"]
 #[allow(dead_code)]
 mod support;
+mod common;
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use common::{median, unix_now as now};
+
+use std::time::Instant;
 
 use nasbox::estimate::train::TrainJob;
 use nasbox::run::executor::Workers;
@@ -24,15 +27,6 @@ use nasbox::strategy::{Limits, Plugin};
 
 const TRIALS: usize = 25;
 const ROUNDS: usize = 2;
-
-fn now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 /// Per trial of one search: (wall seconds, train-seconds).
 fn search(dir: &std::path::Path, worker_trials: usize, train: &TrainOptions) -> anyhow::Result<Vec<(f64, f64)>> {

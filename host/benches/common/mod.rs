@@ -19,6 +19,12 @@ pub fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
+/// Seconds since the Unix epoch: timestamps that a trial's own process can
+/// take too (`date +%s.%N`), for timings across processes.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// A host space as the SDK's native runner takes it.
 pub fn sdk_space(s: &space::Space) -> nasbox_sdk::Space {
     nasbox_sdk::Space {
