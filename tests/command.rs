@@ -54,8 +54,12 @@ fn a_python_script_scores_a_decision_space_and_results_show_json_architectures()
         assert!(Path::new(trial_file["result_file"].as_str().unwrap()).is_absolute());
     }
     let best = all.iter().max_by(|a, b| a.objective.total_cmp(&b.objective)).unwrap();
-    let o = nasbox(&["results", out.to_str().unwrap()]);
+    let json = dir.path().join("trials.json");
+    let o = nasbox(&["results", out.to_str().unwrap(), "--json", json.to_str().unwrap()]);
     assert!(o.status.success() && text(&o).contains(&best.arch), "{}", text(&o));
+    // The export has each trial's decisions as a JSON object, numbers typed.
+    let exported: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(exported[best.id as usize]["decisions"], arch(best));
     let report = dir.path().join("report.html");
     let o = nasbox(&["report", out.to_str().unwrap(), "--out", report.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));

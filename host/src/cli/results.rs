@@ -82,7 +82,23 @@ pub fn run(a: ResultsArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if let Some(path) = &a.json {
-        std::fs::write(path, serde_json::to_string_pretty(&trials)?).with_context(|| format!("writing {}", path.display()))?;
+        // Each trial's decisions as an object too (`{"lr": 0.01, …}`), where
+        // the run's space can still be read.
+        let space = journal
+            .manifest("config")?
+            .and_then(|c| c.get("space").and_then(|s| s.as_str().map(String::from)))
+            .and_then(|s| nasbox::space::SearchSpace::resolve(&s).ok());
+        let rows: Vec<serde_json::Value> = trials
+            .iter()
+            .map(|t| {
+                let mut row = serde_json::to_value(t).expect("trials serialise");
+                if let Some(s) = space.as_ref().filter(|s| s.space().validate(&t.genotype).is_ok()) {
+                    row["decisions"] = s.to_json(&t.genotype);
+                }
+                row
+            })
+            .collect();
+        std::fs::write(path, serde_json::to_string_pretty(&rows)?).with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {} trials to {}", trials.len(), path.display());
     }
     if let Some(path) = &a.csv {
