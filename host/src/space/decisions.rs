@@ -95,6 +95,18 @@ impl DecisionSpec {
         }
     }
 
+    /// Checks that `genotype` has one in-range choice per decision, without
+    /// building the strategy's view of the space (this runs per trial).
+    pub fn validate(&self, genotype: &[u32]) -> Result<(), GenotypeError> {
+        if genotype.len() != self.decisions.len() {
+            return Err(GenotypeError::WrongLength { got: genotype.len(), expected: self.decisions.len() });
+        }
+        match self.decisions.iter().zip(genotype).find(|((_, choices), &i)| i as usize >= choices.len()) {
+            Some(((name, choices), &index)) => Err(GenotypeError::OutOfRange { decision: name.clone(), index, arity: choices.len() }),
+            None => Ok(()),
+        }
+    }
+
     /// The genotype as a JSON object, keys in decision order.
     pub fn to_string(&self, genotype: &[u32]) -> String {
         let fields: Vec<String> = self
@@ -311,6 +323,14 @@ bias = [true, false]
         // Key order and number spelling do not matter.
         assert_eq!(s.parse(r#"{"bias":false,"lr":1e-2,"dropout":0,"width":256.0,"activation":"silu","layers":2}"#).unwrap(), g);
         assert_eq!(s.to_json(&g)["activation"], "silu");
+    }
+
+    #[test]
+    fn genotypes_are_checked_against_each_decisions_choices() {
+        let s = DecisionSpec::from_text(EXAMPLE, "x").unwrap();
+        assert_eq!(s.validate(&[0, 0, 0, 0, 0, 0]), Ok(()));
+        assert_eq!(s.validate(&[0, 0]), Err(GenotypeError::WrongLength { got: 2, expected: 6 }));
+        assert_eq!(s.validate(&[0, 3, 0, 0, 0, 0]), Err(GenotypeError::OutOfRange { decision: "activation".into(), index: 3, arity: 3 }));
     }
 
     #[test]

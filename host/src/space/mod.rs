@@ -160,7 +160,7 @@ impl SearchSpace {
             SearchSpace::Nb201 => nb201::space().validate(genotype),
             SearchSpace::Darts => darts::check(genotype),
             SearchSpace::Chain(c) => c.check(genotype),
-            SearchSpace::Decisions(d) => d.space().validate(genotype),
+            SearchSpace::Decisions(d) => d.validate(genotype),
             SearchSpace::WithHp(s) => {
                 self.space().validate(genotype)?;
                 s.check(self.network_genotype(genotype))
