@@ -122,6 +122,12 @@ fn config(compiler: Compiler) -> wasmtime::Config {
         // The contract needs one memory per module; more would only be a
         // way around the memory cap.
         .wasm_multi_memory(false)
+        // No memfd-backed copy-on-write memory images: sealing the memfd
+        // fails now and then with EBUSY on kernels where something else
+        // holds references to its pages (seen in CI here: "cannot add seals
+        // to the memfd"). Copying a guest's data segments at instantiation
+        // instead costs milliseconds, once per strategy instance.
+        .memory_init_cow(false)
         .cranelift_opt_level(wasmtime::OptLevel::Speed);
     config
 }
