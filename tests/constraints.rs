@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use nasbox::run::journal::TrialStatus;
-use support::{command, guest, text, trials, write_table};
+use support::{bench_against_random, command, guest, text, trials, write_table};
 
 fn conv3x3(arch: &str) -> usize {
     arch.matches("nor_conv_3x3").count()
@@ -73,15 +73,7 @@ fn a_constrained_bench_scores_feasible_incumbents_against_the_feasible_best() {
     // Measured: bananas 0.5822, random 0.4913 (2 and 0 seeds at the best).
     const MARGIN: f64 = 0.05;
     let dir = tempfile::tempdir().unwrap();
-    let table = dir.path().join("t.jsonl");
-    write_table(&table);
-    let out = dir.path().join("cmp");
-    let o = command(&[
-        "bench", "--strategies", guest("random").to_str().unwrap(), guest("bananas").to_str().unwrap(), "--seeds", "8", "--estimator",
-        &format!("table:{}", table.display()), "--budget", "trials=60", "--constraint", "params<=1200", "--jobs", "1", "--out", out.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
+    let (out, o) = bench_against_random(dir.path(), "bananas", 8, 60, &["--constraint", "params<=1200"]);
     assert!(o.status.success(), "{}", text(&o));
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     // The feasible best: two 3×3 convolutions, one of them on the last edge,

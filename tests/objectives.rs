@@ -14,7 +14,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use nasbox::run::journal::{Trial, TrialStatus};
-use support::{command, guest, text, trials, write_table};
+use support::{bench_against_random, command, guest, text, trials, write_table};
 
 fn params(t: &Trial) -> f64 {
     t.metrics.iter().find(|(k, _)| k == "params").unwrap().1
@@ -129,15 +129,7 @@ fn nsga2_fronts_have_more_hypervolume_than_random_search_over_seeds() {
     // Measured: nsga2 0.9493 ± 0.0295, random 0.8519 ± 0.0404 (p = 2.5e-4).
     const MARGIN: f64 = 0.05;
     let dir = tempfile::tempdir().unwrap();
-    let table = dir.path().join("t.jsonl");
-    write_table(&table);
-    let out = dir.path().join("cmp");
-    let o = command(&[
-        "bench", "--strategies", guest("random").to_str().unwrap(), guest("nsga2").to_str().unwrap(), "--seeds", "10", "--estimator",
-        &format!("table:{}", table.display()), "--budget", "trials=100", "--objectives", "accuracy,-params", "--jobs", "1", "--out", out.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
+    let (out, o) = bench_against_random(dir.path(), "nsga2", 10, 100, &["--objectives", "accuracy,-params"]);
     assert!(o.status.success(), "{}", text(&o));
     let printed = text(&o);
     assert!(printed.contains("hypervolume as a fraction of the table front's") && printed.contains("reference point (0, 1600)"), "{printed}");

@@ -123,6 +123,22 @@ pub fn write_table(path: &Path) {
     std::fs::write(path, out).unwrap();
 }
 
+/// `nasbox bench` of random search against `strategy` on the test table
+/// ([`write_table`]), one search at a time, with further `flags`: the
+/// comparison's folder and the command's output.
+pub fn bench_against_random(dir: &Path, strategy: &str, seeds: u32, trials: u32, flags: &[&str]) -> (PathBuf, Output) {
+    let table = dir.join("t.jsonl");
+    write_table(&table);
+    let out = dir.join("cmp");
+    let (random, other) = (guest("random"), guest(strategy));
+    let (seeds, estimator, budget) = (seeds.to_string(), format!("table:{}", table.display()), format!("trials={trials}"));
+    let mut args = vec!["bench", "--strategies", random.to_str().unwrap(), other.to_str().unwrap(), "--seeds", &seeds, "--estimator", &estimator, "--budget", &budget];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["--jobs", "1", "--out", out.to_str().unwrap()]);
+    let o = command(&args).output().expect("nasbox runs");
+    (out, o)
+}
+
 /// Starts `nasbox serve ... --port 0` (`serve`, with stdout piped) and
 /// reads the port it chose from its first line.
 pub fn start_serve(mut serve: Command) -> (std::process::Child, u16) {
