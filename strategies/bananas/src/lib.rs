@@ -27,7 +27,7 @@ pub type Bananas = GuidedStrategy<BananasGuide>;
 
 impl Guide for BananasGuide {
     fn info() -> StrategyInfo {
-        let mut config = config_keys(["10", "3", "32", "2", "100", "100", "2", "1", "0.2", "auto"]);
+        let mut config = config_keys(["10", "3", "32", "2", "100", "100", "2", "1", "0.2", "0", "auto"]);
         config.push(ConfigKey {
             name: "acquisition".into(),
             default: "its".into(),
@@ -76,7 +76,7 @@ mod tests {
     #[test]
     fn bad_config_is_named() {
         let set = |k: &str, v: &str| vec![Setting { key: k.into(), value: v.into() }];
-        for (key, value) in [("acquisition", "ei"), ("kappa", "-1"), ("members", "0"), ("startup", "1"), ("width", "0"), ("candidates", "0")] {
+        for (key, value) in [("acquisition", "ei"), ("kappa", "-1"), ("members", "0"), ("startup", "1"), ("width", "0"), ("candidates", "0"), ("neighbours", "17")] {
             let r = Native::<Bananas>::init(1, space(), set(key, value), ctx());
             assert!(matches!(&r, Err(StrategyError::InvalidConfig(m)) if m.contains(key)), "{key}={value}: {:?}", r.err());
         }

@@ -62,13 +62,16 @@ pub struct Settings {
     pub select: Select,
     /// `auto`, `path` or `onehot` (see [`Encoding::of`]).
     pub encoding: String,
+    /// The best architectures whose every single-decision neighbour joins
+    /// the candidates (beside the random mutations).
+    pub neighbours: usize,
 }
 
 /// The config keys every guided strategy declares, with the given defaults
 /// (`startup`, `members`, `width`, `layers`, `steps`, `candidates`,
-/// `parents`, `edits`, `explore`, `encoding`), so each strategy names its
+/// `parents`, `edits`, `explore`, `neighbours`, `encoding`), so each strategy names its
 /// own defaults once.
-pub fn config_keys(defaults: [&str; 10]) -> Vec<ConfigKey> {
+pub fn config_keys(defaults: [&str; 11]) -> Vec<ConfigKey> {
     let about = [
         ("startup", "uniform proposals before the predictor is used (at least 2)"),
         ("members", "networks in the predictor's ensemble (1..=16)"),
@@ -79,6 +82,7 @@ pub fn config_keys(defaults: [&str; 10]) -> Vec<ConfigKey> {
         ("parents", "best architectures the candidates are mutated from"),
         ("edits", "a candidate changes 1 to `edits` decisions of its parent"),
         ("explore", "uniform samples added to the candidates, as a fraction of `candidates` (0..=1)"),
+        ("neighbours", "the best architectures whose every single-decision neighbour is a candidate too (0..=16)"),
         ("encoding", "what the predictor sees: `path` (operations along each input-to-output path of a cell), `onehot` (each decision's choice), or `auto` (path for cell spaces such as nb201, one-hot otherwise)"),
     ];
     about
@@ -104,6 +108,7 @@ impl Settings {
             explore: config.get("explore")?,
             select,
             encoding: config.raw("encoding")?.to_string(),
+            neighbours: config.get("neighbours")?,
         };
         let checks = [
             (s.startup >= 2, "startup: must be at least 2"),
@@ -114,6 +119,7 @@ impl Settings {
             (s.parents >= 1, "parents: must be at least 1"),
             (s.edits >= 1, "edits: must be at least 1"),
             ((0.0..=1.0).contains(&s.explore), "explore: must be in 0..=1"),
+            (s.neighbours <= 16, "neighbours: must be in 0..=16"),
         ];
         if let Some((_, why)) = checks.iter().find(|(ok, _)| !ok) {
             return Err(StrategyError::InvalidConfig((*why).into()));
@@ -278,7 +284,9 @@ impl Guided {
     }
 
     /// Trains the predictor, mutates the best architectures into candidates
-    /// not proposed before, and returns the `n` best by the acquisition.
+    /// not proposed before (adding every unproposed single-decision
+    /// neighbour of the `neighbours` best, and `explore` uniform samples),
+    /// and returns the `n` best by the acquisition.
     fn best_candidates(&self, n: usize) -> Vec<Genotype> {
         let s = &self.settings;
         let parents: Vec<Genotype> = self.history.top(s.parents).into_iter().cloned().collect();
@@ -297,6 +305,9 @@ impl Guided {
             if candidates.len() >= n {
                 break;
             }
+        }
+        for parent in parents.iter().take(s.neighbours) {
+            candidates.extend(genotype::neighbours(parent, &self.arities).into_iter().filter(|g| !self.history.proposed.contains(g)));
         }
         for _ in 0..(s.explore * s.candidates as f64).round() as usize {
             let g = genotype::sample(&self.arities);
@@ -368,13 +379,35 @@ mod tests {
     use nasbox_sdk::{Candidate, Decision, Status};
 
     fn settings(select: Select) -> Settings {
-        Settings { startup: 10, members: 5, hidden: vec![32, 32], training: Training::default(), candidates: 100, parents: 2, edits: 1, explore: 0.0, select, encoding: "auto".into() }
+        Settings { startup: 10, members: 5, hidden: vec![32, 32], training: Training::default(), candidates: 100, parents: 2, edits: 1, explore: 0.0, select, encoding: "auto".into(), neighbours: 0 }
     }
 
     #[test]
     fn top_is_best_first_and_distinct() {
         let h = History { results: vec![(vec![0], 0.1), (vec![1], 0.9), (vec![0], 0.5), (vec![2], 0.9)], ..History::default() };
         assert_eq!(h.top(3), vec![&vec![1], &vec![2], &vec![0]]);
+    }
+
+    /// `neighbours` adds every unproposed single-decision neighbour of the
+    /// best architecture to the candidates, however few mutations there are.
+    #[test]
+    fn neighbours_of_the_best_are_candidates() {
+        seed_for_tests(3);
+        let space = Space {
+            name: "t".into(),
+            decisions: (0..4).map(|i| Decision { name: format!("d{i}"), choices: (0..3).map(|c| c.to_string()).collect() }).collect(),
+        };
+        let mut s = Guided::new(&space, Settings { candidates: 1, members: 1, neighbours: 1, ..settings(Select::Mean) }).unwrap();
+        for (trial, g) in [vec![0, 0, 0, 0], vec![1, 1, 1, 1], vec![0, 1, 0, 1]].into_iter().enumerate() {
+            let y = g.iter().sum::<u32>() as f64;
+            s.history.propose(g.clone());
+            s.tell(&[Observation { trial: trial as u64, proposal: genotype::propose(g), status: Status::Ok, objective: y, cost: 1.0, metrics: vec![], gradient: None }]);
+        }
+        let chosen: BTreeSet<Genotype> = s.best_candidates(100).into_iter().collect();
+        let expected: Vec<Genotype> = genotype::neighbours(&[1, 1, 1, 1], &s.arities);
+        assert_eq!(expected.len(), 8);
+        assert!(expected.iter().all(|g| chosen.contains(g)), "{chosen:?}");
+        assert!(chosen.iter().all(|g| !s.history.proposed.contains(g)));
     }
 
     /// The ensemble ranks unseen architectures: trained on 60 random results
