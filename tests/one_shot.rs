@@ -148,6 +148,33 @@ fn gdas_samples_one_operation_per_edge_and_moves_its_weights_towards_what_it_der
 }
 
 #[test]
+fn a_strategy_built_against_contract_0_1_0_loads_and_its_one_hot_proposals_still_mix() {
+    let loaded = support::engine().load(&guest("contract_v010")).unwrap();
+    assert!(!loaded.imports.iter().any(|i| i.contains("@0.1.1")), "built against 0.1.0: {:?}", loaded.imports);
+    let plugin = nasbox::strategy::Plugin::instantiate(&loaded, 0, Default::default()).unwrap();
+    assert!(!plugin.declares_relaxation());
+    assert_eq!(plugin.relaxed_kind(), nasbox::strategy::RelaxedKind::Mixture);
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("v010");
+    run(&mut search("contract_v010", &config(dir.path(), 3), &out, &[]));
+    let trials = journal(&out).trials().unwrap();
+    assert_eq!(trials.len(), 3);
+    for t in &trials {
+        assert_eq!(t.status, TrialStatus::Ok, "{t:?}");
+        assert!(!t.metrics.iter().any(|(n, _)| n == "sampled-decisions"), "{:?}", t.metrics);
+        let w = t.relaxed.as_ref().unwrap();
+        let g = t.gradient.as_ref().unwrap();
+        // Every option but `none` (0, which adds nothing) ran, chosen or
+        // not, so the mixture's gradient is non-zero at each.
+        for (d, (w, g)) in w.iter().zip(g).enumerate() {
+            assert_eq!(w.iter().filter(|v| **v == 1.0).count(), 1);
+            assert!(g[1..].iter().all(|v| *v != 0.0), "trial {}, edge {d}: a dense gradient {g:?}", t.id);
+        }
+    }
+}
+
+#[test]
 fn random_search_with_weight_sharing_trains_one_supernet_and_never_reuses_a_score() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("rsws");
