@@ -13,7 +13,7 @@ fn inspect_prints_info_and_contract() {
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("mutator 0.1.0"), "{t}");
-    assert!(t.contains("contract:  nasbox:strategy@0.1.0"), "{t}");
+    assert!(t.contains("contract:  nasbox:strategy@0.1.1"), "{t}");
     assert!(t.contains("explore = 0.2  probability of a uniform sample"), "{t}");
 }
 

@@ -311,6 +311,19 @@ fn a_wrong_signature_is_refused_at_load_naming_the_function() {
     assert!(!e.to_string().contains("wasm function"), "{e}");
 }
 
+#[test]
+fn a_wrong_signature_of_the_optional_relaxation_is_refused_at_load() {
+    let e = Plugin::load(engine(), &guest("wrong_relaxation"), 0, Limits::default()).err().expect("must not load");
+    assert_eq!(e.call, Call::Load);
+    match &e.kind {
+        ErrorKind::ContractSignature { function, expected, .. } => {
+            assert_eq!(function, "relaxation.kind");
+            assert_eq!(expected, "func() -> relaxed-kind");
+        }
+        other => panic!("expected a contract signature error, got {other}"),
+    }
+}
+
 // ---- Memories, tables and instances -----------------------------------
 
 /// `random.wasm` with `copies` more core instances appended, each of a

@@ -111,27 +111,30 @@ fn darts_moves_its_weights_from_uniform_and_derives_an_architecture_that_retrain
 fn gdas_samples_one_operation_per_edge_and_moves_its_weights_towards_what_it_derives() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("gdas");
-    // τ decays over the first 40 steps; the last 20 sample at τ = 0.1, where
+    // τ decays over the first 60 steps; the last 40 sample at τ = 0.1, where
     // the straight-through gradient nearly vanishes and α settles, so the
     // last samples are drawn from (nearly) the weights the cell is derived
     // from. GDAS' gradient is noisy (a Gumbel draw and one validation batch
     // per step), and a machine with other float kernels follows another
     // trajectory from about step 20 on: the bounds leave room for any of
-    // them, measured with this config (60 trials, lr 0.5, horizon 40) over
+    // them, measured with this config (100 trials, lr 0.5, horizon 60) over
     // seeds 1-10 with AVX-512 (native here) and AMD-like kernels (AVX2 in
     // libtorch, MKL and oneDNN; see docs/src/contributing/tests.md) and seeds 1-6 with
     // libtorch's AVX2 and default kernels, 32 runs: the entropy fell from
-    // step 1 to step 60 by 0.44-1.05 (seed 2: 0.74-0.96), and the agreement
-    // below rose by 0.20-0.59 (seed 2: 0.27-0.48). The former config (lr
-    // 0.1, τ decaying over the whole run) fell by 0.06-0.32 and its
-    // agreement moved by -0.06 to +0.19: an AMD EPYC failed it.
-    let o = run(&mut search("gdas", &config(dir.path(), 60), &out, &["lr=0.5", "horizon=40"]));
+    // step 1 to step 100 by 0.30-0.94 (seed 2: 0.30-0.73), and the agreement
+    // below rose by 0.09-0.60 (seed 2: 0.31-0.53). Since GDAS declares its
+    // proposals samples (contract 0.1.1) its gradient is zero off the sampled
+    // options, a weaker signal per step than the dense one it had before: with
+    // the former config (60 trials, horizon 40) the same 32 runs fell by only
+    // 0.09-1.07 and rose by 0.10-0.53; a sampled step costs a third of a dense
+    // one, so the longer run still takes less time than that one did.
+    let o = run(&mut search("gdas", &config(dir.path(), 100), &out, &["lr=0.5", "horizon=60"]));
     let h = entropies(&o);
     // h[0] is logged after the first step, which moves every weight by at
     // most lr = 0.5: that leaves the entropy at least 1.4878 (ln 5 = 1.6094).
     assert!(h.len() >= 6 && h[0] > 5f64.ln() - 0.15 && *h.last().unwrap() < h[0] - 0.2, "the weights' entropy falls from uniform's ln 5: {h:?}");
     let trials = journal(&out).trials().unwrap();
-    assert_eq!(trials.len(), 60);
+    assert_eq!(trials.len(), 100);
     let choices = |t: &Trial| -> Vec<usize> {
         let w = t.relaxed.as_ref().unwrap();
         assert!(w.iter().all(|v| v.iter().filter(|&&x| x == 1.0).count() == 1 && v.iter().sum::<f64>() == 1.0), "one-hot: {w:?}");
@@ -143,8 +146,46 @@ fn gdas_samples_one_operation_per_edge_and_moves_its_weights_towards_what_it_der
         let hits: usize = ts.iter().map(|t| choices(t).iter().zip(&arch).filter(|(c, a)| **c == **a as usize).count()).sum();
         hits as f64 / (ts.len() * arch.len()) as f64
     };
-    let (early, late) = (agreement(&trials[..15]), agreement(&trials[45..]));
-    assert!(late > early + 0.1, "samples concentrate on the derived cell: {early:.2} early, {late:.2} late");
+    let (early, late) = (agreement(&trials[..15]), agreement(&trials[85..]));
+    assert!(late > early + 0.05, "samples concentrate on the derived cell: {early:.2} early, {late:.2} late");
+    // GDAS declares its proposals samples (contract 0.1.1): the host ran only
+    // the sampled operation of each edge, and the gradient is the
+    // straight-through one, zero off the sample.
+    for t in &trials {
+        assert_eq!(t.metrics.iter().find(|(n, _)| n == "sampled-decisions").map(|m| m.1), Some(6.0), "trial {}: every edge ran as a sample", t.id);
+        let g = t.gradient.as_ref().unwrap();
+        for (d, c) in choices(t).into_iter().enumerate() {
+            assert!(g[d].iter().enumerate().all(|(k, v)| k == c || *v == 0.0), "trial {}, edge {d}: zero off the sampled option {c}: {:?}", t.id, g[d]);
+        }
+    }
+    assert!(trials.iter().any(|t| t.gradient.as_ref().unwrap().iter().flatten().any(|v| *v != 0.0)));
+}
+
+#[test]
+fn a_strategy_built_against_contract_0_1_0_loads_and_its_one_hot_proposals_still_mix() {
+    let loaded = support::engine().load(&guest("contract_v010")).unwrap();
+    assert!(!loaded.imports.iter().any(|i| i.contains("@0.1.1")), "built against 0.1.0: {:?}", loaded.imports);
+    let plugin = nasbox::strategy::Plugin::instantiate(&loaded, 0, Default::default()).unwrap();
+    assert!(!plugin.declares_relaxation());
+    assert_eq!(plugin.relaxed_kind(), nasbox::strategy::RelaxedKind::Mixture);
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("v010");
+    run(&mut search("contract_v010", &config(dir.path(), 3), &out, &[]));
+    let trials = journal(&out).trials().unwrap();
+    assert_eq!(trials.len(), 3);
+    for t in &trials {
+        assert_eq!(t.status, TrialStatus::Ok, "{t:?}");
+        assert!(!t.metrics.iter().any(|(n, _)| n == "sampled-decisions"), "{:?}", t.metrics);
+        let w = t.relaxed.as_ref().unwrap();
+        let g = t.gradient.as_ref().unwrap();
+        // Every option but `none` (0, which adds nothing) ran, chosen or
+        // not, so the mixture's gradient is non-zero at each.
+        for (d, (w, g)) in w.iter().zip(g).enumerate() {
+            assert_eq!(w.iter().filter(|v| **v == 1.0).count(), 1);
+            assert!(g[1..].iter().all(|v| *v != 0.0), "trial {}, edge {d}: a dense gradient {g:?}", t.id);
+        }
+    }
 }
 
 #[test]

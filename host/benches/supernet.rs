@@ -7,9 +7,14 @@
 //!   cell (what ENAS and RS-WS do per training step);
 //! - supernet relaxed: one DARTS step: a weight step through the mixture of
 //!   all five operations on every edge, then the validation loss's gradient
-//!   with respect to the mixing weights (two forward and backward passes).
+//!   with respect to the mixing weights (two forward and backward passes);
+//! - supernet sampled: one GDAS step on the same cell's one-hot sample,
+//!   declared a sample (contract 0.1.1): the same two passes, each running
+//!   only the sampled operation per edge;
+//! - the same one-hot weights read as a mixture: the GDAS step as it was
+//!   before 0.1.1 (and is for strategies that do not declare samples).
 //!
-//! The three alternate in blocks, 7 rounds; medians.
+//! The five alternate in blocks, 7 rounds after a warm-up; medians.
 //!
 //!     cargo bench -p nasbox --bench supernet
 
@@ -22,6 +27,7 @@ use nasbox::data;
 use nasbox::estimate::one_shot::{OneShot, OneShotOptions};
 use nasbox::estimate::train::TrainOptions;
 use nasbox::space::SearchSpace;
+use nasbox::strategy::RelaxedKind;
 use nasbox::train::{self, Skeleton};
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
@@ -46,7 +52,9 @@ fn main() -> anyhow::Result<()> {
     let train = TrainOptions { batch_size: BATCH as usize, threads: Some(2), ..TrainOptions::default() };
     let mut supernet = OneShot::new(&space, "synthetic", &train, 0, options)?;
     let uniform = vec![vec![0.2; 5]; 6];
-    let (mut alone, mut path, mut relaxed) = (vec![], vec![], vec![]);
+    let one_hot: Vec<Vec<f64>> = genotype.iter().map(|&g| (0..5).map(|k| if k == g as usize { 1.0 } else { 0.0 }).collect()).collect();
+    let (mut alone, mut path, mut relaxed, mut sampled, mut dense) = (vec![], vec![], vec![], vec![], vec![]);
+
     for round in 0..8 {
         let t = Instant::now();
         for _ in 0..STEPS {
@@ -54,27 +62,48 @@ fn main() -> anyhow::Result<()> {
             sgd.backward_step(&loss);
         }
         let a = t.elapsed().as_secs_f64() / STEPS as f64;
-        let t = Instant::now();
-        supernet.evaluate_path(&genotype);
-        let p = t.elapsed().as_secs_f64() / STEPS as f64;
-        let t = Instant::now();
-        for _ in 0..STEPS / 2 {
-            supernet.evaluate_relaxed(&uniform);
-        }
-        let r = t.elapsed().as_secs_f64() / (STEPS / 2) as f64;
+        let p = {
+            let t = Instant::now();
+            supernet.evaluate_path(&genotype);
+            t.elapsed().as_secs_f64() / STEPS as f64
+        };
+        let r = steps(&mut supernet, &uniform, RelaxedKind::Mixture, STEPS / 2);
+        let g = steps(&mut supernet, &one_hot, RelaxedKind::Sample, STEPS);
+        let d = steps(&mut supernet, &one_hot, RelaxedKind::Mixture, STEPS / 2);
         if round > 0 {
             // The first round warms up.
             alone.push(a);
             path.push(p);
             relaxed.push(r);
+            sampled.push(g);
+            dense.push(d);
         }
     }
-    let (a, p, r) = (common::median(alone), common::median(path), common::median(relaxed));
+    let [a, p, r, g, d] = [alone, path, relaxed, sampled, dense].map(common::median);
     println!("nb201 C=8 N=1, batch {BATCH}, CPU, 2 threads; medians of 7 rounds");
-    println!("| what | ms per step | steps/s | training images/s | relative to stand-alone |");
-    println!("|---|---|---|---|---|");
-    for (name, s) in [("stand-alone network", a), ("supernet, one path (ENAS, RS-WS)", p), ("supernet, relaxed (DARTS/GDAS step)", r)] {
-        println!("| {name} | {:.1} | {:.1} | {:.0} | {:.2} |", s * 1e3, 1.0 / s, BATCH as f64 / s, a / s);
+    // Relative to the path as well: the supernet rows share its code, and
+    // on a loaded machine the stand-alone row (another optimiser) moved the
+    // most between runs.
+    println!("| what | ms per step | steps/s | training images/s | relative to stand-alone | relative to the path |");
+    println!("|---|---|---|---|---|---|");
+    for (name, s) in [
+        ("stand-alone network", a),
+        ("supernet, one path (ENAS, RS-WS)", p),
+        ("supernet, relaxed (DARTS step)", r),
+        ("supernet, sampled (GDAS step)", g),
+        ("supernet, one-hot mixture (GDAS step before 0.1.1)", d),
+    ] {
+        println!("| {name} | {:.1} | {:.1} | {:.0} | {:.2} | {:.2} |", s * 1e3, 1.0 / s, BATCH as f64 / s, a / s, p / s);
     }
     Ok(())
+}
+
+/// Mean seconds per relaxed step, over `n` steps.
+fn steps(supernet: &mut OneShot, weights: &[Vec<f64>], kind: RelaxedKind, n: usize) -> f64 {
+    let t = Instant::now();
+    for _ in 0..n {
+        let e = supernet.evaluate_relaxed(weights, kind);
+        assert!(e.gradient.is_some(), "{:?}", e.status);
+    }
+    t.elapsed().as_secs_f64() / n as f64
 }

@@ -165,6 +165,7 @@ fn inspect(engine: &Engine, file: PathBuf, json: bool, limits: Limits) -> anyhow
                 "name": name,
                 "served": served(name),
             })).collect::<Vec<_>>(),
+            "exports_relaxation": plugin.declares_relaxation(),
             "from_cache": loaded.from_cache,
             "load_ms": loaded.load_time.as_secs_f64() * 1e3,
             "compile_peak_memory": loaded.compile_memory,
@@ -190,6 +191,14 @@ fn inspect(engine: &Engine, file: PathBuf, json: bool, limits: Limits) -> anyhow
         loaded.code.code, loaded.code.functions, loaded.code.modules, loaded.code.largest_function
     );
     println!("  snapshot:  {}", if info.supports_snapshot { "supported" } else { "not supported (resume replays)" });
+    println!(
+        "  relaxed:   {}",
+        if plugin.declares_relaxation() {
+            "says after init whether its relaxed proposals are samples or mixtures (relaxation, 0.1.1)"
+        } else {
+            "read as mixtures (no relaxation export)"
+        }
+    );
     if info.config.is_empty() {
         println!("  config:    none");
     } else {

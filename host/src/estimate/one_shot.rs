@@ -30,6 +30,7 @@ use super::train::TrainOptions;
 use super::Evaluation;
 use crate::data::{self, augment, SplitMix};
 use crate::space::{SearchSpace, Space};
+use crate::strategy::RelaxedKind;
 use crate::train::supernet::{self, Route, Supernet};
 use crate::train::Skeleton;
 
@@ -182,39 +183,54 @@ impl OneShot {
 
     /// One step of the network weights through the relaxation `weights`,
     /// then the validation loss on the next validation batch and its
-    /// gradient with respect to `weights`.
-    pub fn evaluate_relaxed(&mut self, weights: &[Vec<f64>]) -> Evaluation {
+    /// gradient with respect to `weights`. With `kind` `sample` (the
+    /// strategy's `relaxation`), each one-hot row runs only its option
+    /// (see [`Route::Sample`]); other rows, and every row of a `mixture`,
+    /// mix all options.
+    pub fn evaluate_relaxed(&mut self, weights: &[Vec<f64>], kind: RelaxedKind) -> Evaluation {
         let started = Instant::now();
         if let Err(e) = self.check_relaxed(weights) {
             return Evaluation::invalid(e);
         }
+        let chosen: Vec<Option<u32>> = match kind {
+            RelaxedKind::Sample => weights.iter().map(|row| supernet::sampled(row)).collect(),
+            RelaxedKind::Mixture => vec![None; weights.len()],
+        };
         let device = self.vs.device();
         let w: Vec<Tensor> = weights.iter().map(|v| Tensor::from_slice(v).to_kind(Kind::Float).to_device(device)).collect();
         let (x, y) = self.next_train();
-        let loss = self.net.forward(&x, &Route::Mix(&w)).cross_entropy_loss::<Tensor>(&y, None, Reduction::Mean, -100, 0.0);
+        let loss = self.net.forward(&x, &route(&w, &chosen)).cross_entropy_loss::<Tensor>(&y, None, Reduction::Mean, -100, 0.0);
         let train_loss = loss.double_value(&[]);
         self.step(&loss);
         let (x, y) = self.valid.batch(self.valid_step, self.batch, self.seed ^ 0xba11);
         self.valid_step += 1;
-        let (valid_loss, accuracy, gradient) = self.valid_gradient(&w, &x, &y);
+        let (valid_loss, accuracy, gradient) = self.valid_gradient(&w, &chosen, &x, &y);
         if !(train_loss.is_finite() && valid_loss.is_finite()) {
             return Evaluation::failed(format!("diverged: the supernet's losses became {train_loss} (train) and {valid_loss} (valid)"));
         }
-        let metrics = vec![("train-loss".into(), train_loss), ("valid-loss".into(), valid_loss), ("supernet-steps".into(), self.train_step as f64)];
+        let mut metrics = vec![("train-loss".into(), train_loss), ("valid-loss".into(), valid_loss), ("supernet-steps".into(), self.train_step as f64)];
+        if kind == RelaxedKind::Sample {
+            // So a user can see the samples ran as samples.
+            metrics.push(("sampled-decisions".into(), chosen.iter().flatten().count() as f64));
+        }
         let mut e = Evaluation::ok(accuracy, started.elapsed().as_secs_f64(), metrics);
         e.gradient = Some(gradient.iter().map(|g| Vec::<f64>::try_from(g.to_kind(Kind::Double).to_device(Device::Cpu)).expect("a 1-d gradient")).collect());
         e
     }
 
     /// The validation loss of the relaxation `weights` on one batch, its
-    /// accuracy, and the loss's gradient with respect to the weights. The
-    /// network weights are not changed.
-    pub fn valid_gradient(&self, weights: &[Tensor], x: &Tensor, y: &Tensor) -> (f64, f64, Vec<Tensor>) {
+    /// accuracy, and the loss's gradient with respect to the weights. A
+    /// decision `chosen` at an option runs only that option (a sample);
+    /// the others mix. The network weights are not changed.
+    pub fn valid_gradient(&self, weights: &[Tensor], chosen: &[Option<u32>], x: &Tensor, y: &Tensor) -> (f64, f64, Vec<Tensor>) {
         let alphas: Vec<Tensor> = weights.iter().map(|w| w.detach().set_requires_grad(true)).collect();
-        let logits = self.net.forward(x, &Route::Mix(&alphas));
+        let logits = self.net.forward(x, &route(&alphas, chosen));
         let loss = logits.cross_entropy_for_logits(y);
         let accuracy = tch::no_grad(|| logits.argmax(-1, false).eq_tensor(y).to_kind(Kind::Double).mean(Kind::Double).double_value(&[]));
         let gradients = Tensor::run_backward(&[&loss], &alphas, false, false);
+        // A row no computation read (a sample whose option adds nothing,
+        // `none`, or one on a node nothing reaches) has no gradient: zero.
+        let gradients = gradients.into_iter().zip(&alphas).map(|(g, a)| if g.defined() { g } else { a.zeros_like() }).collect();
         (loss.double_value(&[]), accuracy, gradients)
     }
 
@@ -312,6 +328,15 @@ impl OneShot {
     }
 }
 
+/// A mix of `weights`, or a sample where any decision was `chosen`.
+fn route<'a>(weights: &'a [Tensor], chosen: &'a [Option<u32>]) -> Route<'a> {
+    if chosen.iter().any(Option::is_some) {
+        Route::Sample(weights, chosen)
+    } else {
+        Route::Mix(weights)
+    }
+}
+
 /// The trainable variables, sorted by name.
 fn trainable(vs: &VarStore) -> Vec<(String, Tensor)> {
     let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().filter(|(_, v)| v.requires_grad()).collect();
@@ -336,7 +361,7 @@ mod tests {
         let s = tiny(1);
         let (x, y) = s.valid.batch(0, 8, 3);
         let weights: Vec<Tensor> = (0..6).map(|d| Tensor::from_slice(&[0.1 + 0.05 * d as f32, 0.3, 0.2, 0.25, 0.15])).collect();
-        let (_, _, analytic) = s.valid_gradient(&weights, &x, &y);
+        let (_, _, analytic) = s.valid_gradient(&weights, &[None; 6], &x, &y);
         // libtorch computes this network in float32: a step of 1e-2 keeps
         // rounding (1e-7 / 1e-2) far below the tolerance, which a wrong
         // gradient would still miss by far. What is left is truncation,
@@ -380,16 +405,96 @@ mod tests {
         assert_eq!((a.objective, a.metrics), (b.objective, b.metrics), "a restored supernet continues exactly");
     }
 
+    /// GDAS' step: on a fixed batch, a sample runs the chosen operations
+    /// only (the forward is the path's, scaled by the rows' values), the
+    /// operations off it get no gradient, and the rows' gradient is the
+    /// dense mixture's at the chosen entries and zero elsewhere, where the
+    /// mixture's is not.
+    #[test]
+    fn a_sample_runs_only_the_chosen_operations_and_returns_the_straight_through_gradient() {
+        let _lock = TORCH_TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let s = tiny(4);
+        let (x, y) = s.valid.batch(0, 8, 3);
+        // Convs on edges 0 and 3, a skip, a pool, and `none` on edge 4.
+        let genotype = [3u32, 1, 4, 2, 0, 3];
+        let value = [1.0f32, 0.7, 1.0, 1.3, 1.0, 0.9];
+        let rows: Vec<Vec<f64>> = genotype.iter().zip(value).map(|(&g, v)| (0..5).map(|k| if k == g as usize { v as f64 } else { 0.0 }).collect()).collect();
+        let chosen: Vec<Option<u32>> = rows.iter().map(|r| supernet::sampled(r)).collect();
+        assert_eq!(chosen, genotype.iter().map(|&g| Some(g)).collect::<Vec<_>>());
+        let w: Vec<Tensor> = rows.iter().map(|r| Tensor::from_slice(r).to_kind(Kind::Float)).collect();
+
+        // Forward: with values 1 the sample is the path, exactly; with other
+        // values, the mixture of the same rows.
+        let ones: Vec<Tensor> = genotype.iter().map(|&g| Tensor::zeros([5], (Kind::Float, Device::Cpu)).index_fill(0, &Tensor::from_slice(&[g as i64]), 1.0)).collect();
+        tch::no_grad(|| {
+            let path = s.net.forward(&x, &Route::Path(&genotype));
+            assert!(s.net.forward(&x, &Route::Sample(&ones, &chosen)).equal(&path), "a sample of ones is the path");
+            let (a, b) = (s.net.forward(&x, &Route::Sample(&w, &chosen)), s.net.forward(&x, &Route::Mix(&w)));
+            assert!(a.allclose(&b, 1e-5, 1e-6, false), "max diff {}", (a - b).abs().max().double_value(&[]));
+        });
+
+        // Only the chosen operations run: the convs off the sample get no
+        // gradient at all.
+        for mut v in s.vs.trainable_variables() {
+            v.zero_grad();
+        }
+        s.net.forward(&x, &Route::Sample(&w, &chosen)).cross_entropy_for_logits(&y).backward();
+        let vars = s.vs.variables();
+        let trained = |name: &str| vars[name].grad().defined() && vars[name].grad().abs().sum(Kind::Float).double_value(&[]) > 0.0;
+        assert!(trained("stage0.cell0.e0.op3.conv.weight") && trained("stage1.cell0.e5.op3.conv.weight"), "the sampled convs train");
+        for (e, op) in [(0, 2), (1, 2), (1, 3), (2, 3), (3, 3), (4, 2), (5, 2)] {
+            assert!(!trained(&format!("stage0.cell0.e{e}.op{op}.conv.weight")), "edge {e} op {op} was not sampled and did not run");
+        }
+
+        let (loss, _, sampled) = s.valid_gradient(&w, &chosen, &x, &y);
+        let (dense_loss, _, dense) = s.valid_gradient(&w, &[None; 6], &x, &y);
+        assert!((loss - dense_loss).abs() <= 1e-5 * dense_loss.abs(), "same loss: {loss} vs {dense_loss}");
+        let mut dense_off = 0.0f64;
+        for (d, &g) in genotype.iter().enumerate() {
+            for k in 0..5 {
+                let (a, b) = (sampled[d].double_value(&[k]), dense[d].double_value(&[k]));
+                if k == g as i64 {
+                    assert!((a - b).abs() <= 1e-6 + 1e-3 * b.abs(), "decision {d}: the chosen entry {a} is the mixture's {b}");
+                } else {
+                    assert_eq!(a, 0.0, "decision {d}, option {k}: zero off the sample");
+                    dense_off = dense_off.max(b.abs());
+                }
+            }
+        }
+        assert!(dense_off > 1e-4, "the mixture's gradient off the sample is not zero ({dense_off}): the test tells them apart");
+        assert!(sampled[4].abs().sum(Kind::Float).double_value(&[]) == 0.0, "`none` adds nothing: its row's gradient is zero");
+        assert!(sampled[0].abs().sum(Kind::Float).double_value(&[]) > 0.0);
+    }
+
+    #[test]
+    fn a_sampled_step_says_so_and_a_mixture_of_the_same_rows_does_not() {
+        let _lock = TORCH_TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let one_hot: Vec<Vec<f64>> = [3usize, 1, 4, 2, 0, 3].iter().map(|&g| (0..5).map(|k| if k == g { 1.0 } else { 0.0 }).collect()).collect();
+        let mut half = one_hot.clone();
+        half[1] = vec![0.5, 0.5, 0.0, 0.0, 0.0];
+        let metric = |e: &Evaluation| e.metrics.iter().find(|(n, _)| n == "sampled-decisions").map(|m| m.1);
+        let e = tiny(5).evaluate_relaxed(&half, RelaxedKind::Sample);
+        assert_eq!(metric(&e), Some(5.0), "the row of two non-zero values mixes");
+        let g = e.gradient.unwrap();
+        // (Option 0 is `none`: it adds nothing, so its gradient is zero in
+        // any case.)
+        assert!(g[1][1..].iter().all(|v| *v != 0.0), "a mixed row's gradient is dense: {:?}", g[1]);
+        assert!(g[0].iter().enumerate().all(|(k, v)| (k == 3) == (*v != 0.0)), "a sampled row's is not: {:?}", g[0]);
+        let e = tiny(5).evaluate_relaxed(&one_hot, RelaxedKind::Mixture);
+        assert_eq!(metric(&e), None);
+        assert!(e.gradient.unwrap()[0][1..].iter().all(|v| *v != 0.0), "a one-hot mixture's gradient is dense, as before 0.1.1");
+    }
+
     #[test]
     fn a_relaxed_step_returns_a_gradient_of_the_proposal_s_shape() {
         let _lock = TORCH_TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let mut s = tiny(3);
-        let e = s.evaluate_relaxed(&vec![vec![0.2; 5]; 6]);
+        let e = s.evaluate_relaxed(&vec![vec![0.2; 5]; 6], RelaxedKind::Mixture);
         assert_eq!(e.status, crate::run::journal::TrialStatus::Ok);
         let g = e.gradient.unwrap();
         assert_eq!(g.iter().map(Vec::len).collect::<Vec<_>>(), vec![5; 6]);
         assert!(g.iter().flatten().all(|v| v.is_finite()) && g.iter().flatten().any(|v| *v != 0.0));
-        let bad = s.evaluate_relaxed(&vec![vec![0.2; 4]; 6]);
+        let bad = s.evaluate_relaxed(&vec![vec![0.2; 4]; 6], RelaxedKind::Mixture);
         assert!(matches!(bad.status, crate::run::journal::TrialStatus::Invalid(r) if r.contains("has 5 choices")));
     }
 }

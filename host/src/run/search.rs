@@ -323,7 +323,7 @@ impl Search {
     /// so a resumed run makes the same decisions.
     fn dispatch(&mut self, id: u64, genotype: &[u32], arch: &str, fidelity: Option<f64>, executor: &mut dyn Executor, ready: &mut Vec<(u64, Evaluation)>) -> anyhow::Result<()> {
         if let Some(Proposal::Relaxed(weights)) = self.proposals.get(&id) {
-            if !executor.submit_relaxed(id, weights)? {
+            if !executor.submit_relaxed(id, weights, self.plugin.relaxed_kind())? {
                 ready.push((id, Evaluation::invalid("a relaxed (continuous) proposal needs the supernet estimator; this run evaluates discrete architectures")));
             }
         } else if let Err(e) = self.space.check(genotype) {

@@ -16,6 +16,35 @@ pub use nasbox::strategy::types::{
 };
 pub use nasbox::strategy::log::Level;
 
+/// `relaxation.relaxed-kind`, the optional interface of 0.1.1. It is not in
+/// the `nasbox-strategy` world the bindings above are generated from (that
+/// world is what every strategy exports; `relaxation` is optional), so the
+/// host looks the function up itself ([`super::imports::relaxation`]) and
+/// lifts its answer into this type.
+#[derive(wasmtime::component::ComponentType, wasmtime::component::Lift, wasmtime::component::Lower)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[component(enum)]
+#[repr(u8)]
+pub enum RelaxedKind {
+    /// Every option of every decision runs, weighted (DARTS). What a
+    /// strategy without the interface gets.
+    #[default]
+    #[component(name = "mixture")]
+    Mixture,
+    /// A one-hot row is a sample: only its option runs (GDAS).
+    #[component(name = "sample")]
+    Sample,
+}
+
+impl std::fmt::Display for RelaxedKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RelaxedKind::Mixture => "mixture",
+            RelaxedKind::Sample => "sample",
+        })
+    }
+}
+
 impl From<&crate::space::Space> for Space {
     fn from(s: &crate::space::Space) -> Self {
         Space {

@@ -258,7 +258,8 @@ impl Script {
     }
 
     fn tell_pending(&mut self, p: &mut Plugin) -> Result<(), StrategyError> {
-        let observations: Vec<Observation> = self.pending.drain(..).map(|(t, prop)| observe(&self.space, t, prop)).collect();
+        let kind = p.relaxed_kind();
+        let observations: Vec<Observation> = self.pending.drain(..).map(|(t, prop)| observe(&self.space, t, prop, kind)).collect();
         self.ok_genotypes += observations
             .iter()
             .filter(|o| matches!((&o.status, &o.proposal), (Status::Ok, Proposal::Genotype(_))))
@@ -271,7 +272,9 @@ impl Script {
 /// A deterministic stand-in for training: every decision has a preferred
 /// choice, and accuracy rises with the number of decisions that take it.
 /// Some trials fail or are invalid, as in a real search.
-fn observe(space: &Space, trial: u64, proposal: Proposal) -> Observation {
+/// A strategy whose relaxed proposals are samples (`kind`) gets the
+/// gradient of a sampled row at its option only, as from the supernet.
+fn observe(space: &Space, trial: u64, proposal: Proposal, kind: super::RelaxedKind) -> Observation {
     let arities = space.arities();
     let preferred = |i: usize| (i * 7 + 3) % arities[i];
     let (status, objective, gradient) = match &proposal {
@@ -289,7 +292,16 @@ fn observe(space: &Space, trial: u64, proposal: Proposal) -> Observation {
             let grad: Vec<Vec<f64>> = weights
                 .iter()
                 .enumerate()
-                .map(|(i, w)| (0..w.len()).map(|c| if c == preferred(i) { -1.0 } else { 0.1 }).collect())
+                .map(|(i, w)| {
+                    let sampled = if kind == super::RelaxedKind::Sample { crate::train::supernet::sampled(w) } else { None };
+                    (0..w.len())
+                        .map(|c| match sampled {
+                            Some(k) if k as usize != c => 0.0,
+                            _ if c == preferred(i) => -1.0,
+                            _ => 0.1,
+                        })
+                        .collect()
+                })
                 .collect();
             (Status::Ok, 0.5, Some(grad))
         }
@@ -328,17 +340,24 @@ fn shuffle<T>(items: &mut [T], seed: u64) {
 mod tests {
     use super::*;
     use crate::space::builtin;
+    use crate::strategy::RelaxedKind;
 
     #[test]
     fn synthetic_results_mix_statuses_and_reward_preferred_choices() {
         let s = builtin("toy").unwrap();
         let g = |genotype: Vec<u32>| Proposal::Genotype(Candidate { genotype, fidelity: None });
-        assert!(matches!(observe(&s, 3, g(vec![0; 5])).status, Status::Failed(_)));
-        assert!(matches!(observe(&s, 5, g(vec![0; 5])).status, Status::Invalid(_)));
+        assert!(matches!(observe(&s, 3, g(vec![0; 5]), RelaxedKind::Mixture).status, Status::Failed(_)));
+        assert!(matches!(observe(&s, 5, g(vec![0; 5]), RelaxedKind::Mixture).status, Status::Invalid(_)));
         let preferred: Vec<u32> = (0..5).map(|i| ((i * 7 + 3) % s.arities()[i]) as u32).collect();
-        let best = observe(&s, 0, g(preferred)).objective;
-        let other = observe(&s, 0, g(vec![0, 0, 0, 0, 0])).objective;
+        let best = observe(&s, 0, g(preferred), RelaxedKind::Mixture).objective;
+        let other = observe(&s, 0, g(vec![0, 0, 0, 0, 0]), RelaxedKind::Mixture).objective;
         assert!(best > other && best <= 1.0);
+        // A sampled row's gradient is non-zero at its option only.
+        let rows: Vec<Vec<f64>> = s.arities().iter().map(|&a| (0..a).map(|k| if k == 1 { 1.0 } else { 0.0 }).collect()).collect();
+        let sampled = observe(&s, 0, Proposal::Relaxed(rows.clone()), RelaxedKind::Sample).gradient.unwrap();
+        assert!(sampled.iter().all(|g| g.iter().enumerate().all(|(k, v)| (k == 1) == (*v != 0.0))), "{sampled:?}");
+        let mixed = observe(&s, 0, Proposal::Relaxed(rows), RelaxedKind::Mixture).gradient.unwrap();
+        assert!(mixed.iter().flatten().all(|v| *v != 0.0), "{mixed:?}");
     }
 
     #[test]

@@ -78,6 +78,9 @@ pub struct Loaded {
     /// The compiler that made its machine code.
     pub compiler: Compiler,
     pub imports: Vec<String>,
+    /// The optional `relaxation.kind` function (contract 0.1.1), when the
+    /// component exports it.
+    pub(crate) relaxation: Option<wasmtime::component::ComponentExportIndex>,
     pub(crate) pre: NasboxStrategyPre<GuestState>,
 }
 
@@ -208,6 +211,7 @@ impl Engine {
         let instance_pre: InstancePre<GuestState> =
             http.as_ref().unwrap_or(&backend.linker).instantiate_pre(&component).map_err(instantiate)?;
         imports::check_signatures(&component, &instance_pre).map_err(fail)?;
+        let relaxation = imports::relaxation(&component, &instance_pre).map_err(fail)?;
         let pre = NasboxStrategyPre::new(instance_pre).map_err(|e| fail(ErrorKind::Instantiate(format!("{e:#}"))))?;
         Ok(Loaded {
             path: path.to_path_buf(),
@@ -218,6 +222,7 @@ impl Engine {
             code,
             compiler,
             imports: imports::list(&component, &backend.engine),
+            relaxation,
             pre,
         })
     }

@@ -7,7 +7,7 @@
 //! offending import named at once.
 
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
-use wasmtime::component::{Component, InstancePre, Linker, ResourceType};
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, ResourceType};
 
 use super::error::ErrorKind;
 use super::sandbox::GuestState;
@@ -265,6 +265,31 @@ pub fn check_signatures(component: &Component, pre: &InstancePre<GuestState>) ->
     })?;
     check("restore", "func(state: list<u8>) -> result<_, strategy-error>", &|f| f.typecheck::<(Vec<u8>,), (Unit,)>(&ty))?;
     missing.map_or(Ok(()), Err)
+}
+
+/// The function of the optional `relaxation` interface (contract 0.1.1),
+/// when the component exports it at a supported version; its type is checked
+/// here, at load, like the contract's other functions. `None` for every
+/// strategy built against 0.1.0: the host then reads its relaxed proposals
+/// as mixtures, as it always did.
+pub fn relaxation(component: &Component, pre: &InstancePre<GuestState>) -> Result<Option<ComponentExportIndex>, ErrorKind> {
+    use super::bindings::RelaxedKind;
+    let interface = component
+        .component_type()
+        .exports(component.engine())
+        .map(|(name, _)| name.to_string())
+        .find(|name| matches!(parse(name), Some((PACKAGE, "relaxation", v)) if supported(v)));
+    let Some(interface) = interface else { return Ok(None) };
+    let Some((_, index)) = component.get_export(None, interface.as_str()) else { return Ok(None) };
+    let wrong = |detail: String| ErrorKind::ContractSignature { function: "relaxation.kind".into(), expected: "func() -> relaxed-kind".into(), detail };
+    match component.get_export(Some(&index), "kind") {
+        Some((ComponentItem::ComponentFunc(f), function)) => {
+            f.typecheck::<(), (RelaxedKind,)>(&pre.instance_type()).map_err(|e| wrong(format!("{e:#}")))?;
+            Ok(Some(function))
+        }
+        Some(_) => Err(wrong("it is not a function".into())),
+        None => Err(wrong("it is missing".into())),
+    }
 }
 
 /// The component's imports, for `strategy inspect`.

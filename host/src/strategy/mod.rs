@@ -32,7 +32,7 @@ mod text;
 mod validate;
 
 pub use bindings::{
-    Candidate, ConfigKey, Metric, Observation, Proposal, RunContext, Status, StrategyInfo,
+    Candidate, ConfigKey, Metric, Observation, Proposal, RelaxedKind, RunContext, Status, StrategyInfo,
 };
 pub use compile::{precheck, CodeSize, CompileLimits, Compiler, WINCH_ABOVE};
 pub use engine::{compile_child, CachePolicy, CompileOptions, Engine, Loaded};
@@ -41,5 +41,6 @@ pub use imports::served;
 pub use plugin::{Plugin, Snapshot};
 pub use sandbox::Limits;
 
-/// The contract version this host implements, as `package@version`.
-pub const CONTRACT: &str = "nasbox:strategy@0.1.0";
+/// The contract version this host implements, as `package@version`. It
+/// loads strategies built against any 0.1.x (see `imports::SUPPORTED`).
+pub const CONTRACT: &str = "nasbox:strategy@0.1.1";

@@ -2,10 +2,11 @@
 
 use std::path::Path;
 
+use wasmtime::component::TypedFunc;
 use wasmtime::{Store, Trap, WasmBacktrace};
 
 use super::bindings::{
-    Guest, GuestError, NasboxStrategy, Observation, Proposal, RunContext, Setting, StrategyInfo,
+    Guest, GuestError, NasboxStrategy, Observation, Proposal, RelaxedKind, RunContext, Setting, StrategyInfo,
 };
 use super::engine::{Engine, Loaded, EPOCH_TICK};
 use super::error::{Call, ErrorKind, InvalidOutput, StrategyError};
@@ -33,6 +34,10 @@ pub struct Plugin {
     info: StrategyInfo,
     store: Store<GuestState>,
     guest: NasboxStrategy,
+    /// `relaxation.kind`, for strategies that export it (contract 0.1.1).
+    relaxation: Option<TypedFunc<(), (RelaxedKind,)>>,
+    /// What its relaxed proposals are, as it said after `init`.
+    relaxed_kind: RelaxedKind,
     limits: Limits,
     space: Option<Space>,
     poisoned: Option<String>,
@@ -58,7 +63,12 @@ impl Plugin {
         store.set_hostcall_fuel(limits.max_copy);
         arm(&mut store, &limits);
         let stderr_start = store.data_mut().begin_call();
-        let guest = match loaded.pre.instantiate(&mut store) {
+        let instantiated = loaded.pre.instance_pre().instantiate(&mut store).and_then(|instance| {
+            let guest = NasboxStrategy::new(&mut store, &instance)?;
+            let relaxation = loaded.relaxation.as_ref().map(|f| instance.get_typed_func(&mut store, f)).transpose()?;
+            Ok((guest, relaxation))
+        });
+        let (guest, relaxation) = match instantiated {
             Ok(g) => g,
             Err(e) => {
                 let kind = classify(e, &mut store, &limits, stderr_start);
@@ -76,6 +86,8 @@ impl Plugin {
             },
             store,
             guest,
+            relaxation,
+            relaxed_kind: RelaxedKind::Mixture,
             limits,
             space: None,
             poisoned: None,
@@ -128,8 +140,26 @@ impl Plugin {
         let wit_space = space.into();
         self.call(Call::Init, |g, s| g.call_init(s, &wit_space, &settings, context))?
             .map_err(|e| self.error(Call::Init, ErrorKind::Guest(e)))?;
+        // Part of `init` as the user sees it: the answer may depend on the
+        // config, and a failure is the strategy failing to start.
+        if let Some(kind) = self.relaxation {
+            self.relaxed_kind = self.call(Call::Init, |_, s| Ok(kind.call(s, ())?.0))?;
+        }
         self.space = Some(space.clone());
         Ok(())
+    }
+
+    /// How to read the strategy's relaxed proposals: what it answered to
+    /// `relaxation.kind` after `init`, or `mixture` when it does not export
+    /// that interface (every strategy built against contract 0.1.0).
+    pub fn relaxed_kind(&self) -> RelaxedKind {
+        self.relaxed_kind
+    }
+
+    /// Whether the strategy exports `relaxation` (contract 0.1.1), for
+    /// `strategy inspect`.
+    pub fn declares_relaxation(&self) -> bool {
+        self.relaxation.is_some()
     }
 
     /// Up to `n` proposals, validated against the space.

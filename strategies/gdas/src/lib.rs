@@ -1,8 +1,10 @@
 //! GDAS (Dong & Yang 2019): differentiable search that samples one option
 //! per decision instead of mixing all of them. Each proposal is a hard
-//! one-hot choice drawn with the Gumbel-max trick from softmax(α); the
-//! host trains the shared weights along it and returns the validation
-//! loss's gradient with respect to the one-hot weights, which the
+//! one-hot choice drawn with the Gumbel-max trick from softmax(α), declared
+//! a sample (`relaxation.kind` = `sample`, contract 0.1.1): the host runs
+//! only the sampled operation of each decision, trains the shared weights
+//! along it and returns the validation loss's gradient with respect to the
+//! one-hot weights, non-zero only at the sampled options, which the
 //! straight-through estimator passes to the soft Gumbel-softmax sample
 //! softmax((α + g) / τ) and on to α (Adam). The temperature τ decays
 //! linearly from `tau_max` to `tau_min` over the run's trial budget, as in
@@ -10,7 +12,7 @@
 //! decision (DARTS' rule in the DARTS cell space).
 
 use nasbox_kit::relax::{self, Adam};
-use nasbox_sdk::{state, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
+use nasbox_sdk::{state, Config, ConfigKey, Genotype, Observation, Proposal, RelaxedKind, RunContext, Space, Strategy, StrategyError, StrategyInfo};
 use serde::{Deserialize, Serialize};
 
 /// Gumbel-softmax differentiable search.
@@ -20,6 +22,8 @@ pub struct Gdas {
     tau_min: f64,
     /// Steps over which τ decays.
     horizon: u64,
+    /// What the proposals are to the host (config `relaxation`).
+    kind: RelaxedKind,
     state: State,
 }
 
@@ -45,6 +49,7 @@ impl Strategy for Gdas {
             name: "gdas".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             description: "GDAS (Dong & Yang 2019): samples one option per decision with the Gumbel-max trick, \
+                          declares the samples as such so the supernet runs only the sampled operations, \
                           updates alpha through the straight-through Gumbel-softmax gradient the supernet \
                           estimator returns (Adam), tau decaying 10 -> 0.1. Needs --estimator supernet."
                 .into(),
@@ -55,6 +60,15 @@ impl Strategy for Gdas {
                 ConfigKey { name: "tau_max".into(), default: "10".into(), description: "Gumbel-softmax temperature at the start".into() },
                 ConfigKey { name: "tau_min".into(), default: "0.1".into(), description: "temperature at the end of the budget".into() },
                 ConfigKey { name: "horizon".into(), default: "0".into(), description: "steps over which tau decays; 0: the run's trial budget (1000 without one)".into() },
+                ConfigKey {
+                    name: "relaxation".into(),
+                    default: "sample".into(),
+                    description: "sample: the host runs only the sampled operation per decision and returns the \
+                                  straight-through gradient (GDAS, about one architecture's cost per step); \
+                                  mixture: every operation runs, weighted by the one-hot sample, and the gradient \
+                                  is the mixture's (what hosts before contract 0.1.1 do)"
+                        .into(),
+                },
             ],
             supports_snapshot: true,
         }
@@ -68,12 +82,21 @@ impl Strategy for Gdas {
         if !(tau_min > 0.0 && tau_max >= tau_min) {
             return Err(StrategyError::InvalidConfig(format!("tau_max ({tau_max}) must be at least tau_min ({tau_min}), which must be positive")));
         }
+        let kind = match config.get::<String>("relaxation")?.as_str() {
+            "sample" => RelaxedKind::Sample,
+            "mixture" => RelaxedKind::Mixture,
+            other => return Err(StrategyError::InvalidConfig(format!("relaxation: `{other}` is neither `sample` nor `mixture`"))),
+        };
         let horizon: u64 = config.get("horizon")?;
         let horizon = if horizon > 0 { horizon } else { context.max_trials.unwrap_or(1000) };
         let shape: Vec<usize> = space.decisions.iter().map(|d| d.choices.len()).collect();
         let alphas = shape.iter().map(|&n| (0..n).map(|_| 1e-3 * relax::normal()).collect()).collect();
         let adam = Adam::new(&shape, config.get("lr")?, config.get("beta1")?, 0.999, config.get("weight_decay")?);
-        Ok(Gdas { space, tau_max, tau_min, horizon, state: State { alphas, adam, pending: None, steps: 0 } })
+        Ok(Gdas { space, tau_max, tau_min, horizon, kind, state: State { alphas, adam, pending: None, steps: 0 } })
+    }
+
+    fn relaxed_kind(&self) -> RelaxedKind {
+        self.kind
     }
 
     fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
@@ -139,6 +162,7 @@ mod tests {
         };
         let settings = vec![Setting { key: "lr".into(), value: "0.05".into() }];
         let mut s = Native::<Gdas>::init(5, space, settings, RunContext { max_trials: Some(400), parallelism: 1 }).unwrap();
+        assert_eq!(s.relaxed_kind(), RelaxedKind::Sample, "GDAS declares its proposals samples");
         let mut distinct = std::collections::HashSet::new();
         for trial in 0..400 {
             let p = s.ask(1).unwrap();

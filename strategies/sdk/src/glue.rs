@@ -23,6 +23,12 @@ impl<S: Strategy> Slot<S> {
         Ok(())
     }
 
+    /// The strategy's [`Strategy::relaxed_kind`]; `mixture` before `init`
+    /// (the host only asks after it).
+    pub fn relaxed_kind(&self) -> crate::RelaxedKind {
+        self.0.borrow().as_ref().map_or(crate::RelaxedKind::Mixture, S::relaxed_kind)
+    }
+
     pub fn with_mut<R>(&self, f: impl FnOnce(&mut S) -> Result<R, StrategyError>) -> Result<R, StrategyError> {
         match self.0.borrow_mut().as_mut() {
             Some(strategy) => f(strategy),

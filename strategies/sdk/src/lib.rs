@@ -37,10 +37,16 @@ pub mod glue;
 
 /// The bindings wit-bindgen generates from `wit/strategy.wit`. Authors use the
 /// re-exports at the crate root instead.
+///
+/// The world is `nasbox-relaxing-strategy`: the contract's `strategy` and the
+/// optional `relaxation` (0.1.1), which every SDK strategy exports, answering
+/// [`Strategy::relaxed_kind`] (by default `mixture`, what the host assumes of
+/// a strategy that does not export it). One world for every strategy keeps
+/// a single set of bindings, and so a single type per contract type.
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        world: "nasbox-strategy",
+        world: "nasbox-relaxing-strategy",
         path: "../../wit",
         pub_export_macro: true,
         export_macro_name: "export_component",
@@ -52,6 +58,9 @@ pub use bindings::nasbox::strategy::types::{
     Candidate, ConfigKey, Decision, Genotype, StrategyInfo, Metric, Observation, Proposal, Relaxed,
     RunContext, Setting, Space, Status, StrategyError,
 };
+/// How the host reads a strategy's relaxed proposals; see
+/// [`Strategy::relaxed_kind`].
+pub use bindings::exports::nasbox::strategy::relaxation::RelaxedKind;
 pub use best::Best;
 pub use config::Config;
 
@@ -80,6 +89,20 @@ pub trait Strategy: Sized + 'static {
     /// The architecture this strategy would retrain now.
     fn recommend(&self) -> Result<Option<Genotype>, StrategyError>;
 
+    /// How the host is to read this strategy's [`Proposal::Relaxed`]
+    /// proposals (contract 0.1.1, `relaxation.kind`), asked once right after
+    /// [`Strategy::init`]. The default, [`RelaxedKind::Mixture`], is what a
+    /// host assumes of any strategy: every option runs, weighted (DARTS).
+    /// A strategy whose one-hot rows are samples (GDAS) answers
+    /// [`RelaxedKind::Sample`]: the host then runs only the sampled option
+    /// of each such row, scaled by its value, and returns the gradient at
+    /// that option only (the straight-through estimator), at about the cost
+    /// of one architecture's step instead of the whole supernet's. A host
+    /// that predates 0.1.1 never asks, and mixes.
+    fn relaxed_kind(&self) -> RelaxedKind {
+        RelaxedKind::Mixture
+    }
+
     /// The whole state, for [`Strategy::restore`] in a fresh instance.
     fn snapshot(&self) -> Result<Vec<u8>, StrategyError> {
         Err(StrategyError::Unsupported("snapshot".into()))
@@ -93,7 +116,8 @@ pub trait Strategy: Sized + 'static {
 }
 
 /// Exports a [`Strategy`] implementation as the component's `strategy`
-/// interface. Call it once, at the top level of the strategy's crate.
+/// interface (and `relaxation`, from [`Strategy::relaxed_kind`]). Call it
+/// once, at the top level of the strategy's crate.
 ///
 /// The export only exists when compiling for WebAssembly; natively the macro
 /// expands to nothing, so several strategies can be linked into one native
@@ -136,6 +160,12 @@ macro_rules! export_strategy {
                 }
                 fn restore(state: ::std::vec::Vec<u8>) -> ::std::result::Result<(), $crate::StrategyError> {
                     STATE.with(|s| s.with_mut(|st| $crate::Strategy::restore(st, state)))
+                }
+            }
+
+            impl $crate::bindings::exports::nasbox::strategy::relaxation::Guest for Component {
+                fn kind() -> $crate::RelaxedKind {
+                    STATE.with(|s| s.relaxed_kind())
                 }
             }
 

@@ -22,6 +22,11 @@ impl<S: Strategy> Native<S> {
         Ok(Native { strategy: S::init(space, config, context)?, _not_send: PhantomData })
     }
 
+    /// See [`Strategy::relaxed_kind`].
+    pub fn relaxed_kind(&self) -> crate::RelaxedKind {
+        self.strategy.relaxed_kind()
+    }
+
     /// See [`Strategy::ask`].
     pub fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
         self.strategy.ask(n)

@@ -38,9 +38,10 @@ pub trait Executor {
     fn cancel_all(&mut self) -> Vec<u64>;
     /// A trial finished in an earlier session (for early stopping).
     fn remember(&mut self, _metrics: &[(String, f64)]) {}
-    /// Evaluates a relaxed proposal (weights per decision); `false`: this
-    /// executor evaluates discrete architectures only.
-    fn submit_relaxed(&mut self, _id: u64, _weights: &[Vec<f64>]) -> anyhow::Result<bool> {
+    /// Evaluates a relaxed proposal (weights per decision), read as `kind`
+    /// says (the strategy's `relaxation`); `false`: this executor evaluates
+    /// discrete architectures only.
+    fn submit_relaxed(&mut self, _id: u64, _weights: &[Vec<f64>], _kind: crate::strategy::RelaxedKind) -> anyhow::Result<bool> {
         Ok(false)
     }
     /// Whether a repeated architecture may be answered with the earlier

@@ -84,8 +84,8 @@ impl Executor for OneShotExecutor {
         self.finish(id, e)
     }
 
-    fn submit_relaxed(&mut self, id: u64, weights: &[Vec<f64>]) -> anyhow::Result<bool> {
-        let e = self.supernet.evaluate_relaxed(weights);
+    fn submit_relaxed(&mut self, id: u64, weights: &[Vec<f64>], kind: crate::strategy::RelaxedKind) -> anyhow::Result<bool> {
+        let e = self.supernet.evaluate_relaxed(weights, kind);
         self.finish(id, e)?;
         Ok(true)
     }

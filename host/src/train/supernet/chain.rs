@@ -105,11 +105,11 @@ impl Supernet for ChainSupernet {
                 x = x.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false);
             }
             for (j, d, factor, proj) in &l.skips {
-                let weight = match route {
-                    Route::Path(g) if g[*d] == 0 => continue,
-                    Route::Path(_) => None,
-                    Route::Mix(w) => Some(w[*d].get(1)),
-                };
+                // Option 1 of a skip decision is `yes`.
+                if !route.runs(*d, 1) {
+                    continue;
+                }
+                let weight = route.weight(*d, 1);
                 let mut s = outputs[*j].shallow_clone();
                 if *factor > 1 {
                     s = s.avg_pool2d([*factor, *factor], [*factor, *factor], [0, 0], false, true, None::<i64>);
@@ -122,9 +122,14 @@ impl Supernet for ChainSupernet {
                     None => x + s,
                 };
             }
+            let mix = |w: &[Tensor]| l.ops.iter().enumerate().map(|(o, op)| op.forward(&x) * w[l.op_decision].get(o as i64)).reduce(|a, b| a + b).expect("a layer has ops");
             let y = match route {
                 Route::Path(g) => l.ops[g[l.op_decision] as usize].forward(&x),
-                Route::Mix(w) => l.ops.iter().enumerate().map(|(o, op)| op.forward(&x) * w[l.op_decision].get(o as i64)).reduce(|a, b| a + b).expect("a layer has ops"),
+                Route::Mix(w) => mix(w),
+                Route::Sample(w, chosen) => match chosen[l.op_decision] {
+                    Some(k) => l.ops[k as usize].forward(&x) * w[l.op_decision].get(k as i64),
+                    None => mix(w),
+                },
             };
             outputs.push(y.shallow_clone());
             x = y;
@@ -158,7 +163,10 @@ mod tests {
                 .collect();
             let a = net.forward(&x, &Route::Path(&genotype));
             let b = net.forward(&x, &Route::Mix(&one_hot));
-            assert!(a.allclose(&b, 1e-4, 1e-5, false), "seed {seed}: max diff {}", (a - b).abs().max().double_value(&[]));
+            assert!(a.allclose(&b, 1e-4, 1e-5, false), "seed {seed}: max diff {}", (&a - b).abs().max().double_value(&[]));
+            let chosen: Vec<Option<u32>> = genotype.iter().map(|&g| Some(g)).collect();
+            let c = net.forward(&x, &Route::Sample(&one_hot, &chosen));
+            assert!(a.equal(&c), "seed {seed}: a sample of ones is the path, exactly");
         }
     }
 }

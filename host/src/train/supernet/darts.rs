@@ -7,7 +7,8 @@
 //! operation. A path runs the two chosen edges; a mix weights edge
 //! (i, o) by Σ over slots of w(slot input = i) · w(slot op = o), so each
 //! edge's operations run once however many slots could read it, as in
-//! DARTS' mixed edges.
+//! DARTS' mixed edges. A sample runs only the edges some slot's sampled
+//! input and op select.
 
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
@@ -78,6 +79,22 @@ impl SuperCell {
                         for (o, op) in ops.iter().enumerate() {
                             let Some(op) = op else { continue };
                             let coefficient = (0..2).map(|slot| w[d + 2 * slot].get(i as i64) * w[d + 2 * slot + 1].get(o as i64)).reduce(|a, b| a + b).expect("two slots");
+                            add(op.forward(&states[i], self.stride(i), true) * coefficient);
+                        }
+                    }
+                }
+                // As the mix, but a slot whose input or op was sampled at
+                // another option adds nothing to the edge, which runs only
+                // when some slot can read it.
+                Route::Sample(..) => {
+                    for (i, ops) in node.iter().enumerate() {
+                        for (o, op) in ops.iter().enumerate() {
+                            let Some(op) = op else { continue };
+                            let coefficient = (0..2)
+                                .filter(|slot| route.runs(d + 2 * slot, i) && route.runs(d + 2 * slot + 1, o))
+                                .filter_map(|slot| Some(route.weight(d + 2 * slot, i)? * route.weight(d + 2 * slot + 1, o)?))
+                                .reduce(|a, b| a + b);
+                            let Some(coefficient) = coefficient else { continue };
                             add(op.forward(&states[i], self.stride(i), true) * coefficient);
                         }
                     }
@@ -166,5 +183,41 @@ mod tests {
         net.forward(&x, &Route::Mix(&uniform)).sum(Kind::Float).backward();
         let grads = vs.variables().into_iter().filter(|(k, v)| k.starts_with("cell0.n2.i0.op4") && v.requires_grad() && v.grad().defined()).count();
         assert!(grads > 0, "the mixture trains the sep_conv of edge 0 → node 2");
+    }
+
+    #[test]
+    fn a_sample_runs_only_the_edges_its_slots_select() {
+        let _lock = TORCH_TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        tch::manual_seed(5);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let net = DartsSupernet::new(&vs.root(), &Skeleton { channels: 2, cells: 3, in_channels: 3, classes: 4, image_size: 8 });
+        let x = Tensor::randn([2, 3, 8, 8], (Kind::Float, Device::Cpu));
+        let space = SearchSpace::Darts;
+        let genotype = space.sample(7, 1).unwrap().remove(0);
+        let chosen: Vec<Option<u32>> = genotype.iter().map(|&g| Some(g)).collect();
+        let w: Vec<Tensor> = one_hot(&genotype).into_iter().map(|t| t.set_requires_grad(true)).collect();
+        let a = tch::no_grad(|| net.forward(&x, &Route::Path(&genotype)));
+        let b = net.forward(&x, &Route::Sample(&w, &chosen));
+        assert!(a.allclose(&b, 1e-4, 1e-5, false), "max diff {}", (&a - &b).abs().max().double_value(&[]));
+        b.sum(Kind::Float).backward();
+        // Node 2 of the normal cell: its slots read (input, op) pairs; no
+        // other operation of the node ran.
+        let picked = [(genotype[0], genotype[1]), (genotype[2], genotype[3])];
+        for (name, v) in vs.variables() {
+            let Some(rest) = name.strip_prefix("cell0.n2.i") else { continue };
+            let (i, rest) = rest.split_once(".op").unwrap();
+            let o: u32 = rest.split('.').next().unwrap().parse().unwrap();
+            let ran = v.grad().defined() && v.grad().abs().sum(Kind::Float).double_value(&[]) > 0.0;
+            let selected = picked.contains(&(i.parse().unwrap(), o));
+            assert!(!ran || selected, "{name} ran though no slot selected it");
+        }
+        for (d, (t, &g)) in w.iter().zip(&genotype).enumerate() {
+            // A row whose sampled option adds nothing (`none`) has none.
+            let grad = t.grad();
+            if grad.defined() {
+                let off = grad.index_fill(0, &Tensor::from_slice(&[g as i64]), 0.0).abs().sum(Kind::Float).double_value(&[]);
+                assert_eq!(off, 0.0, "decision {d}: zero off the sampled option");
+            }
+        }
     }
 }

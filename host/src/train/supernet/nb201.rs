@@ -54,10 +54,12 @@ impl MixedEdge {
         MixedEdge { ops }
     }
 
-    /// The chosen op's output, or the weighted sum of all of them.
+    /// The chosen op's output (scaled by its weight when sampled), or the
+    /// weighted sum of all of them.
     fn forward(&self, x: &Tensor, choice: Choice) -> Option<Tensor> {
         match choice {
             Choice::One(k) => self.ops[k as usize].forward(x),
+            Choice::Sampled(w, k) => self.ops[k as usize].forward(x).map(|y| y * w.get(k as i64)),
             Choice::Mix(w) => {
                 let mut sum: Option<Tensor> = None;
                 for (k, op) in self.ops.iter().enumerate() {
@@ -79,6 +81,8 @@ impl MixedEdge {
 enum Choice<'a> {
     One(u32),
     Mix(&'a Tensor),
+    /// Option `k` alone, scaled by its weight in the row.
+    Sampled(&'a Tensor, u32),
 }
 
 struct Cell {
@@ -93,6 +97,10 @@ impl Cell {
             let choice = match route {
                 Route::Path(g) => Choice::One(g[k]),
                 Route::Mix(w) => Choice::Mix(&w[k]),
+                Route::Sample(w, chosen) => match chosen[k] {
+                    Some(j) => Choice::Sampled(&w[k], j),
+                    None => Choice::Mix(&w[k]),
+                },
             };
             if let Some(y) = edge.forward(input, choice) {
                 nodes[target] = Some(match nodes[target].take() {

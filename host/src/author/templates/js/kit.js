@@ -15,8 +15,8 @@
 // * randomness only from the host (`below`, `uniform`), never Math.random:
 //   the host seeds it from the run's seed, so one seed gives one search.
 
-import { below as hostBelow, nextF64 } from 'nasbox:strategy/random@0.1.0';
-import { log } from 'nasbox:strategy/log@0.1.0';
+import { below as hostBelow, nextF64 } from 'nasbox:strategy/random@0.1.1';
+import { log } from 'nasbox:strategy/log@0.1.1';
 
 // --- Randomness: the host's seeded stream only --------------------------------
 
