@@ -126,3 +126,57 @@ fn bench_with_a_cold_cache_compiles_each_strategy_once() {
     // Eight searches, two distinct components: two compiles.
     assert_eq!(said.matches("compiled strategy ").count(), 2, "{said}");
 }
+
+/// Variants of one strategy (`NAME:KEY=VALUE,...`) are entrants of their
+/// own: each searches with its settings, recorded in its runs, and is
+/// resumed only with the same settings; a setting the strategy refuses fails
+/// that variant's searches with the strategy's reason.
+#[test]
+fn bench_compares_variants_of_one_strategy() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("t.jsonl");
+    write_table(&table);
+    let estimator = format!("table:{}", table.display());
+    let evolution = guest("evolution").display().to_string();
+    let variant = format!("{evolution}:population=10,sample=3");
+    let out = dir.path().join("cmp");
+    let bench = |strategies: &[&str], out: &std::path::Path| {
+        let mut args = vec!["bench", "--strategies"];
+        args.extend_from_slice(strategies);
+        args.extend_from_slice(&["--seeds", "2", "--estimator", &estimator, "--budget", "trials=60", "--out", out.to_str().unwrap()]);
+        nasbox(&args)
+    };
+    let o = bench(&[&evolution, &variant], &out);
+    assert!(o.status.success(), "{}", text(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let names: Vec<&str> = summary["rows"].as_array().unwrap().iter().map(|r| r["strategy"].as_str().unwrap()).collect();
+    assert!(names.contains(&"evolution") && names.contains(&"evolution:population=10,sample=3"), "{names:?}");
+
+    // Each variant ran with its own settings: at 60 trials the default
+    // population is 12 (a fifth of the budget), the variant's 10, so their
+    // searches part after the tenth trial.
+    let runs = std::fs::read_dir(out.join("runs")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect::<Vec<_>>();
+    assert_eq!(runs.len(), 4, "{runs:?}");
+    let archs = |run: &str| support::trials(&out.join("runs").join(run)).iter().map(|t| t.genotype.clone()).collect::<Vec<_>>();
+    let (plain, var) = (archs("evolution-0"), archs("evolution_population_10_sample_3-0"));
+    assert_eq!(plain[..10], var[..10], "the same seed draws the same random start");
+    assert_ne!(plain, var, "and the settings change the search after it");
+    let (config, _, _) = nasbox::run::search::Search::config_of(&out.join("runs").join("evolution_population_10_sample_3-0")).unwrap();
+    assert_eq!(config.set.get("population").map(String::as_str), Some("10"), "{config:?}");
+
+    // Resuming the same comparison adds nothing; the same folder under other
+    // settings is another comparison.
+    let o = bench(&[&evolution, &variant], &out);
+    assert!(o.status.success(), "{}", text(&o));
+    std::fs::rename(out.join("runs/evolution_population_10_sample_3-0"), out.join("runs/evolution_population_10_sample_4-0")).unwrap();
+    let o = bench(&[&format!("{evolution}:population=10,sample=4")], &out);
+    assert!(!o.status.success() && text(&o).contains("another comparison") && text(&o).contains("\"sample\": \"3\""), "{}", text(&o));
+
+    // Bad variants are refused before any search, naming the entrant.
+    let o = bench(&[&evolution, &evolution], &dir.path().join("twice"));
+    assert!(!o.status.success() && text(&o).contains("is given twice"), "{}", text(&o));
+    let o = bench(&[&format!("{evolution}:population")], &dir.path().join("bad"));
+    assert!(!o.status.success() && text(&o).contains("`population` is not a setting"), "{}", text(&o));
+    let o = bench(&[&format!("{evolution}:population=0")], &dir.path().join("refused"));
+    assert!(!o.status.success() && text(&o).contains("evolution:population=0 seed 0") && text(&o).contains("population"), "{}", text(&o));
+}

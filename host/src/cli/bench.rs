@@ -22,7 +22,8 @@ use nasbox::strategy::{Engine, Limits, Plugin};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Strategy components (paths or built-in names).
+    /// Strategy components (paths or built-in names), each optionally with settings that tell variants of one
+    /// strategy apart: NAME:KEY=VALUE[,KEY=VALUE...], e.g. `bananas bananas:neighbours=1`.
     #[arg(long, num_args = 1.., required = true)]
     strategies: Vec<String>,
     /// Seeds per strategy (0..N).
@@ -71,11 +72,10 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     };
     pareto::check_reported(&objectives, &table.metric_names(), "table").map_err(anyhow::Error::msg).context("--objectives")?;
     let volume = if objectives.is_empty() { None } else { Some(Volume::of(&table, &objectives, &constraints, a.reference.as_deref())?) };
-    let strategies: Vec<(String, PathBuf)> = a
-        .strategies
-        .iter()
-        .map(|s| find_strategy(s).map(|p| (p.file_stem().map_or(s.clone(), |n| n.to_string_lossy().into_owned()), p)))
-        .collect::<anyhow::Result<_>>()?;
+    let strategies: Vec<Entrant> = a.strategies.iter().map(|s| Entrant::parse(s)).collect::<anyhow::Result<_>>()?;
+    if let Some(twice) = strategies.iter().enumerate().find_map(|(i, e)| strategies[..i].iter().any(|o| o.name == e.name).then_some(&e.name)) {
+        anyhow::bail!("--strategies: `{twice}` is given twice (give variants of one strategy different settings)");
+    }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
 
     let jobs: Vec<(usize, u64)> = (0..strategies.len()).flat_map(|s| (0..a.seeds).map(move |seed| (s, seed))).collect();
@@ -92,9 +92,9 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
                     *n - 1
                 };
                 let Some(&(s, seed)) = jobs.get(k) else { return };
-                let (name, path) = &strategies[s];
-                if let Err(e) = one_search(engine, &a, &table, name, path, seed, &objectives) {
-                    failures.lock().expect("not poisoned").push(format!("{name} seed {seed}: {e:#}"));
+                let entrant = &strategies[s];
+                if let Err(e) = one_search(engine, &a, &table, entrant, seed, &objectives) {
+                    failures.lock().expect("not poisoned").push(format!("{} seed {seed}: {e:#}", entrant.name));
                 }
             });
         }
@@ -105,7 +105,7 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     }
 
     // Curves per strategy, seeds in order.
-    let names: Vec<String> = strategies.iter().map(|(n, _)| n.clone()).collect();
+    let names: Vec<String> = strategies.iter().map(|e| e.name.clone()).collect();
     let mut runs: Vec<Vec<Anytime>> = vec![];
     for name in &names {
         let mut per_seed = vec![];
@@ -165,7 +165,7 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
         ("budget".into(), budget.describe()),
         ("constraints".into(), if constraints.is_empty() { "none".into() } else { constraints.0.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ") }),
         ("seeds".into(), a.seeds.to_string()),
-        ("strategies".into(), strategies.iter().map(|(n, p)| format!("{n} ({})", p.display())).collect::<Vec<_>>().join(", ")),
+        ("strategies".into(), strategies.iter().map(|e| format!("{} ({})", e.name, e.path.display())).collect::<Vec<_>>().join(", ")),
     ];
     if let Some(v) = &volume {
         setup.insert(4, ("objectives".into(), format!("{} (given to the strategies that take objectives; the others search accuracy)", pareto::list(&objectives))));
@@ -202,11 +202,56 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
 }
 
 fn run_dir(out: &Path, name: &str, seed: u64) -> PathBuf {
-    out.join("runs").join(format!("{name}-{seed}"))
+    // A variant's name holds `:`, `=` and `,`; the folder gets a plainer one.
+    let folder: String = name.chars().map(|c| if c == ':' || c == '=' || c == ',' { '_' } else { c }).collect();
+    out.join("runs").join(format!("{folder}-{seed}"))
+}
+
+/// One strategy of a comparison: a component and the settings it runs
+/// with. Settings make variants of one strategy comparable side by side in
+/// one bench (same seeds, same report, tested pairwise), which building a
+/// copy of the component per setting would otherwise take.
+#[derive(Debug, Clone, PartialEq)]
+struct Entrant {
+    /// As the report shows it: the component's file stem, then `:` and the
+    /// settings as given.
+    name: String,
+    path: PathBuf,
+    set: std::collections::BTreeMap<String, String>,
+}
+
+impl Entrant {
+    /// `NAME` or `NAME:KEY=VALUE[,KEY=VALUE...]`; a file that exists is
+    /// always a component, whatever its name holds.
+    fn parse(spec: &str) -> anyhow::Result<Entrant> {
+        let (component, settings) = match spec.split_once(':') {
+            Some((c, rest)) if !Path::new(spec).exists() => (c, Some(rest)),
+            _ => (spec, None),
+        };
+        let path = find_strategy(component).with_context(|| format!("--strategies `{spec}`"))?;
+        let stem = path.file_stem().map_or(component.to_string(), |n| n.to_string_lossy().into_owned());
+        let mut set = std::collections::BTreeMap::new();
+        if let Some(rest) = settings {
+            for pair in rest.split(',') {
+                let (k, v) = pair.split_once('=').filter(|(k, _)| !k.trim().is_empty()).with_context(|| {
+                    format!("--strategies `{spec}`: `{pair}` is not a setting; expected NAME:KEY=VALUE[,KEY=VALUE...]")
+                })?;
+                if set.insert(k.trim().to_string(), v.trim().to_string()).is_some() {
+                    anyhow::bail!("--strategies `{spec}`: `{}` is set twice", k.trim());
+                }
+            }
+        }
+        let name = match settings {
+            Some(rest) => format!("{stem}:{rest}"),
+            None => stem,
+        };
+        Ok(Entrant { name, path, set })
+    }
 }
 
 /// One search of the comparison, resumed if its folder exists.
-fn one_search(engine: &Engine, a: &BenchArgs, table: &Table, name: &str, path: &Path, seed: u64, objectives: &[pareto::Objective]) -> anyhow::Result<()> {
+fn one_search(engine: &Engine, a: &BenchArgs, table: &Table, entrant: &Entrant, seed: u64, objectives: &[pareto::Objective]) -> anyhow::Result<()> {
+    let (name, path) = (&entrant.name, &entrant.path);
     let dir = run_dir(&a.out, name, seed);
     let plugin = Plugin::load(engine, path, seed, Limits::default())?;
     // Objectives go to the strategies that take them.
@@ -217,20 +262,22 @@ fn one_search(engine: &Engine, a: &BenchArgs, table: &Table, name: &str, path: &
         // Resuming is for the same comparison: a folder searched with other
         // objectives, constraints, space or table would be scored wrongly.
         let (recorded, _, _) = Search::config_of(&dir)?;
-        let now = (&a.space, &a.estimator, &a.constraints, &objectives);
-        let then = (&recorded.space, &recorded.estimator, &recorded.constraints, &recorded.objectives);
+        let now = (&a.space, &a.estimator, &a.constraints, &objectives, &entrant.set);
+        let then = (&recorded.space, &recorded.estimator, &recorded.constraints, &recorded.objectives, &recorded.set);
         if now != then {
             anyhow::bail!(
-                "{} holds a search of another comparison (space {}, estimator {}, constraints {:?}, objectives {:?}; now {}, {}, {:?}, {:?}): give another --out",
+                "{} holds a search of another comparison (space {}, estimator {}, constraints {:?}, objectives {:?}, settings {:?}; now {}, {}, {:?}, {:?}, {:?}): give another --out",
                 dir.display(),
                 then.0,
                 then.1,
                 then.2,
                 then.3,
+                then.4,
                 now.0,
                 now.1,
                 now.2,
-                now.3
+                now.3,
+                now.4
             );
         }
         Search::resume(&dir, plugin, Some(a.budget.clone()), &mut |_| {})?
@@ -244,6 +291,7 @@ fn one_search(engine: &Engine, a: &BenchArgs, table: &Table, name: &str, path: &
             seed,
             constraints: a.constraints.clone(),
             objectives,
+            set: entrant.set.clone(),
             ..RunConfig::default()
         };
         (Search::start(&dir, config, plugin, path, "nasbox bench")?, vec![])
@@ -321,5 +369,36 @@ impl Volume {
             a.time.push(time);
         }
         a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entrant_is_a_component_with_optional_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = dir.path().join("mine.wasm");
+        std::fs::write(&wasm, b"not read here").unwrap();
+        let w = wasm.display().to_string();
+
+        let plain = Entrant::parse(&w).unwrap();
+        assert_eq!((plain.name.as_str(), plain.set.len()), ("mine", 0));
+
+        let variant = Entrant::parse(&format!("{w}:population=10, sample=3")).unwrap();
+        assert_eq!(variant.name, "mine:population=10, sample=3");
+        assert_eq!(variant.path, wasm);
+        assert_eq!(variant.set.get("population").map(String::as_str), Some("10"));
+        assert_eq!(variant.set.get("sample").map(String::as_str), Some("3"));
+        // Variants of one strategy get folders of their own.
+        assert_ne!(run_dir(dir.path(), &plain.name, 0), run_dir(dir.path(), &variant.name, 0));
+
+        for (bad, says) in [(":population", "is not a setting"), (":=3", "is not a setting"), (":a=1,a=2", "`a` is set twice")] {
+            let e = format!("{:#}", Entrant::parse(&format!("{w}{bad}")).unwrap_err());
+            assert!(e.contains(says) && e.contains(&w), "{bad}: {e}");
+        }
+        let e = format!("{:#}", Entrant::parse(&format!("{}:a=1", dir.path().join("missing.wasm").display())).unwrap_err());
+        assert!(e.contains("missing.wasm"), "{e}");
     }
 }
