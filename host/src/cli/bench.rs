@@ -73,9 +73,7 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     pareto::check_reported(&objectives, &table.metric_names(), "table").map_err(anyhow::Error::msg).context("--objectives")?;
     let volume = if objectives.is_empty() { None } else { Some(Volume::of(&table, &objectives, &constraints, a.reference.as_deref())?) };
     let strategies: Vec<Entrant> = a.strategies.iter().map(|s| Entrant::parse(s)).collect::<anyhow::Result<_>>()?;
-    if let Some(twice) = strategies.iter().enumerate().find_map(|(i, e)| strategies[..i].iter().any(|o| o.name == e.name).then_some(&e.name)) {
-        anyhow::bail!("--strategies: `{twice}` is given twice (give variants of one strategy different settings)");
-    }
+    distinct_folders(&strategies)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
 
     let jobs: Vec<(usize, u64)> = (0..strategies.len()).flat_map(|s| (0..a.seeds).map(move |seed| (s, seed))).collect();
@@ -202,9 +200,26 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
 }
 
 fn run_dir(out: &Path, name: &str, seed: u64) -> PathBuf {
-    // A variant's name holds `:`, `=` and `,`; the folder gets a plainer one.
-    let folder: String = name.chars().map(|c| if c == ':' || c == '=' || c == ',' { '_' } else { c }).collect();
-    out.join("runs").join(format!("{folder}-{seed}"))
+    out.join("runs").join(format!("{}-{seed}", folder(name)))
+}
+
+/// Two entrants in one folder would resume each other's searches.
+fn distinct_folders(entrants: &[Entrant]) -> anyhow::Result<()> {
+    for (i, e) in entrants.iter().enumerate() {
+        if let Some(o) = entrants[..i].iter().find(|o| folder(&o.name) == folder(&e.name)) {
+            if o.name == e.name {
+                anyhow::bail!("--strategies: `{}` is given twice (give variants of one strategy different settings)", e.name);
+            }
+            anyhow::bail!("--strategies: `{}` and `{}` would share the run folders `{}-SEED`; rename one of the files", o.name, e.name, folder(&e.name));
+        }
+    }
+    Ok(())
+}
+
+/// An entrant's run folders' name: a variant's name holds `:`, `=` and
+/// `,`, the folder a plainer one.
+fn folder(name: &str) -> String {
+    name.chars().map(|c| if c == ':' || c == '=' || c == ',' { '_' } else { c }).collect()
 }
 
 /// One strategy of a comparison: a component and the settings it runs
@@ -400,5 +415,14 @@ mod tests {
         }
         let e = format!("{:#}", Entrant::parse(&format!("{}:a=1", dir.path().join("missing.wasm").display())).unwrap_err());
         assert!(e.contains("missing.wasm"), "{e}");
+
+        // Entrants whose run folders would coincide are refused.
+        assert!(distinct_folders(&[plain.clone(), variant.clone()]).is_ok());
+        let e = distinct_folders(&[plain.clone(), plain.clone()]).unwrap_err().to_string();
+        assert!(e.contains("`mine` is given twice"), "{e}");
+        let lookalike = dir.path().join("mine_population_10, sample_3.wasm");
+        std::fs::write(&lookalike, b"").unwrap();
+        let e = distinct_folders(&[variant, Entrant::parse(&lookalike.display().to_string()).unwrap()]).unwrap_err().to_string();
+        assert!(e.contains("would share the run folders `mine_population_10_ sample_3-SEED`"), "{e}");
     }
 }

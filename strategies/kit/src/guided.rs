@@ -306,8 +306,9 @@ impl Guided {
                 break;
             }
         }
-        for parent in parents.iter().take(s.neighbours) {
-            candidates.extend(genotype::neighbours(parent, &self.arities).into_iter().filter(|g| !self.history.proposed.contains(g)));
+        // The `neighbours` best, however many `parents` there are.
+        for best in self.history.top(s.neighbours) {
+            candidates.extend(genotype::neighbours(best, &self.arities).into_iter().filter(|g| !self.history.proposed.contains(g)));
         }
         for _ in 0..(s.explore * s.candidates as f64).round() as usize {
             let g = genotype::sample(&self.arities);

@@ -74,19 +74,11 @@ impl SuperCell {
                         }
                     }
                 }
-                Route::Mix(w) => {
-                    for (i, ops) in node.iter().enumerate() {
-                        for (o, op) in ops.iter().enumerate() {
-                            let Some(op) = op else { continue };
-                            let coefficient = (0..2).map(|slot| w[d + 2 * slot].get(i as i64) * w[d + 2 * slot + 1].get(o as i64)).reduce(|a, b| a + b).expect("two slots");
-                            add(op.forward(&states[i], self.stride(i), true) * coefficient);
-                        }
-                    }
-                }
-                // As the mix, but a slot whose input or op was sampled at
-                // another option adds nothing to the edge, which runs only
-                // when some slot can read it.
-                Route::Sample(..) => {
+                // Each edge weighted by Σ over slots of w(input) · w(op). In
+                // a sample, a slot whose input or op was sampled at another
+                // option adds nothing to the edge, which runs only when some
+                // slot can read it (in a mix every slot reads every edge).
+                Route::Mix(_) | Route::Sample(..) => {
                     for (i, ops) in node.iter().enumerate() {
                         for (o, op) in ops.iter().enumerate() {
                             let Some(op) = op else { continue };
