@@ -43,7 +43,9 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
-            epochs: 3,
+            // Two epochs rank cells of the synthetic task about as 8 do
+            // (bench/signal-ranking; docs/src/performance.md).
+            epochs: 2,
             batch_size: 64,
             lr: None,
             data_fraction: 0.5,
