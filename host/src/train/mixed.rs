@@ -74,6 +74,7 @@ mod tests {
 
     #[test]
     fn weights_move_in_place() {
+        let _torch = crate::train::ops::TORCH_TEST_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let vs = VarStore::new(Device::Cpu);
         let conv = tch::nn::conv2d(vs.root() / "c", 3, 8, 3, Default::default());
         let before = conv.ws.copy();

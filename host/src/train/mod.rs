@@ -179,6 +179,9 @@ mod tests {
     /// gradients reaching the stem.
     #[test]
     fn every_space_builds_and_runs_forward_and_backward() {
+        // Building draws from libtorch's process-wide generator, which
+        // seeded tests rely on (`hp_genotypes_build_...` failed once so).
+        let _torch = ops::TORCH_TEST_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let toml = dir.path().join("gray.toml");
         std::fs::write(&toml, "layers = 3\nops = [\"conv_3x3\", \"sep_conv_5x5\", \"max_pool_3x3\", \"identity\"]\nwidths = [4, 6]\nreduce_at = [1, 2]\n").unwrap();
@@ -235,6 +238,7 @@ mod tests {
 
     #[test]
     fn invalid_genotypes_and_too_small_inputs_are_errors_not_panics() {
+        let _torch = ops::TORCH_TEST_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let vs = tch::nn::VarStore::new(Device::Cpu);
         let skeleton = Skeleton { channels: 4, cells: 3, in_channels: 3, classes: 5, image_size: 8 };
         let darts = SearchSpace::Darts;
@@ -255,6 +259,7 @@ mod tests {
     /// auxiliary head the count is about 3.3 M as well.
     #[test]
     fn darts_v2_at_evaluation_size_has_the_published_parameter_count() {
+        let _torch = ops::TORCH_TEST_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let space = SearchSpace::Darts;
         let g = space.parse("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])").unwrap();
         let vs = tch::nn::VarStore::new(Device::Cpu);

@@ -309,6 +309,9 @@ mod tests {
     /// Forward and backward on a tiny input: the output has the size the
     /// op promises and every parameter receives a gradient.
     fn forward_backward(build: impl Fn(nn::Path) -> Box<dyn Fn(&Tensor) -> Tensor>, c_out: i64, side: i64, stride: i64) {
+        // Initialisation and `randn` draw from libtorch's process-wide
+        // generator, which seeded tests elsewhere rely on.
+        let _torch = TORCH_TEST_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let vs = nn::VarStore::new(Device::Cpu);
         let op = build(vs.root());
         let x = Tensor::randn([2, 4, side, side], (Kind::Float, Device::Cpu)).set_requires_grad(true);
@@ -362,6 +365,7 @@ mod tests {
 
     #[test]
     fn flops_count_multiply_accumulates() {
+        let _torch = TORCH_TEST_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let vs = nn::VarStore::new(Device::Cpu);
         // 4→6 channels, 3×3, stride 2 on 8×8: 4·6·9 MACs per output pixel, 16 pixels.
         assert_eq!(ReluConvBn::new(vs.root() / "a", 4, 6, 3, 2).flops(8, 8), 4 * 6 * 9 * 16);
