@@ -262,7 +262,7 @@ pub fn run(mut a: TrainArgs) -> anyhow::Result<ExitCode> {
         let (mean, std) = splits.train.channel_stats();
         let inputs = export::Inputs { mean, std, class_names: dataset.classes.clone() };
         write(dir, "metrics.json", serde_json::to_string_pretty(&summary)?.as_bytes())?;
-        vs.save(dir.join("model.safetensors")).with_context(|| format!("writing {}/model.safetensors", dir.display()))?;
+        train::mixed::save_weights(&vs, &dir.join("model.safetensors")).with_context(|| format!("writing {}/model.safetensors", dir.display()))?;
         write(dir, "model.py", export::pytorch_module(&space, &genotype, &skeleton, &inputs)?.as_bytes())?;
     }
     if a.json {

@@ -5,8 +5,10 @@
 
 use std::sync::Once;
 
+use std::path::Path;
+
 use tch::nn::VarStore;
-use tch::Tensor;
+use tch::{Device, Tensor};
 
 extern "C" {
     fn nasbox_autocast_use_bf16() -> i32;
@@ -53,10 +55,20 @@ pub fn weights_channels_last(vs: &VarStore) {
     });
 }
 
+/// Writes every variable of `vs` to a safetensors file, as `VarStore::save`
+/// does, from dense row-major CPU copies: the format stores only that
+/// layout, so saving channels-last weights directly fails ("Cannot save non
+/// contiguous tensors") after training has finished.
+pub fn save_weights(vs: &VarStore, path: &Path) -> Result<(), tch::TchError> {
+    let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().map(|(k, v)| (k, v.to_device(Device::Cpu).contiguous())).collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    Tensor::write_safetensors(&named, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tch::{Device, Kind};
+    use tch::Kind;
 
     #[test]
     fn channels_last_keeps_values_and_shape_and_changes_strides() {
@@ -81,5 +93,21 @@ mod tests {
         weights_channels_last(&vs);
         assert_eq!(conv.ws.stride(), vec![27, 1, 9, 3]);
         assert!(conv.ws.equal(&before));
+    }
+
+    #[test]
+    fn channels_last_weights_save_and_load_back_unchanged() {
+        let _torch = crate::train::ops::TORCH_TEST_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let vs = VarStore::new(Device::Cpu);
+        let conv = tch::nn::conv2d(vs.root() / "c", 3, 8, 3, Default::default());
+        weights_channels_last(&vs);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.safetensors");
+        save_weights(&vs, &path).unwrap();
+        let mut back = VarStore::new(Device::Cpu);
+        let loaded = tch::nn::conv2d(back.root() / "c", 3, 8, 3, Default::default());
+        back.load(&path).unwrap();
+        assert!(loaded.ws.equal(&conv.ws));
+        assert!(loaded.bs.as_ref().unwrap().equal(conv.bs.as_ref().unwrap()));
     }
 }
