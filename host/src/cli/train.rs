@@ -75,7 +75,7 @@ pub struct TrainArgs {
     /// auto (bf16 autocast on CUDA, fp32 on CPU), fp32 or bf16.
     #[arg(long, default_value = "auto")]
     precision: String,
-    /// auto (channels-last on CUDA), channels-last or contiguous.
+    /// auto (channels-last; measured faster on CPU too), channels-last or contiguous.
     #[arg(long, default_value = "auto")]
     memory_format: String,
     /// Print the result as JSON.
@@ -159,12 +159,7 @@ pub fn run(mut a: TrainArgs) -> anyhow::Result<ExitCode> {
         "bf16" => bail!("--precision bf16 needs a CUDA device (autocast runs on CUDA only)"),
         other => bail!("--precision `{other}`: use auto, fp32 or bf16"),
     }
-    match a.memory_format.as_str() {
-        "auto" => {}
-        "channels-last" => cfg.channels_last = true,
-        "contiguous" => cfg.channels_last = false,
-        other => bail!("--memory-format `{other}`: use auto, channels-last or contiguous"),
-    }
+    let mut cfg = cfg.with_memory_format(&a.memory_format).map_err(|e| anyhow::anyhow!("--memory-format: {e}"))?;
     if let Some(dir) = &a.out {
         prepare_out(dir)?;
     }

@@ -38,6 +38,11 @@ pub struct TrainOptions {
     pub device: String,
     /// CUDA devices to spread workers over, one trial per device at a time.
     pub devices: Vec<usize>,
+    /// Layout of images and convolution weights: auto (channels-last, see
+    /// `TrainConfig::with_device_defaults`), channels-last or contiguous.
+    /// The layout changes the order of floating-point sums, so the two give
+    /// slightly different (each deterministic) results for the same seed.
+    pub memory_format: String,
 }
 
 impl Default for TrainOptions {
@@ -56,6 +61,7 @@ impl Default for TrainOptions {
             threads: None,
             device: "cpu".into(),
             devices: vec![],
+            memory_format: "auto".into(),
         }
     }
 }
@@ -153,7 +159,9 @@ pub fn run_job_cached(job: &TrainJob, cache: &mut DataCache, emit: &mut dyn FnMu
         device,
         ..TrainConfig::default()
     }
-    .with_device_defaults();
+    .with_device_defaults()
+    .with_memory_format(&o.memory_format)
+    .map_err(|e| anyhow::anyhow!("[train] {e}"))?;
     // A +hp trial's recipe decides lr, batch size and the rest, over [train].
     let cfg = match space.recipe(&genotype) {
         Some(recipe) => cfg.with_recipe(&recipe, skeleton.image_size as usize),
