@@ -95,12 +95,14 @@ fn nb201_module_gives_the_same_logits_in_pytorch() {
     same_logits_in_pytorch("nb201", arch, &["--channels", "4", "--cells", "2"], "synthetic");
 }
 
-/// Channels-last training (CUDA's default, and an option on CPU) leaves
-/// strided weights behind; they must still be written, and load as usual.
+/// Either layout exports: channels-last training (the default) leaves
+/// strided weights behind, which must still be written and load as usual.
 #[test]
-fn channels_last_training_writes_weights_that_give_the_same_logits() {
+fn both_memory_layouts_write_weights_that_give_the_same_logits() {
     let arch = "|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_3x3~1|none~2|";
-    same_logits_in_pytorch("nb201", arch, &["--channels", "4", "--cells", "1", "--memory-format", "channels-last"], "synthetic");
+    for format in ["channels-last", "contiguous"] {
+        same_logits_in_pytorch("nb201", arch, &["--channels", "4", "--cells", "1", "--memory-format", format], "synthetic");
+    }
 }
 
 #[test]

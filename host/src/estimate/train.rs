@@ -49,8 +49,9 @@ impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             // Two epochs rank cells of the synthetic task much as 8 do
-            // (bench/signal-ranking: ρ = 0.72, where 8 epochs agree with
-            // themselves over two seeds at 0.82; docs/src/performance.md).
+            // (bench/signal-ranking: ρ = 0.60–0.72 over two layouts, where
+            // 8 epochs agree with themselves over two seeds at 0.79–0.82;
+            // docs/src/performance.md).
             epochs: 2,
             batch_size: 64,
             lr: None,

@@ -293,7 +293,7 @@ mod fuzz {
             let numbers = numbers.clone();
             move |k| (Just(""), Just(k), prop::sample::select(numbers.clone()))
         });
-        let train = prop::sample::select(vec!["epochs", "batch_size", "lr", "data_fraction", "valid_fraction", "channels", "cells", "threads"]).prop_flat_map({
+        let train = prop::sample::select(vec!["epochs", "batch_size", "lr", "data_fraction", "valid_fraction", "channels", "cells", "threads", "memory_format"]).prop_flat_map({
             let numbers = numbers.clone();
             move |k| (Just("train"), Just(k), prop::sample::select(numbers.clone()))
         });
@@ -355,6 +355,9 @@ mod fuzz {
         assert!(e.contains("run.toml: budget: budget `trials=0`: trials must be a positive integer"), "{e}");
         let e = bad("[train]\nbatch_size = 0\n");
         assert!(e.contains("run.toml: [train] batch_size = 0: at least 1"), "{e}");
+        // A misspelt layout would otherwise fail every trial, in the worker.
+        let e = bad("[train]\nmemory_format = \"nhwc\"\n");
+        assert!(e.contains("run.toml: [train] memory_format = \"nhwc\": use auto, channels-last or contiguous"), "{e}");
         // The command estimator needs its command; a decision space needs
         // an estimator that does not build networks.
         let e = bad("estimator = \"command\"\n");

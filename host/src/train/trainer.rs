@@ -510,6 +510,18 @@ mod tests {
     }
 
     #[test]
+    fn the_layout_is_channels_last_unless_set_otherwise() {
+        let auto = TrainConfig::default().with_device_defaults();
+        assert!(auto.channels_last && !auto.bf16, "CPU: channels-last, fp32");
+        assert!(auto.clone().with_memory_format("auto").unwrap().channels_last);
+        assert!(!auto.clone().with_memory_format("contiguous").unwrap().channels_last);
+        let contiguous = TrainConfig::default().with_memory_format("contiguous").unwrap();
+        assert!(contiguous.with_memory_format("channels-last").unwrap().channels_last);
+        let e = auto.with_memory_format("NHWC").unwrap_err();
+        assert!(e.contains("`NHWC`") && e.contains("auto, channels-last or contiguous"), "{e}");
+    }
+
+    #[test]
     fn divergence_is_reported_not_a_crash() {
         let _torch = TORCH.lock().unwrap_or_else(|p| p.into_inner());
         tch::manual_seed(0);
