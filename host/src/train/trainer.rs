@@ -359,13 +359,17 @@ mod tests {
     }
 
     fn run(arch: &str, epochs: usize, seed: u64) -> TrainResult {
+        run_in(arch, epochs, seed, false)
+    }
+
+    fn run_in(arch: &str, epochs: usize, seed: u64, channels_last: bool) -> TrainResult {
         let _torch = TORCH.lock().unwrap_or_else(|p| p.into_inner());
         tch::manual_seed(seed as i64);
         tch::set_num_threads(1);
         let (splits, skeleton) = tiny_splits();
         let vs = nn::VarStore::new(Device::Cpu);
         let net = Nb201Net::new(&vs.root(), &nb201::parse(arch).unwrap(), &skeleton);
-        let cfg = TrainConfig { epochs, batch_size: 64, seed, ..TrainConfig::default() };
+        let cfg = TrainConfig { epochs, batch_size: 64, seed, channels_last, ..TrainConfig::default() };
         train(&vs, &net, &splits, &cfg, false).unwrap()
     }
 
@@ -374,11 +378,15 @@ mod tests {
 
     #[test]
     fn same_seed_same_result_on_cpu() {
-        let a = run(CONVS, 1, 3);
-        let b = run(CONVS, 1, 3);
-        assert_eq!(a.valid_accuracy, b.valid_accuracy);
-        assert_eq!(a.train_loss, b.train_loss);
-        assert_eq!(a.curve.len(), 1);
+        // In both layouts: channels-last is the default (and search
+        // results must repeat), contiguous is a setting.
+        for channels_last in [false, true] {
+            let a = run_in(CONVS, 1, 3, channels_last);
+            let b = run_in(CONVS, 1, 3, channels_last);
+            assert_eq!(a.valid_accuracy, b.valid_accuracy, "channels-last: {channels_last}");
+            assert_eq!(a.train_loss, b.train_loss, "channels-last: {channels_last}");
+            assert_eq!(a.curve.len(), 1);
+        }
     }
 
     #[test]
