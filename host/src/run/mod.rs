@@ -162,7 +162,7 @@ impl RunConfig {
             (t.channels.is_some_and(|c| c < 1), format!("[train] channels = {}: at least 1", t.channels.unwrap_or_default())),
             (t.cells == Some(0), "[train] cells = 0: at least 1".to_string()),
             (t.threads.is_some_and(|n| n < 1), format!("[train] threads = {}: at least 1", t.threads.unwrap_or_default())),
-            (!["auto", "channels-last", "contiguous"].contains(&t.memory_format.as_str()), format!("[train] memory_format = {:?}: use auto, channels-last or contiguous", t.memory_format)),
+            (crate::train::TrainConfig::default().with_memory_format(&t.memory_format).is_err(), format!("[train] memory_format = {:?}: use auto, channels-last or contiguous", t.memory_format)),
             (s.steps == 0 || s.valid_batches == 0, format!("[supernet] steps = {} and valid_batches = {}: at least 1 each", s.steps, s.valid_batches)),
             (!positive(s.lr), format!("[supernet] lr = {:?}: a positive number", s.lr)),
             (!(s.momentum >= 0.0 && s.momentum < 1.0), format!("[supernet] momentum = {:?} is not in [0, 1)", s.momentum)),

@@ -4,9 +4,8 @@
 //! kernels and, on CPU, oneDNN its faster NHWC convolution, pooling and
 //! batch-norm kernels (bench/memory-format).
 
-use std::sync::Once;
-
 use std::path::Path;
+use std::sync::Once;
 
 use tch::nn::VarStore;
 use tch::{Device, Tensor};

@@ -65,10 +65,10 @@ impl TrainConfig {
     /// Turns on what helps on the configured device: bf16 autocast on
     /// CUDA; channels-last everywhere. On CPU, libtorch's channels-last
     /// (oneDNN) convolution, pooling and batch-norm kernels trained our
-    /// small networks 1.2–1.9× faster than the default layout at one thread
-    /// (the main job's two workers), with AVX-512 and AVX2 kernels alike;
-    /// only the smallest nb201 network at two threads was slower, by up to
-    /// 20% (bench/memory-format, docs/src/performance.md).
+    /// small networks 1.15–2.1× faster than the default layout at one
+    /// thread (the main job's two workers), with AVX-512 and AVX2 kernels
+    /// alike; only the smallest nb201 network at two threads was slower, by
+    /// 7–12% (bench/memory-format, docs/src/performance.md).
     pub fn with_device_defaults(mut self) -> TrainConfig {
         self.bf16 = self.device.is_cuda();
         self.channels_last = true;
