@@ -151,6 +151,10 @@ fn bench_compares_variants_of_one_strategy() {
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     let names: Vec<&str> = summary["rows"].as_array().unwrap().iter().map(|r| r["strategy"].as_str().unwrap()).collect();
     assert!(names.contains(&"evolution") && names.contains(&"evolution:population=10,sample=3"), "{names:?}");
+    // final.csv quotes the variant's name, whose commas would split it.
+    let csv = std::fs::read_to_string(out.join("final.csv")).unwrap();
+    let row = csv.lines().find(|l| l.contains("sample=3")).unwrap();
+    assert!(row.starts_with("\"evolution:population=10,sample=3\",0,"), "{row}");
 
     // Each variant ran with its own settings: at 60 trials the default
     // population is 12 (a fifth of the budget), the variant's 10, so their

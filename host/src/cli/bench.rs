@@ -177,7 +177,8 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     let mut csv = String::from("strategy,seed,trials,final_valid,final_test,simulated_seconds\n");
     for (name, r) in names.iter().zip(&runs) {
         for (seed, a) in r.iter().enumerate() {
-            csv.push_str(&format!("{name},{seed},{},{},{},{}\n", a.valid.len(), a.valid.last().unwrap_or(&f64::NAN), a.test.last().unwrap_or(&f64::NAN), a.time.last().unwrap_or(&0.0)));
+            // A variant's name holds commas (`evolution:population=10,sample=3`).
+            csv.push_str(&format!("{},{seed},{},{},{},{}\n", super::results::csv(name), a.valid.len(), a.valid.last().unwrap_or(&f64::NAN), a.test.last().unwrap_or(&f64::NAN), a.time.last().unwrap_or(&0.0)));
         }
     }
     std::fs::write(a.out.join("final.csv"), csv)?;

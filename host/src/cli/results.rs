@@ -146,7 +146,7 @@ pub fn run_objectives(journal: &Journal) -> anyhow::Result<Option<Vec<pareto::Ob
 }
 
 /// A CSV field, quoted when it needs to be.
-fn csv(text: &str) -> String {
+pub(super) fn csv(text: &str) -> String {
     if text.contains([',', '"', '\n']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {

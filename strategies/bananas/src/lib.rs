@@ -5,9 +5,10 @@
 //! `members` small networks on every result so far (the paper's path
 //! encoding on cell spaces such as nb201, one-hot elsewhere; see
 //! `nasbox_kit::encode`), mutates the `parents` best architectures into
-//! `candidates` unproposed ones (plus `explore` × `candidates` uniform
-//! samples, a way out of a misleading neighbourhood that the paper does not
-//! have), and proposes those with the largest acquisition: independent
+//! `candidates` unproposed ones (plus the recombinations of the `recombine`
+//! best and `explore` × `candidates` uniform samples, two ways out of a
+//! misleading neighbourhood that the paper does not have), and proposes
+//! those with the largest acquisition: independent
 //! Thompson sampling (a draw from N(mean, std²) of the ensemble per
 //! candidate, the paper's ITS) or an upper confidence bound.
 //! The machinery lives in `nasbox_kit::guided`, shared with `npenas`.
@@ -27,7 +28,7 @@ pub type Bananas = GuidedStrategy<BananasGuide>;
 
 impl Guide for BananasGuide {
     fn info() -> StrategyInfo {
-        let mut config = config_keys(["10", "3", "32", "2", "100", "100", "2", "1", "0.2", "0", "auto"]);
+        let mut config = config_keys(["10", "3", "32", "2", "100", "100", "2", "1", "0.2", "0", "4", "auto"]);
         config.push(ConfigKey {
             name: "acquisition".into(),
             default: "its".into(),
@@ -76,7 +77,7 @@ mod tests {
     #[test]
     fn bad_config_is_named() {
         let set = |k: &str, v: &str| vec![Setting { key: k.into(), value: v.into() }];
-        for (key, value) in [("acquisition", "ei"), ("kappa", "-1"), ("members", "0"), ("startup", "1"), ("width", "0"), ("candidates", "0"), ("neighbours", "17")] {
+        for (key, value) in [("acquisition", "ei"), ("kappa", "-1"), ("members", "0"), ("startup", "1"), ("width", "0"), ("candidates", "0"), ("neighbours", "17"), ("recombine", "1"), ("recombine", "17")] {
             let r = Native::<Bananas>::init(1, space(), set(key, value), ctx());
             assert!(matches!(&r, Err(StrategyError::InvalidConfig(m)) if m.contains(key)), "{key}={value}: {:?}", r.err());
         }

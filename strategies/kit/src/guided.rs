@@ -65,13 +65,16 @@ pub struct Settings {
     /// The best architectures whose every single-decision neighbour joins
     /// the candidates (beside the random mutations).
     pub neighbours: usize,
+    /// The best architectures whose recombinations join the candidates:
+    /// every genotype that takes each decision's choice from one of them.
+    pub recombine: usize,
 }
 
 /// The config keys every guided strategy declares, with the given defaults
 /// (`startup`, `members`, `width`, `layers`, `steps`, `candidates`,
-/// `parents`, `edits`, `explore`, `neighbours`, `encoding`), so each strategy names its
-/// own defaults once.
-pub fn config_keys(defaults: [&str; 11]) -> Vec<ConfigKey> {
+/// `parents`, `edits`, `explore`, `neighbours`, `recombine`, `encoding`), so each strategy
+/// names its own defaults once.
+pub fn config_keys(defaults: [&str; 12]) -> Vec<ConfigKey> {
     let about = [
         ("startup", "uniform proposals before the predictor is used (at least 2)"),
         ("members", "networks in the predictor's ensemble (1..=16)"),
@@ -83,6 +86,7 @@ pub fn config_keys(defaults: [&str; 11]) -> Vec<ConfigKey> {
         ("edits", "a candidate changes 1 to `edits` decisions of its parent"),
         ("explore", "uniform samples added to the candidates, as a fraction of `candidates` (0..=1)"),
         ("neighbours", "the best architectures whose every single-decision neighbour is a candidate too (0..=16)"),
+        ("recombine", "the best architectures whose recombinations (each decision's choice taken from one of them) are candidates too (0, or 2..=16)"),
         ("encoding", "what the predictor sees: `path` (operations along each input-to-output path of a cell), `onehot` (each decision's choice), or `auto` (path for cell spaces such as nb201, one-hot otherwise)"),
     ];
     about
@@ -109,6 +113,7 @@ impl Settings {
             select,
             encoding: config.raw("encoding")?.to_string(),
             neighbours: config.get("neighbours")?,
+            recombine: config.get("recombine")?,
         };
         let checks = [
             (s.startup >= 2, "startup: must be at least 2"),
@@ -120,6 +125,7 @@ impl Settings {
             (s.edits >= 1, "edits: must be at least 1"),
             ((0.0..=1.0).contains(&s.explore), "explore: must be in 0..=1"),
             (s.neighbours <= 16, "neighbours: must be in 0..=16"),
+            (s.recombine == 0 || (2..=16).contains(&s.recombine), "recombine: must be 0 or in 2..=16"),
         ];
         if let Some((_, why)) = checks.iter().find(|(ok, _)| !ok) {
             return Err(StrategyError::InvalidConfig((*why).into()));
@@ -310,6 +316,7 @@ impl Guided {
         for best in self.history.top(s.neighbours) {
             candidates.extend(genotype::neighbours(best, &self.arities).into_iter().filter(|g| !self.history.proposed.contains(g)));
         }
+        candidates.extend(self.recombinations().into_iter().filter(|g| !self.history.proposed.contains(g)));
         for _ in 0..(s.explore * s.candidates as f64).round() as usize {
             let g = genotype::sample(&self.arities);
             if !self.history.proposed.contains(&g) {
@@ -323,6 +330,40 @@ impl Guided {
         let mut scored: Vec<(f64, Genotype)> = candidates.into_iter().map(|g| (model.score(&g, &self.encoding, s.select), g)).collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         scored.into_iter().take(n).map(|(_, g)| g).collect()
+    }
+}
+
+impl Guided {
+    /// The recombinations of the `recombine` best architectures: on each
+    /// decision, a choice one of them makes. All of them when there are at
+    /// most `candidates`, that many uniform draws otherwise. Mutations of
+    /// one incumbent stay in its basin; recombining several good ones
+    /// reaches cells that share their good choices but lie several decisions
+    /// from each of them.
+    fn recombinations(&self) -> Vec<Genotype> {
+        let elite = self.history.top(self.settings.recombine);
+        if elite.len() < 2 {
+            return vec![];
+        }
+        let choices: Vec<Vec<u32>> = (0..self.arities.len())
+            .map(|d| elite.iter().map(|g| g[d]).collect::<BTreeSet<u32>>().into_iter().collect())
+            .collect();
+        let size = choices.iter().try_fold(1usize, |n, c| n.checked_mul(c.len()));
+        match size {
+            Some(size) if size <= self.settings.candidates => (0..size)
+                .map(|mut k| {
+                    choices
+                        .iter()
+                        .map(|c| {
+                            let choice = c[k % c.len()];
+                            k /= c.len();
+                            choice
+                        })
+                        .collect()
+                })
+                .collect(),
+            _ => (0..self.settings.candidates).map(|_| choices.iter().map(|c| c[random::index(c.len())]).collect()).collect(),
+        }
     }
 }
 
@@ -380,7 +421,7 @@ mod tests {
     use nasbox_sdk::{Candidate, Decision, Status};
 
     fn settings(select: Select) -> Settings {
-        Settings { startup: 10, members: 5, hidden: vec![32, 32], training: Training::default(), candidates: 100, parents: 2, edits: 1, explore: 0.0, select, encoding: "auto".into(), neighbours: 0 }
+        Settings { startup: 10, members: 5, hidden: vec![32, 32], training: Training::default(), candidates: 100, parents: 2, edits: 1, explore: 0.0, select, encoding: "auto".into(), neighbours: 0, recombine: 0 }
     }
 
     #[test]
@@ -409,6 +450,38 @@ mod tests {
         assert_eq!(expected.len(), 8);
         assert!(expected.iter().all(|g| chosen.contains(g)), "{chosen:?}");
         assert!(chosen.iter().all(|g| !s.history.proposed.contains(g)));
+    }
+
+    /// `recombine` adds every genotype that takes each decision's choice
+    /// from one of the k best (here 2 × 3 × 1 × 2 = 12 of them), and draws
+    /// from that set when it is larger than `candidates`.
+    #[test]
+    fn recombinations_of_the_best_are_candidates() {
+        seed_for_tests(4);
+        let space = Space {
+            name: "t".into(),
+            decisions: (0..4).map(|i| Decision { name: format!("d{i}"), choices: (0..3).map(|c| c.to_string()).collect() }).collect(),
+        };
+        let results = [(vec![0, 0, 0, 0], 3.0), (vec![1, 1, 0, 0], 2.0), (vec![0, 2, 0, 1], 1.5), (vec![2, 2, 2, 2], 0.1)];
+        let mut s = Guided::new(&space, Settings { candidates: 100, members: 1, recombine: 3, ..settings(Select::Mean) }).unwrap();
+        for (trial, (g, y)) in results.iter().enumerate() {
+            s.history.propose(g.clone());
+            s.tell(&[Observation { trial: trial as u64, proposal: genotype::propose(g.clone()), status: Status::Ok, objective: *y, cost: 1.0, metrics: vec![], gradient: None }]);
+        }
+        let product: BTreeSet<Genotype> =
+            [0, 1].iter().flat_map(|&a| [0, 1, 2].map(|b| [0, 1].map(|d| vec![a, b, 0, d]))).flatten().collect();
+        assert_eq!(product.len(), 12);
+        assert_eq!(s.recombinations().into_iter().collect::<BTreeSet<_>>(), product);
+        let chosen: BTreeSet<Genotype> = s.best_candidates(1000).into_iter().collect();
+        assert!(product.iter().filter(|g| !s.history.proposed.contains(*g)).all(|g| chosen.contains(g)), "{chosen:?}");
+        assert!(chosen.iter().all(|g| !s.history.proposed.contains(g)));
+
+        s.settings.candidates = 5;
+        let drawn = s.recombinations();
+        assert_eq!(drawn.len(), 5);
+        assert!(drawn.iter().all(|g| product.contains(g)), "{drawn:?}");
+        s.settings.recombine = 0;
+        assert!(s.recombinations().is_empty());
     }
 
     /// The ensemble ranks unseen architectures: trained on 60 random results

@@ -9,8 +9,9 @@
 //! predictor and no uncertainty, more parents and larger mutations. The
 //! paper's predictor is a graph network on the cell's DAG; here it is the
 //! kit's MLP on BANANAS' path encoding of the cell (one-hot on spaces that
-//! are not cells), with `explore` × `candidates` uniform samples among the
-//! offspring as in `bananas`.
+//! are not cells), with the recombinations of the `recombine` best and
+//! `explore` × `candidates` uniform samples among the offspring as in
+//! `bananas`.
 //! The machinery lives in `nasbox_kit::guided`, shared with `bananas`.
 
 use nasbox_kit::guided::{config_keys, Guide, GuidedStrategy, Select};
@@ -30,7 +31,7 @@ impl Guide for NpenasGuide {
             description: "NPENAS-NP: evolution whose offspring are chosen by a neural predictor of accuracy, greedily \
                           (Wei et al. 2022)."
                 .into(),
-            config: config_keys(["10", "1", "32", "2", "200", "100", "5", "2", "0.2", "0", "auto"]),
+            config: config_keys(["10", "1", "32", "2", "200", "100", "5", "2", "0.2", "0", "4", "auto"]),
             supports_snapshot: true,
         }
     }
