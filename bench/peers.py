@@ -17,8 +17,9 @@ with `nasbox bench`'s reference point (the table's worst value of each objective
 `nasbox bench` scores its strategies (which hand the objectives only to those that take them); regret is 1 minus it.
 
 Reads DIR/final.csv (written by `nasbox bench --out DIR`) and prints one table with both: mean ± std of the score,
-regret, mean rank per seed over all strategies, trials; then each strategy against the one with the lowest mean regret
-(two-sided Mann–Whitney U, normal approximation with tie correction, Holm over those comparisons).
+regret, mean rank per seed over all strategies, trials, the seeds whose answer has the table's best validation
+accuracy (accuracy only); then each strategy against the one with the lowest mean regret (two-sided Mann–Whitney U,
+normal approximation with tie correction, Holm over those comparisons).
 """
 import argparse
 import csv
@@ -233,22 +234,25 @@ def main():
             reference = [min(p[k] for p in points) for k in range(len(objectives))]
         table_hv = hypervolume(non_dominated(points), reference)
         oracle, score_col, score_name = 1.0, "final_valid", "hypervolume"
+        best_valid = None
     else:
-        oracle, score_col, score_name = max(table.values(), key=lambda e: e[0])[1], "final_test", "test accuracy"
+        best_valid, oracle = max(table.values(), key=lambda e: e[0])[:2]
+        score_col, score_name = "final_test", "test accuracy"
 
-    finals = {}  # strategy → (per-seed scores, per-seed trials)
+    finals = {}  # strategy → (per-seed scores, per-seed trials, per-seed validation accuracy of the answer)
     with open(f"{a.bench_out}/final.csv") as f:
         for row in csv.DictReader(f):
-            s = finals.setdefault(row["strategy"], ([], []))
+            s = finals.setdefault(row["strategy"], ([], [], []))
             s[0].append(float(row[score_col]))
             s[1].append(int(row["trials"]))
+            s[2].append(float(row["final_valid"]))
     for name in a.samplers:
         if objectives:
             runs = [one_study_mo(table, objectives, reference, table_hv, name, seed, trials, sim) for seed in range(a.seeds)]
-            finals[f"optuna-{name}"] = ([r[1] for r in runs], [r[0] for r in runs])
+            finals[f"optuna-{name}"] = ([r[1] for r in runs], [r[0] for r in runs], [])
         else:
             runs = [one_study(table, name, seed, trials, sim) for seed in range(a.seeds)]
-            finals[f"optuna-{name}"] = ([r[1][1] for r in runs], [r[0] for r in runs])
+            finals[f"optuna-{name}"] = ([r[1][1] for r in runs], [r[0] for r in runs], [r[1][0] for r in runs])
     names = list(finals)
     seeds = min(len(finals[n][0]) for n in names)
 
@@ -265,16 +269,18 @@ def main():
     for n in names:
         m, sd = mean_std(finals[n][0])
         rm, rsd = mean_std([oracle - v for v in finals[n][0]])
-        rows.append((n, m, sd, rm, rsd, rank_sum[n] / seeds, sum(finals[n][1]) / len(finals[n][1])))
+        # Seeds whose answer has the table's best validation accuracy (as `nasbox bench` counts them).
+        at_best = "-" if best_valid is None else f"{sum(v == best_valid for v in finals[n][2])}/{len(finals[n][2])}"
+        rows.append((n, m, sd, rm, rsd, rank_sum[n] / seeds, sum(finals[n][1]) / len(finals[n][1]), at_best))
     rows.sort(key=lambda r: r[3])
     if objectives:
         shown = [r if m else -r for r, (_, m) in zip(reference, objectives)]
         print(f"table {a.table}: objectives {a.objectives}, hypervolume as a fraction of the table front's ({table_hv:.6e}), reference point {shown}; budget {a.budget}; {seeds} seeds; optuna {optuna.__version__}")
     else:
         print(f"table {a.table}: oracle (best by validation) test accuracy {oracle:.4f}; budget {a.budget}; {seeds} seeds; optuna {optuna.__version__}")
-    print(f"{'strategy':<16} {score_name:>19}  {'regret':>17}  {'mean rank':>9}  {'trials':>6}")
-    for n, m, sd, rm, rsd, rank, t in rows:
-        print(f"{n:<16} {m:>8.4f} ± {sd:<8.4f}  {rm:>7.4f} ± {rsd:<7.4f}  {rank:>9.2f}  {t:>6.0f}")
+    print(f"{'strategy':<16} {score_name:>19}  {'regret':>17}  {'mean rank':>9}  {'trials':>6}  {'at best':>7}")
+    for n, m, sd, rm, rsd, rank, t, at_best in rows:
+        print(f"{n:<16} {m:>8.4f} ± {sd:<8.4f}  {rm:>7.4f} ± {rsd:<7.4f}  {rank:>9.2f}  {t:>6.0f}  {at_best:>7}")
     best = rows[0][0]
     tests = sorted((mann_whitney_p(finals[best][0], finals[n][0]), n) for n in names if n != best)
     k = len(tests)

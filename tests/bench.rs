@@ -45,6 +45,15 @@ fn bench_writes_a_report_that_parses_and_is_deterministic_and_resumable() {
     assert_eq!(rows[0]["runs"], 6);
     let csv = std::fs::read_to_string(out.join("final.csv")).unwrap();
     assert_eq!(csv.lines().count(), 13);
+    // Seeds at the best: those whose answer has the table's best validation
+    // accuracy, as final.csv lists them.
+    let best_valid = summary["best_valid"].as_f64().unwrap();
+    for row in rows {
+        let name = row["strategy"].as_str().unwrap();
+        let at_best = csv.lines().filter(|l| l.starts_with(&format!("{name},")) && l.split(',').nth(3).unwrap().parse::<f64>().unwrap() == best_valid).count();
+        assert_eq!(row["at_best"].as_u64(), Some(at_best as u64), "{name}");
+    }
+    assert!(text(&o).contains("at best") && text(&o).contains(&format!("{}/6", rows[1]["at_best"])), "{}", text(&o));
 
     // Evolution climbs this table's smooth landscape better than random search.
     let score = |k: usize| rows[k]["score_mean"].as_f64().unwrap();

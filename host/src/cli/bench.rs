@@ -121,7 +121,7 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     let score = if volume.is_some() { "hypervolume" } else if has_test { "test accuracy" } else { "validation accuracy" };
     let oracle = if volume.is_some() { 1.0 } else if has_test { best.test_accuracy.unwrap_or(f64::NAN) } else { best.valid_accuracy };
     let y_label = if volume.is_some() { "hypervolume (fraction of the table front's)" } else { "validation accuracy of the incumbent" };
-    let final_rows = rows(&names, &runs, oracle);
+    let final_rows = rows(&names, &runs, oracle, volume.is_none().then_some(best.valid_accuracy));
     let pairs = pairwise(&names, &runs);
 
     // Anytime curves against trials and against simulated time.
@@ -186,11 +186,19 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     if let Some(v) = &volume {
         println!("objectives {}; {}", pareto::list(&objectives), v.describe(&objectives));
     }
-    println!("{:<16} {:>5}  {:>19}  {:>17}  {:>9}  {:>7}", "strategy", "runs", format!("{score}"), "regret", "mean rank", "trials");
+    println!("{:<16} {:>5}  {:>19}  {:>17}  {:>9}  {:>7}  {:>7}", "strategy", "runs", format!("{score}"), "regret", "mean rank", "trials", "at best");
     for r in &final_rows {
         println!(
-            "{:<16} {:>5}  {:>8.4} ± {:<8.4}  {:>7.4} ± {:<7.4}  {:>9.2}  {:>7.0}",
-            r.strategy, r.runs, r.score_mean, r.score_std, r.regret_mean, r.regret_std, r.mean_rank, r.trials_mean
+            "{:<16} {:>5}  {:>8.4} ± {:<8.4}  {:>7.4} ± {:<7.4}  {:>9.2}  {:>7.0}  {:>7}",
+            r.strategy,
+            r.runs,
+            r.score_mean,
+            r.score_std,
+            r.regret_mean,
+            r.regret_std,
+            r.mean_rank,
+            r.trials_mean,
+            r.at_best.map_or("-".to_string(), |k| format!("{k}/{}", r.runs))
         );
     }
     for p in pairs.iter().filter(|p| p.p_holm < 0.05) {

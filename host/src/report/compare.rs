@@ -122,12 +122,19 @@ pub struct Row {
     /// Rank among strategies per seed (1 = best, ties averaged), mean.
     pub mean_rank: f64,
     pub trials_mean: f64,
+    /// Seeds whose answer has the table's best validation accuracy: the
+    /// oracle's architecture (or one tied with it). Means hide how often a
+    /// strategy finds the best outright; None where the score is not
+    /// accuracy (hypervolume).
+    pub at_best: Option<usize>,
 }
 
 /// The final table: `runs[s]` are strategy s's searches, one per seed, in
 /// seed order (rank needs the same seeds for every strategy); `best` is the
-/// oracle's score, on the same scale as [`Anytime::final_score`].
-pub fn rows(names: &[String], runs: &[Vec<Anytime>], best: f64) -> Vec<Row> {
+/// oracle's score, on the same scale as [`Anytime::final_score`];
+/// `best_valid` the table's best validation accuracy, where the curves hold
+/// accuracy.
+pub fn rows(names: &[String], runs: &[Vec<Anytime>], best: f64, best_valid: Option<f64>) -> Vec<Row> {
     let seeds = runs.iter().map(Vec::len).min().unwrap_or(0);
     let mut rank_sum = vec![0.0; names.len()];
     for seed in 0..seeds {
@@ -156,6 +163,7 @@ pub fn rows(names: &[String], runs: &[Vec<Anytime>], best: f64) -> Vec<Row> {
                 regret_std,
                 mean_rank: if seeds > 0 { rank_sum[s] / seeds as f64 } else { f64::NAN },
                 trials_mean: r.iter().map(|a| a.valid.len() as f64).sum::<f64>() / r.len().max(1) as f64,
+                at_best: best_valid.map(|b| r.iter().filter(|a| a.valid.last() == Some(&b)).count()),
             }
         })
         .collect()
@@ -253,7 +261,10 @@ mod tests {
             (0..8).map(|i| a(0.5 + i as f64 * 0.001)).collect(),
             (0..8).map(|i| a(0.5 + i as f64 * 0.001)).collect(),
         ];
-        let rows = rows(&names, &runs, 1.0);
+        let rows = rows(&names, &runs, 1.0, Some(0.9));
+        assert_eq!(rows[0].at_best, Some(1), "only x's first seed answers 0.9");
+        assert_eq!(rows[1].at_best, Some(0));
+        assert_eq!(super::rows(&names, &runs, 1.0, None)[0].at_best, None);
         assert_eq!(rows[0].mean_rank, 1.0);
         assert_eq!(rows[1].mean_rank, 2.5);
         assert!((rows[0].regret_mean - (1.0 - 0.9035)).abs() < 1e-9);

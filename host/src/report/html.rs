@@ -34,12 +34,12 @@ pub fn comparison(title: &str, setup: &[(String, String)], plots: &[String], row
         h.push_str("</div>");
     }
     h.push_str(&format!(
-        "<h2>Final results</h2><table><tr><th>strategy</th><th>runs</th><th>{} mean ± std</th><th>regret mean ± std</th><th>mean rank</th><th>trials</th></tr>",
+        "<h2>Final results</h2><table><tr><th>strategy</th><th>runs</th><th>{} mean ± std</th><th>regret mean ± std</th><th>mean rank</th><th>trials</th><th>seeds at the best</th></tr>",
         escape(score)
     ));
     for r in rows {
         h.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{:.4} ± {:.4}</td><td>{:.4} ± {:.4}</td><td>{:.2}</td><td>{:.0}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{:.4} ± {:.4}</td><td>{:.4} ± {:.4}</td><td>{:.2}</td><td>{:.0}</td><td>{}</td></tr>",
             escape(&r.strategy),
             r.runs,
             r.score_mean,
@@ -47,7 +47,8 @@ pub fn comparison(title: &str, setup: &[(String, String)], plots: &[String], row
             r.regret_mean,
             r.regret_std,
             r.mean_rank,
-            r.trials_mean
+            r.trials_mean,
+            r.at_best.map_or("–".to_string(), |k| format!("{k} of {}", r.runs))
         ));
     }
     h.push_str("</table><h2>Pairwise tests</h2><p>Two-sided Mann–Whitney U on the final scores, p adjusted for the number of pairs (Holm–Bonferroni); bold: p<sub>Holm</sub> &lt; 0.05.</p><table><tr><th>pair</th><th>U</th><th>p</th><th>p (Holm)</th></tr>");
