@@ -291,8 +291,9 @@ impl Guided {
 
     /// Trains the predictor, mutates the best architectures into candidates
     /// not proposed before (adding every unproposed single-decision
-    /// neighbour of the `neighbours` best, and `explore` uniform samples),
-    /// and returns the `n` best by the acquisition.
+    /// neighbour of the `neighbours` best, the recombinations of the
+    /// `recombine` best, and `explore` uniform samples), and returns the `n`
+    /// best by the acquisition.
     fn best_candidates(&self, n: usize) -> Vec<Genotype> {
         let s = &self.settings;
         let parents: Vec<Genotype> = self.history.top(s.parents).into_iter().cloned().collect();
@@ -331,9 +332,7 @@ impl Guided {
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         scored.into_iter().take(n).map(|(_, g)| g).collect()
     }
-}
 
-impl Guided {
     /// The recombinations of the `recombine` best architectures: on each
     /// decision, a choice one of them makes. All of them when there are at
     /// most `candidates`, that many uniform draws otherwise. Mutations of
