@@ -198,7 +198,7 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
             r.regret_std,
             r.mean_rank,
             r.trials_mean,
-            r.at_best.map_or("-".to_string(), |k| format!("{k}/{}", r.runs))
+            r.at_best_of_runs().unwrap_or_else(|| "-".into())
         );
     }
     for p in pairs.iter().filter(|p| p.p_holm < 0.05) {

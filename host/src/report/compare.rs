@@ -129,6 +129,13 @@ pub struct Row {
     pub at_best: Option<usize>,
 }
 
+impl Row {
+    /// `at_best` as "k/runs", for the terminal and the report alike.
+    pub fn at_best_of_runs(&self) -> Option<String> {
+        self.at_best.map(|k| format!("{k}/{}", self.runs))
+    }
+}
+
 /// The final table: `runs[s]` are strategy s's searches, one per seed, in
 /// seed order (rank needs the same seeds for every strategy); `best` is the
 /// oracle's score, on the same scale as [`Anytime::final_score`];
@@ -264,6 +271,7 @@ mod tests {
         let rows = rows(&names, &runs, 1.0, Some(0.9));
         assert_eq!(rows[0].at_best, Some(1), "only x's first seed answers 0.9");
         assert_eq!(rows[1].at_best, Some(0));
+        assert_eq!(rows[0].at_best_of_runs().as_deref(), Some("1/8"));
         assert_eq!(super::rows(&names, &runs, 1.0, None)[0].at_best, None);
         assert_eq!(rows[0].mean_rank, 1.0);
         assert_eq!(rows[1].mean_rank, 2.5);

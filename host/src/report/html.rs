@@ -48,7 +48,7 @@ pub fn comparison(title: &str, setup: &[(String, String)], plots: &[String], row
             r.regret_std,
             r.mean_rank,
             r.trials_mean,
-            r.at_best.map_or("–".to_string(), |k| format!("{k} of {}", r.runs))
+            r.at_best_of_runs().unwrap_or_else(|| "–".into())
         ));
     }
     h.push_str("</table><h2>Pairwise tests</h2><p>Two-sided Mann–Whitney U on the final scores, p adjusted for the number of pairs (Holm–Bonferroni); bold: p<sub>Holm</sub> &lt; 0.05.</p><table><tr><th>pair</th><th>U</th><th>p</th><th>p (Holm)</th></tr>");
