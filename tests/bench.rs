@@ -193,3 +193,33 @@ fn bench_compares_variants_of_one_strategy() {
     let o = bench(&[&format!("{evolution}:population=0")], &dir.path().join("refused"));
     assert!(!o.status.success() && text(&o).contains("evolution:population=0 seed 0") && text(&o).contains("population"), "{}", text(&o));
 }
+
+/// `--fuel` reaches every search of a comparison, and a comparison whose
+/// searches ran out of it continues when the command is run again with
+/// enough (here the default): the limits are the command's, not the folders'.
+#[test]
+fn bench_takes_the_sandbox_limits_and_a_rerun_continues_with_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("t.jsonl");
+    write_table(&table);
+    let estimator = format!("table:{}", table.display());
+    let variant = format!("{}:startup=3", guest("bananas").display());
+    let out = dir.path().join("cmp");
+    let bench = |more: &[&str]| {
+        let mut args = vec!["bench", "--strategies", &variant, "--seeds", "2", "--estimator", &estimator, "--budget", "trials=8", "--jobs", "1", "--out", out.to_str().unwrap()];
+        args.extend_from_slice(more);
+        nasbox(&args)
+    };
+    let o = bench(&["--fuel", "5e6"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("2 searches failed") && t.contains("ran out of fuel (budget 5000000 units per call)"), "{t}");
+    let o = bench(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    for seed in 0..2 {
+        let run = out.join("runs").join(format!("bananas_startup_3-{seed}"));
+        assert_eq!(support::trials(&run).len(), 8, "seed {seed}");
+        let (recorded, _, _) = nasbox::run::search::Search::config_of(&run).unwrap();
+        assert_eq!(recorded.sandbox, Default::default(), "seed {seed}: the rerun's limits are recorded");
+    }
+}

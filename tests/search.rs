@@ -177,6 +177,46 @@ fn a_trapping_strategy_stops_the_run_with_the_journal_intact() {
     assert_eq!(trials(&out).len(), 1);
 }
 
+/// A strategy needing more fuel than a run allows stops the search with the
+/// journal intact, and `resume --fuel` continues it: the journal keeps the
+/// new limit, and the search is the one an uninterrupted run makes (fuel
+/// bounds a strategy, it does not steer it).
+#[test]
+fn a_search_that_ran_out_of_fuel_resumes_with_more() {
+    let t = table();
+    let dir = tempfile::tempdir().unwrap();
+    let (out, whole) = (dir.path().join("run"), dir.path().join("whole"));
+    let table = format!("table:{}", t.path.display());
+    let bananas = guest("bananas");
+    let search = |out: &Path, more: &[&str]| {
+        let args = [&["search", "--strategy", bananas.to_str().unwrap(), "--set", "startup=3", "--estimator", &table, "--budget", "trials=8", "--out", out.to_str().unwrap()][..], more].concat();
+        nasbox(&args)
+    };
+    // The uniform start fits in 5·10⁶ units; the predictor's training does not.
+    let o = search(&out, &["--fuel", "5e6"]);
+    let msg = text(&o);
+    assert!(!o.status.success() && msg.contains("ask: ran out of fuel (budget 5000000 units per call)") && msg.contains("nasbox resume"), "{msg}");
+    let done = trials(&out).len();
+    assert!((3..8).contains(&done), "{done} trials before the first guided ask");
+    let (recorded, _, _) = nasbox::run::search::Search::config_of(&out).unwrap();
+    assert_eq!(recorded.sandbox.fuel, Some(5_000_000));
+
+    let o = nasbox(&["resume", out.to_str().unwrap(), "--fuel", "2e9"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let (recorded, _, _) = nasbox::run::search::Search::config_of(&out).unwrap();
+    assert_eq!(recorded.sandbox.fuel, Some(2_000_000_000), "the journal keeps the new limit");
+    let o = search(&whole, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let (resumed, uninterrupted) = (trials(&out), trials(&whole));
+    assert_eq!(resumed.len(), 8);
+    assert_eq!(resumed.iter().map(key).collect::<Vec<_>>(), uninterrupted.iter().map(key).collect::<Vec<_>>());
+
+    // A bad limit is refused before anything runs, naming it.
+    let o = nasbox(&["search", "--estimator", &table, "--fuel", "lots", "--out", dir.path().join("x").to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("--fuel") && text(&o).contains("`lots` is not a number"), "{}", text(&o));
+    assert!(!dir.path().join("x").exists());
+}
+
 /// A worker wrapper that dies by SIGKILL on cells whose first edge is an
 /// average pool, and otherwise runs the real worker.
 fn crashing_launcher(dir: &Path) -> PathBuf {

@@ -24,6 +24,7 @@ pub mod serve;
 pub mod space;
 pub mod strategy;
 pub mod train;
+pub mod units;
 
 #[cfg(test)]
 mod fuzz;

@@ -18,7 +18,9 @@ use nasbox::run::search::{Search, JOURNAL};
 use nasbox::run::constraint::Constraints;
 use nasbox::run::{find_strategy, Budget, RunConfig};
 use nasbox::space::SearchSpace;
-use nasbox::strategy::{Engine, Limits, Plugin};
+use nasbox::strategy::{Engine, Plugin};
+
+use super::sandbox::LimitArgs;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -56,6 +58,9 @@ pub struct BenchArgs {
     /// Where the runs and the report go.
     #[arg(long)]
     out: PathBuf,
+    // Every search's strategy runs under these, a search resumed by running the command again too.
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
@@ -277,7 +282,7 @@ impl Entrant {
 fn one_search(engine: &Engine, a: &BenchArgs, table: &Table, entrant: &Entrant, seed: u64, objectives: &[pareto::Objective]) -> anyhow::Result<()> {
     let (name, path) = (&entrant.name, &entrant.path);
     let dir = run_dir(&a.out, name, seed);
-    let plugin = Plugin::load(engine, path, seed, Limits::default())?;
+    let plugin = Plugin::load(engine, path, seed, a.limits.limits())?;
     // Objectives go to the strategies that take them.
     let takes_objectives = plugin.info().config.iter().any(|k| k.name == nasbox::run::objectives::KEY);
     let objectives: Vec<String> = if takes_objectives { objectives.iter().map(|o| o.to_string()).collect() } else { vec![] };
@@ -304,7 +309,11 @@ fn one_search(engine: &Engine, a: &BenchArgs, table: &Table, entrant: &Entrant, 
                 now.4
             );
         }
-        Search::resume(&dir, plugin, Some(a.budget.clone()), &mut |_| {})?
+        let amend = |c: &mut RunConfig| {
+            c.budget = a.budget.clone();
+            c.sandbox = a.limits.sandbox();
+        };
+        Search::resume(&dir, plugin, &amend, &mut |_| {})?
     } else {
         let config = RunConfig {
             strategy: path.display().to_string(),
@@ -316,6 +325,7 @@ fn one_search(engine: &Engine, a: &BenchArgs, table: &Table, entrant: &Entrant, 
             constraints: a.constraints.clone(),
             objectives,
             set: entrant.set.clone(),
+            sandbox: a.limits.sandbox(),
             ..RunConfig::default()
         };
         (Search::start(&dir, config, plugin, path, "nasbox bench")?, vec![])

@@ -4,6 +4,7 @@ mod bench;
 mod data;
 pub(crate) mod parse;
 mod report;
+mod sandbox;
 pub(crate) mod results;
 mod search;
 mod serve;

@@ -20,7 +20,9 @@ use nasbox::run::executor::{Executor, InProcess, OneShotExecutor, Slurm, Workers
 use nasbox::run::journal::TrialStatus;
 use nasbox::run::search::{sha256, Event, Search};
 use nasbox::run::{find_strategy, ExecutorKind, RunConfig};
-use nasbox::strategy::{Engine, Limits, Plugin};
+use nasbox::strategy::{Engine, Plugin};
+
+use super::sandbox::LimitArgs;
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
@@ -84,6 +86,8 @@ pub struct SearchArgs {
     executor: Option<ExecutorKind>,
     #[command(flatten)]
     slurm: SlurmArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 /// Slurm submission (`[slurm]` in the TOML); used with `--executor slurm`.
@@ -127,6 +131,9 @@ pub struct ResumeArgs {
     /// every recorded proposal.
     #[arg(long, value_name = "FILE")]
     strategy: Option<String>,
+    // Given limits replace the recorded ones from now on (more fuel for a strategy that ran out).
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
@@ -189,6 +196,7 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
         config.objectives = list.split(',').map(|o| o.trim().to_string()).collect();
     }
     set!(config.early_stop_rule, a.early_stop_rule);
+    config.sandbox = config.sandbox.overridden_by(&a.limits.sandbox());
     // Flags override run.toml: check the values again, as the search will
     // read them.
     config.check().map_err(anyhow::Error::msg).context("the search's configuration (run.toml and flags)")?;
@@ -213,7 +221,7 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
             .find(|d| !d.exists())
             .expect("some name is free")
     });
-    let plugin = Plugin::load(engine, &strategy, config.seed, Limits::default())?;
+    let plugin = Plugin::load(engine, &strategy, config.seed, config.sandbox.limits().map_err(anyhow::Error::msg)?)?;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let mut s = Search::start(&dir, config, plugin, &strategy, &command)?;
     nasbox::run::strategy_log::record_into(&dir);
@@ -224,7 +232,9 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
 }
 
 pub fn resume(a: ResumeArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
-    let (config, recorded, sha) = Search::config_of(&a.dir)?;
+    let (mut config, recorded, sha) = Search::config_of(&a.dir)?;
+    let sandbox = config.sandbox.overridden_by(&a.limits.sandbox());
+    config.sandbox = sandbox.clone();
     config.check().map_err(anyhow::Error::msg).with_context(|| format!("{}: the configuration its journal records", a.dir.display()))?;
     let strategy = match &a.strategy {
         Some(spec) => find_strategy(spec)?,
@@ -248,8 +258,14 @@ pub fn resume(a: ResumeArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     }
     let estimator = EstimatorSpec::parse(&config.estimator).map_err(anyhow::Error::msg)?;
     let timeout = config.trial_timeout.as_deref().map(duration).transpose().map_err(anyhow::Error::msg)?;
-    let plugin = Plugin::load(engine, &strategy, config.seed, Limits::default())?;
-    let resumed = Search::resume(&a.dir, plugin, a.budget, &mut |e| {
+    let plugin = Plugin::load(engine, &strategy, config.seed, config.sandbox.limits().map_err(anyhow::Error::msg)?)?;
+    let amend = |c: &mut RunConfig| {
+        if let Some(b) = &a.budget {
+            c.budget = b.clone();
+        }
+        c.sandbox = sandbox.clone();
+    };
+    let resumed = Search::resume(&a.dir, plugin, &amend, &mut |e| {
         if let Event::Resumed { calls, finished, pending } = e {
             println!("resumed {}: replayed {calls} strategy calls, {finished} trials done, {pending} in flight to rerun", a.dir.display());
         }

@@ -3,16 +3,16 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{bail, Context};
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 use nasbox::space;
 use nasbox::author::{self, Language};
 use nasbox::run::find_strategy;
 use nasbox::strategy::{check, served, Engine, Limits, Plugin, CONTRACT};
 
 use super::parse;
+use super::sandbox::LimitArgs;
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -72,36 +72,6 @@ pub enum Command {
         #[arg(long)]
         no_check: bool,
     },
-}
-
-/// The sandbox limits, as flags.
-#[derive(Args, Debug)]
-pub struct LimitArgs {
-    /// Fuel (≈ WebAssembly instructions) per call.
-    #[arg(long, value_name = "UNITS")]
-    fuel: Option<u64>,
-    /// Wall-clock limit per call, e.g. 10s or 500ms.
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
-    timeout: Option<Duration>,
-    /// Memory cap, e.g. 256MiB.
-    #[arg(long, value_name = "SIZE", value_parser = parse::size)]
-    memory: Option<usize>,
-}
-
-impl LimitArgs {
-    fn limits(&self) -> Limits {
-        let mut l = Limits::default();
-        if let Some(f) = self.fuel {
-            l.fuel = f;
-        }
-        if let Some(t) = self.timeout {
-            l.timeout = t;
-        }
-        if let Some(m) = self.memory {
-            l.memory = m;
-        }
-        l
-    }
 }
 
 pub fn run(command: Command, engine: &Engine) -> anyhow::Result<ExitCode> {

@@ -89,7 +89,7 @@ pub fn run(a: TabulateArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
         };
         let plugin = Plugin::load(engine, &strategy, a.seed, Limits::default())?;
         let (mut search, pending) = if dir.join(JOURNAL).exists() {
-            Search::resume(&dir, plugin, None, &mut |_| {})?
+            Search::resume(&dir, plugin, &|_| {}, &mut |_| {})?
         } else {
             (Search::start(&dir, config, plugin, &strategy, "nasbox tabulate")?, vec![])
         };

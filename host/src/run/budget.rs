@@ -71,22 +71,7 @@ impl Budget {
     }
 }
 
-/// `90s`, `10m`, `2h`, `1d`, or plain seconds.
-pub fn duration(text: &str) -> Result<Duration, String> {
-    let (number, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len()));
-    let n: f64 = number.trim().parse().map_err(|_| format!("`{text}` is not a duration (e.g. 90s, 10m, 2h)"))?;
-    let seconds = match unit {
-        "" | "s" => n,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        "d" => n * 86400.0,
-        _ => return Err(format!("`{text}`: unknown unit `{unit}` (use s, m, h or d)")),
-    };
-    if !(seconds > 0.0 && seconds.is_finite()) {
-        return Err(format!("`{text}` must be a positive duration"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
-}
+pub use crate::units::duration;
 
 #[cfg(test)]
 mod tests {

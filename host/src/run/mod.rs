@@ -27,6 +27,7 @@ pub use budget::Budget;
 pub use crate::estimate::command::CommandOptions;
 pub use crate::estimate::one_shot::OneShotOptions;
 pub use executor::slurm::SlurmOptions;
+pub use crate::strategy::SandboxOptions;
 
 /// Where training trials run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -84,6 +85,8 @@ pub struct RunConfig {
     /// A multi-objective search's objectives, e.g. `["accuracy", "-params"]`:
     /// handed to the strategy as its `objectives` setting (see [`objectives`]).
     pub objectives: Vec<String>,
+    /// The strategy's sandbox limits where they differ from the defaults.
+    pub sandbox: SandboxOptions,
 }
 
 impl Default for RunConfig {
@@ -111,6 +114,7 @@ impl Default for RunConfig {
             command: CommandOptions::default(),
             constraints: vec![],
             objectives: vec![],
+            sandbox: SandboxOptions::default(),
         }
     }
 }
@@ -142,6 +146,7 @@ impl RunConfig {
         constraint::Constraints::parse(&self.constraints).map_err(|e| format!("constraints: {e}"))?;
         crate::estimate::stopping::StopRule::of(&self.early_stop_rule, 1, 1)?;
         objectives::of(&self.objectives)?;
+        self.sandbox.limits()?;
         if !self.objectives.is_empty() && self.set.contains_key(objectives::KEY) {
             return Err("objectives: given twice, as objectives and as the setting objectives (set); give objectives only".into());
         }
@@ -258,6 +263,7 @@ mod fuzz {
                     prop_assert!(budget::duration(t).is_ok(), "{}", t);
                 }
                 prop_assert!(c.workers > 0);
+                prop_assert!(c.sandbox.limits().is_ok(), "{:?}", c.sandbox);
                 // What the estimators and executors do with the numbers.
                 let used = std::panic::catch_unwind(|| {
                     let d = crate::data::synthetic::generate(&crate::data::synthetic::Options { seed: 1, train: 40, test: 10, size: 4 });
@@ -288,7 +294,10 @@ mod fuzz {
     fn setting() -> impl Strategy<Value = (&'static str, &'static str, &'static str)> {
         let numbers = vec!["0", "1", "-1", "0.5", "1.5", "nan", "inf", "-inf", "1e300", "9223372036854775807", "18446744073709551616", "\"3\"", "true", "[]"];
         let texts = vec!["\"\"", "\"train\"", "\"table:\"", "\"table:x.jsonl\"", "\"trials=0\"", "\"trials=5\"", "\"time=-1m\"", "\"time=nan\"", "\"sim=1e999\"", "\"10m\"", "\"soon\"", "5", "\"cuda:x\""];
-        let top = prop::sample::select(vec!["strategy", "space", "dataset", "estimator", "budget", "trial_timeout", "executor"]).prop_flat_map(move |k| (Just(""), Just(k), prop::sample::select(texts.clone())));
+        let top = prop::sample::select(vec!["strategy", "space", "dataset", "estimator", "budget", "trial_timeout", "executor"]).prop_flat_map({
+            let texts = texts.clone();
+            move |k| (Just(""), Just(k), prop::sample::select(texts.clone()))
+        });
         let top_numbers = prop::sample::select(vec!["workers", "worker_trials", "seed", "early_stop_min_trials"]).prop_flat_map({
             let numbers = numbers.clone();
             move |k| (Just(""), Just(k), prop::sample::select(numbers.clone()))
@@ -301,8 +310,13 @@ mod fuzz {
             let numbers = numbers.clone();
             move |k| (Just("supernet"), Just(k), prop::sample::select(numbers.clone()))
         });
-        let slurm = prop::sample::select(vec!["gpus", "cpus", "retries", "poll_seconds"]).prop_flat_map(move |k| (Just("slurm"), Just(k), prop::sample::select(numbers.clone())));
-        prop_oneof![top, top_numbers, train, supernet, slurm]
+        let slurm = prop::sample::select(vec!["gpus", "cpus", "retries", "poll_seconds"]).prop_flat_map({
+            let numbers = numbers.clone();
+            move |k| (Just("slurm"), Just(k), prop::sample::select(numbers.clone()))
+        });
+        let values: Vec<&str> = numbers.into_iter().chain(texts.clone()).chain(["\"256MiB\"", "\"0s\"", "\"lots\""]).collect();
+        let sandbox = prop::sample::select(vec!["fuel", "timeout", "memory"]).prop_flat_map(move |k| (Just("sandbox"), Just(k), prop::sample::select(values.clone())));
+        prop_oneof![top, top_numbers, train, supernet, slurm, sandbox]
     }
 
     proptest! {
@@ -351,6 +365,12 @@ mod fuzz {
         assert!(e.contains("run.toml: [train] valid_fraction = 1.5 is not in (0, 1)"), "{e}");
         let e = bad("executor = \"slurm\"\n[slurm]\npoll_seconds = inf\n");
         assert!(e.contains("run.toml: [slurm] poll_seconds = inf: a positive number of seconds"), "{e}");
+        let e = bad("[sandbox]\nmemory = \"lots\"\n");
+        assert!(e.contains("run.toml: [sandbox] memory = \"lots\": `lots` is not a size"), "{e}");
+        let e = bad("[sandbox]\nfuel = 0\n");
+        assert!(e.contains("run.toml: [sandbox] fuel = 0: at least 1"), "{e}");
+        let e = bad("[sandbox]\nfuel = -5\n");
+        assert!(e.contains("run.toml") && e.contains("fuel"), "{e}");
         let e = bad("budget = \"trials=0\"\n");
         assert!(e.contains("run.toml: budget: budget `trials=0`: trials must be a positive integer"), "{e}");
         let e = bad("[train]\nbatch_size = 0\n");

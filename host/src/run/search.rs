@@ -137,15 +137,14 @@ impl Search {
     }
 
     /// Reopens a run and replays its recorded calls into `plugin` (a fresh
-    /// instance with the run's seed). `budget` replaces the recorded one
-    /// when given. Returns the search and the trials that were in flight,
-    /// which the caller submits again.
-    pub fn resume(dir: &Path, mut plugin: Plugin, budget: Option<String>, observer: &mut dyn FnMut(Event<'_>)) -> anyhow::Result<(Search, Vec<Trial>)> {
+    /// instance with the run's seed). `amend` changes the recorded
+    /// configuration from now on (a larger budget, other sandbox limits);
+    /// the journal keeps the change. Returns the search and the trials that
+    /// were in flight, which the caller submits again.
+    pub fn resume(dir: &Path, mut plugin: Plugin, amend: &dyn Fn(&mut RunConfig), observer: &mut dyn FnMut(Event<'_>)) -> anyhow::Result<(Search, Vec<Trial>)> {
         let lock = RunLock::acquire(dir)?;
         let (mut config, _, _) = Search::config_of(dir)?;
-        if let Some(b) = budget {
-            config.budget = b;
-        }
+        amend(&mut config);
         let mut journal = Journal::open(&dir.join(JOURNAL))?;
         journal.set_manifest(&[("config", serde_json::to_value(&config)?)])?;
         let space = SearchSpace::resolve(&config.space).context("space")?;

@@ -39,7 +39,7 @@ pub use engine::{compile_child, CachePolicy, CompileOptions, Engine, Loaded};
 pub use error::{Call, ErrorKind, InvalidOutput, StrategyError};
 pub use imports::served;
 pub use plugin::{Plugin, Snapshot};
-pub use sandbox::Limits;
+pub use sandbox::{Limits, SandboxOptions};
 
 /// The contract version this host implements, as `package@version`. It
 /// loads strategies built against any 0.1.x (see `imports::SUPPORTED`).

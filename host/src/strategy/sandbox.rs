@@ -60,6 +60,51 @@ impl Default for Limits {
     }
 }
 
+/// A run's sandbox limits where they differ from [`Limits::default`]:
+/// `[sandbox]` in run.toml, or `--fuel`, `--timeout` and `--memory`. A
+/// heavier strategy (a larger ensemble, more training steps) needs more
+/// fuel than the default allows; the journal keeps these with the run's
+/// configuration, so a resumed run gets the limits it ran under.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandboxOptions {
+    /// Fuel per call, e.g. `4_000_000_000`.
+    pub fuel: Option<u64>,
+    /// Wall-clock limit per call, e.g. `"20s"`.
+    pub timeout: Option<String>,
+    /// Memory cap of the instance, e.g. `"512MiB"`.
+    pub memory: Option<String>,
+}
+
+impl SandboxOptions {
+    /// The limits, or what is wrong with a value, naming its key.
+    pub fn limits(&self) -> Result<Limits, String> {
+        let mut limits = Limits::default();
+        if let Some(fuel) = self.fuel {
+            if fuel == 0 {
+                return Err("[sandbox] fuel = 0: at least 1".into());
+            }
+            limits.fuel = fuel;
+        }
+        if let Some(t) = &self.timeout {
+            limits.timeout = crate::units::duration(t).map_err(|e| format!("[sandbox] timeout = {t:?}: {e}"))?;
+        }
+        if let Some(m) = &self.memory {
+            limits.memory = crate::units::size(m).map_err(|e| format!("[sandbox] memory = {m:?}: {e}"))?;
+        }
+        Ok(limits)
+    }
+
+    /// `other`'s values where it has them, these elsewhere.
+    pub fn overridden_by(&self, other: &SandboxOptions) -> SandboxOptions {
+        SandboxOptions {
+            fuel: other.fuel.or(self.fuel),
+            timeout: other.timeout.clone().or_else(|| self.timeout.clone()),
+            memory: other.memory.clone().or_else(|| self.memory.clone()),
+        }
+    }
+}
+
 /// Everything a guest's store holds.
 pub struct GuestState {
     pub name: String,
@@ -331,6 +376,28 @@ impl wasmtime::component::HasData for HasTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sandbox_options_change_only_what_they_set() {
+        assert_eq!(SandboxOptions::default().limits(), Ok(Limits::default()));
+        let set = SandboxOptions { fuel: Some(4_000_000_000), timeout: Some("500ms".into()), memory: Some("1GiB".into()) };
+        let l = set.limits().unwrap();
+        assert_eq!((l.fuel, l.timeout, l.memory), (4_000_000_000, Duration::from_millis(500), 1 << 30));
+        assert_eq!(l.max_state, Limits::default().max_state);
+        // A resume's flags replace the recorded values they give, no others.
+        let recorded = SandboxOptions { fuel: Some(5), timeout: Some("20s".into()), memory: None };
+        let flags = SandboxOptions { fuel: Some(7), ..SandboxOptions::default() };
+        assert_eq!(recorded.overridden_by(&flags), SandboxOptions { fuel: Some(7), timeout: Some("20s".into()), memory: None });
+        assert_eq!(recorded.overridden_by(&SandboxOptions::default()), recorded);
+        for (bad, why) in [
+            (SandboxOptions { fuel: Some(0), ..SandboxOptions::default() }, "[sandbox] fuel = 0"),
+            (SandboxOptions { timeout: Some("soon".into()), ..SandboxOptions::default() }, "[sandbox] timeout = \"soon\": `soon` is not a duration"),
+            (SandboxOptions { memory: Some("0".into()), ..SandboxOptions::default() }, "[sandbox] memory = \"0\""),
+        ] {
+            let e = bad.limits().unwrap_err();
+            assert!(e.starts_with(why), "{e}");
+        }
+    }
 
     #[test]
     fn the_memory_cap_is_the_total_of_all_memories_and_tables() {
