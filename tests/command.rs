@@ -315,14 +315,15 @@ fn a_worker_serves_trial_after_trial_and_a_crashed_one_is_replaced() {
     let space = dir.path().join("steps.toml");
     std::fs::write(&space, "[decisions]\nstep = [0, 1, 2, 3, 4, 5, 6, 7]\n").unwrap();
     // Each trial notes the worker process serving it (the parent of the
-    // shell that runs the script); step 3 kills that worker mid-trial.
+    // shell that runs the script); step 3 starts a background process and
+    // kills that worker mid-trial.
     let script = dir.path().join("serve.sh");
     std::fs::write(
         &script,
         r#"w=$(cut -d' ' -f4 /proc/$PPID/stat)
 echo "$w" > "$NASBOX_TRIAL_DIR/worker"
 step=$(echo "$NASBOX_ARCH" | sed 's/.*"step":\([0-9]*\).*/\1/')
-if [ "$step" = 3 ]; then kill -9 "$w"; sleep 5; fi
+if [ "$step" = 3 ]; then sleep 977 & echo $! > "$NASBOX_TRIAL_DIR/child.pid"; kill -9 "$w"; sleep 5; fi
 echo "{\"objective\": $step}" > "$NASBOX_RESULT_FILE"
 "#,
     )
@@ -349,4 +350,13 @@ echo "{\"objective\": $step}" > "$NASBOX_RESULT_FILE"
     assert!(before.iter().all(|w| *w == before[0]), "one worker served the first trials: {before:?}");
     assert!(after.iter().all(|w| *w == after[0]), "one new worker served the rest: {after:?}");
     assert_ne!(before[0], after[0], "the crashed worker was replaced");
+    // What the killed worker's command started died with it: the executor
+    // ended the command's process group, which the worker could not.
+    let crashed = all.iter().find(|t| t.genotype == [3]).unwrap();
+    let pid: u32 = std::fs::read_to_string(out.join(format!("trials/{}/child.pid", crashed.id))).unwrap().trim().parse().unwrap();
+    let start = std::time::Instant::now();
+    while alive(pid) {
+        assert!(start.elapsed() < Duration::from_secs(10), "the `sleep` ({pid}) of the killed worker's command outlived it");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -225,6 +225,7 @@ pub fn run(job: &TrainJob, command: &CommandJob, emit: &mut dyn FnMut(WorkerLine
     let started = Instant::now();
     let mut child = cmd.spawn().with_context(|| format!("starting `{}` in {}", command.run, command.dir.display()))?;
     GROUP.store(child.id() as i32, Ordering::SeqCst);
+    emit(WorkerLine::Group { id: child.id() as i32 });
 
     // Both streams go to this worker's standard error (the trial's log);
     // the last lines of either are kept for a failure's reason.

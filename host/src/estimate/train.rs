@@ -104,6 +104,11 @@ pub enum WorkerLine {
     Done { valid_accuracy: f64, diverged: bool, seconds: f64, metrics: Vec<(String, f64)> },
     /// The job could not run (bad space, data, architecture).
     Error { message: String },
+    /// The trial's command runs in this process group (the command
+    /// estimator): if the worker itself is killed with SIGKILL, which it
+    /// cannot catch, the executor ends the group for it, so that nothing the
+    /// command started outlives the trial.
+    Group { id: i32 },
 }
 
 /// Runs a job in this process, reporting each line to `emit`.

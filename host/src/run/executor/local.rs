@@ -61,6 +61,8 @@ struct Worker {
     trial: Option<u64>,
     /// When it was asked to stop.
     stopping: Option<Instant>,
+    /// The process group of the command its trial runs, while it runs.
+    group: Option<i32>,
 }
 
 impl Worker {
@@ -72,6 +74,19 @@ impl Worker {
             // SAFETY: kill(2) on our own child's pid, not yet reaped.
             unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
             self.stopping = Some(Instant::now());
+        }
+    }
+
+    /// Ends the command's process group after the worker died without
+    /// doing so: its SIGTERM handler kills the group, but SIGKILL (the OOM
+    /// killer, `kill -9`, or this executor after [`GRACE`]) leaves it no
+    /// chance, and the command's shell dying with the worker would orphan
+    /// what the shell started.
+    fn end_group(&mut self, status: &std::io::Result<ExitStatus>) {
+        let killed = status.as_ref().is_ok_and(|s| std::os::unix::process::ExitStatusExt::signal(s) == Some(libc::SIGKILL));
+        if let (true, Some(group)) = (killed, self.group.take()) {
+            // SAFETY: killpg(2) on a group id; an empty group is ESRCH.
+            unsafe { libc::killpg(group, libc::SIGKILL) };
         }
     }
 }
@@ -205,7 +220,7 @@ impl Workers {
             let _ = tx.send(Message::Closed(key));
         });
         let stdin = child.stdin.take();
-        self.workers.push(Worker { key, child, stdin, device, served: 0, trial: None, stopping: None });
+        self.workers.push(Worker { key, child, stdin, device, served: 0, trial: None, stopping: None, group: None });
         Ok(self.workers.len() - 1)
     }
 
@@ -358,6 +373,11 @@ impl Executor for Workers {
                 Message::Line(key, line) => {
                     let Some(index) = self.running.iter().position(|r| r.worker == key) else { continue };
                     match line {
+                        WorkerLine::Group { id } => {
+                            if let Some(w) = self.workers.iter_mut().find(|w| w.key == key) {
+                                w.group = Some(id);
+                            }
+                        }
                         WorkerLine::Epoch { valid_accuracy, .. } => {
                             let r = &mut self.running[index];
                             r.curve.push(valid_accuracy);
@@ -377,6 +397,7 @@ impl Executor for Workers {
                             // is free, or on its way out.
                             if let Some(w) = self.workers.iter_mut().find(|w| w.key == key) {
                                 w.trial = None;
+                                w.group = None;
                             }
                             finished.push(self.finish(index, Some(done), None));
                         }
@@ -392,6 +413,7 @@ impl Executor for Workers {
                     let mut w = self.workers.swap_remove(wi);
                     drop(w.stdin.take());
                     let status = w.child.wait();
+                    w.end_group(&status);
                     if let Some(index) = self.running.iter().position(|r| r.worker == key) {
                         finished.push(self.finish(index, None, Some(status)));
                     }
@@ -412,7 +434,8 @@ impl Executor for Workers {
                 std::thread::sleep(Duration::from_millis(20));
             }
             let _ = w.child.kill();
-            let _ = w.child.wait();
+            let status = w.child.wait();
+            w.end_group(&status);
         }
         ids
     }

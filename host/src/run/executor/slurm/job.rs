@@ -128,6 +128,8 @@ impl JobFolder {
                 curve.push(*valid_accuracy);
                 let _ = writeln!(progress, "{}", serde_json::to_string(&line).expect("serialises")).and_then(|_| progress.flush());
             }
+            // Slurm ends every process of a cancelled or failed job itself.
+            WorkerLine::Group { .. } => {}
             _ => done = Some(line),
         });
         if let Err(e) = outcome {
