@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use anyhow::Context;
 use clap::Args;
 use nasbox::estimate::table::Table;
-use nasbox::report::compare::{pairwise, rows, Anytime, Band};
+use nasbox::report::compare::{pairwise, rows, Anytime, Band, Row};
 use nasbox::report::{html, pareto, plot};
 use nasbox::run::executor::InProcess;
 use nasbox::run::journal::Journal;
@@ -191,21 +191,8 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     if let Some(v) = &volume {
         println!("objectives {}; {}", pareto::list(&objectives), v.describe(&objectives));
     }
-    println!("{:<16} {:>5}  {:>19}  {:>17}  {:>9}  {:>7}  {:>7}", "strategy", "runs", format!("{score}"), "regret", "mean rank", "trials", "at best");
-    for r in &final_rows {
-        println!(
-            "{:<16} {:>5}  {:>8.4} ± {:<8.4}  {:>7.4} ± {:<7.4}  {:>9.2}  {:>7.0}  {:>7}",
-            r.strategy,
-            r.runs,
-            r.score_mean,
-            r.score_std,
-            r.regret_mean,
-            r.regret_std,
-            r.mean_rank,
-            r.trials_mean,
-            r.at_best_of_runs().unwrap_or_else(|| "-".into())
-        );
-    }
+    let lines: Vec<[String; 7]> = std::iter::once(Row::header(score)).chain(final_rows.iter().map(Row::cells)).collect();
+    print!("{}", aligned(&lines));
     for p in pairs.iter().filter(|p| p.p_holm < 0.05) {
         println!("  {} vs {}: p = {:.2e} (Holm)", p.a, p.b, p.p_holm);
     }
@@ -276,6 +263,26 @@ impl Entrant {
         };
         Ok(Entrant { name, path, set })
     }
+}
+
+/// Columns padded to their widest cell, the first flush left (names), the
+/// others flush right (numbers), so long variant names keep the table
+/// straight.
+fn aligned<const N: usize>(lines: &[[String; N]]) -> String {
+    let width = |c: usize| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..N).map(width).collect();
+    let mut out = String::new();
+    for line in lines {
+        let cells: Vec<String> = line
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (cell, &w))| if c == 0 { format!("{cell:<w$}") } else { format!("{cell:>w$}") })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 /// One search of the comparison, resumed if its folder exists.
@@ -443,5 +450,22 @@ mod tests {
         std::fs::write(&lookalike, b"").unwrap();
         let e = distinct_folders(&[variant, Entrant::parse(&lookalike.display().to_string()).unwrap()]).unwrap_err().to_string();
         assert!(e.contains("would share the run folders `mine_population_10_ sample_3-SEED`"), "{e}");
+    }
+
+    /// A variant's name longer than the others (`bananas:members=5`)
+    /// widened its row only, shifting every number after it.
+    #[test]
+    fn the_final_table_stays_aligned_whatever_the_names() {
+        let line = |name: &str, runs: &str, score: &str| [name.to_string(), runs.to_string(), score.to_string()];
+        let table = aligned(&[line("strategy", "runs", "test accuracy"), line("npenas", "40", "0.3723 ± 0.0131"), line("bananas:members=5", "40", "0.3688 ± 0.0154")]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3);
+        let width = lines[0].chars().count();
+        assert!(lines.iter().all(|l| l.chars().count() == width), "{table}");
+        // Names flush left, numbers flush right, two spaces between.
+        assert!(lines[1].starts_with("npenas ") && lines[2].starts_with("bananas:members=5  "), "{table}");
+        assert_eq!(lines[1].find(" 40 "), lines[2].find(" 40 "), "{table}");
+        assert_eq!(lines[0].find("runs").map(|at| at + 2), lines[1].find("40"), "{table}");
+        assert!(lines[0].ends_with("  test accuracy") && lines[1].ends_with("  0.3723 ± 0.0131"), "{table}");
     }
 }

@@ -130,9 +130,31 @@ pub struct Row {
 }
 
 impl Row {
-    /// `at_best` as "k/runs", for the terminal and the report alike.
-    pub fn at_best_of_runs(&self) -> Option<String> {
-        self.at_best.map(|k| format!("{k}/{}", self.runs))
+    /// The final table's column names, `score` naming what is scored.
+    pub fn header(score: &str) -> [String; 7] {
+        [
+            "strategy".into(),
+            "runs".into(),
+            format!("{score} mean ± std"),
+            "regret mean ± std".into(),
+            "mean rank".into(),
+            "trials".into(),
+            "at best".into(),
+        ]
+    }
+
+    /// The row as the final table shows it, on the terminal and in the
+    /// report alike: the seeds at the best as "k/runs", "–" for fronts.
+    pub fn cells(&self) -> [String; 7] {
+        [
+            self.strategy.clone(),
+            self.runs.to_string(),
+            format!("{:.4} ± {:.4}", self.score_mean, self.score_std),
+            format!("{:.4} ± {:.4}", self.regret_mean, self.regret_std),
+            format!("{:.2}", self.mean_rank),
+            format!("{:.0}", self.trials_mean),
+            self.at_best.map_or_else(|| "–".into(), |k| format!("{k}/{}", self.runs)),
+        ]
     }
 }
 
@@ -271,8 +293,9 @@ mod tests {
         let rows = rows(&names, &runs, 1.0, Some(0.9));
         assert_eq!(rows[0].at_best, Some(1), "only x's first seed answers 0.9");
         assert_eq!(rows[1].at_best, Some(0));
-        assert_eq!(rows[0].at_best_of_runs().as_deref(), Some("1/8"));
-        assert_eq!(super::rows(&names, &runs, 1.0, None)[0].at_best, None);
+        assert_eq!(rows[0].cells()[6], "1/8");
+        let fronts = super::rows(&names, &runs, 1.0, None);
+        assert_eq!((fronts[0].at_best, fronts[0].cells()[6].as_str()), (None, "–"));
         assert_eq!(rows[0].mean_rank, 1.0);
         assert_eq!(rows[1].mean_rank, 2.5);
         assert!((rows[0].regret_mean - (1.0 - 0.9035)).abs() < 1e-9);

@@ -33,23 +33,10 @@ pub fn comparison(title: &str, setup: &[(String, String)], plots: &[String], row
         h.push_str(svg.trim());
         h.push_str("</div>");
     }
-    h.push_str(&format!(
-        "<h2>Final results</h2><table><tr><th>strategy</th><th>runs</th><th>{} mean ± std</th><th>regret mean ± std</th><th>mean rank</th><th>trials</th><th>seeds at the best</th></tr>",
-        escape(score)
-    ));
+    let row = |cells: &[String], tag: &str| cells.iter().map(|c| format!("<{tag}>{}</{tag}>", escape(c))).collect::<String>();
+    h.push_str(&format!("<h2>Final results</h2><table><tr>{}</tr>", row(&Row::header(score), "th")));
     for r in rows {
-        h.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{:.4} ± {:.4}</td><td>{:.4} ± {:.4}</td><td>{:.2}</td><td>{:.0}</td><td>{}</td></tr>",
-            escape(&r.strategy),
-            r.runs,
-            r.score_mean,
-            r.score_std,
-            r.regret_mean,
-            r.regret_std,
-            r.mean_rank,
-            r.trials_mean,
-            r.at_best_of_runs().unwrap_or_else(|| "–".into())
-        ));
+        h.push_str(&format!("<tr>{}</tr>", row(&r.cells(), "td")));
     }
     h.push_str("</table><h2>Pairwise tests</h2><p>Two-sided Mann–Whitney U on the final scores, p adjusted for the number of pairs (Holm–Bonferroni); bold: p<sub>Holm</sub> &lt; 0.05.</p><table><tr><th>pair</th><th>U</th><th>p</th><th>p (Holm)</th></tr>");
     for p in pairs {
