@@ -278,9 +278,12 @@ def main():
         print(f"table {a.table}: objectives {a.objectives}, hypervolume as a fraction of the table front's ({table_hv:.6e}), reference point {shown}; budget {a.budget}; {seeds} seeds; optuna {optuna.__version__}")
     else:
         print(f"table {a.table}: oracle (best by validation) test accuracy {oracle:.4f}; budget {a.budget}; {seeds} seeds; optuna {optuna.__version__}")
-    print(f"{'strategy':<16} {score_name:>19}  {'regret':>17}  {'mean rank':>9}  {'trials':>6}  {'at best':>7}")
-    for n, m, sd, rm, rsd, rank, t, at_best in rows:
-        print(f"{n:<16} {m:>8.4f} ± {sd:<8.4f}  {rm:>7.4f} ± {rsd:<7.4f}  {rank:>9.2f}  {t:>6.0f}  {at_best:>7}")
+    # Columns as wide as their widest cell, names flush left (as `nasbox bench` prints them).
+    lines = [("strategy", f"{score_name} mean ± std", "regret mean ± std", "mean rank", "trials", "at best")]
+    lines += [(n, f"{m:.4f} ± {sd:.4f}", f"{rm:.4f} ± {rsd:.4f}", f"{rank:.2f}", f"{t:.0f}", at_best) for n, m, sd, rm, rsd, rank, t, at_best in rows]
+    widths = [max(len(line[c]) for line in lines) for c in range(len(lines[0]))]
+    for line in lines:
+        print("  ".join(cell.ljust(w) if c == 0 else cell.rjust(w) for c, (cell, w) in enumerate(zip(line, widths))))
     best = rows[0][0]
     tests = sorted((mann_whitney_p(finals[best][0], finals[n][0]), n) for n in names if n != best)
     k = len(tests)
@@ -288,7 +291,7 @@ def main():
     running = 0.0
     for i, (pv, n) in enumerate(tests):
         running = max(running, min(1.0, pv * (k - i)))
-        print(f"  vs {n:<16} p = {pv:.2e}, Holm {running:.2e}{'  *' if running < 0.05 else ''}")
+        print(f"  vs {n:<{widths[0]}} p = {pv:.2e}, Holm {running:.2e}{'  *' if running < 0.05 else ''}")
 
 
 if __name__ == "__main__":
