@@ -195,7 +195,7 @@ fn a_search_that_ran_out_of_fuel_resumes_with_more() {
     // The uniform start fits in 5·10⁶ units; the predictor's training does not.
     let o = search(&out, &["--fuel", "5e6"]);
     let msg = text(&o);
-    assert!(!o.status.success() && msg.contains("ask: ran out of fuel (budget 5000000 units per call)") && msg.contains("nasbox resume"), "{msg}");
+    assert!(!o.status.success() && msg.contains("ask: ran out of fuel (budget 5000000 units per call)") && msg.contains(&format!("`nasbox resume {} --fuel 1e7`", out.display())), "{msg}");
     let done = trials(&out).len();
     assert!((3..8).contains(&done), "{done} trials before the first guided ask");
     let (recorded, _, _) = nasbox::run::search::Search::config_of(&out).unwrap();

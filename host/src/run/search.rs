@@ -375,7 +375,12 @@ impl Search {
     }
 
     fn strategy_failed(&self, e: crate::strategy::StrategyError) -> anyhow::Error {
-        anyhow::anyhow!("{e}\nthe run is stopped; its journal is intact ({}): fix the cause and continue with `nasbox resume {}`", self.dir.join(JOURNAL).display(), self.dir.display())
+        // Out of fuel, the fix is a flag of `resume` itself: say which.
+        let resume = match e.kind {
+            crate::strategy::ErrorKind::OutOfFuel { budget } => format!("nasbox resume {} --fuel {:e}", self.dir.display(), budget.saturating_mul(2) as f64),
+            _ => format!("nasbox resume {}", self.dir.display()),
+        };
+        anyhow::anyhow!("{e}\nthe run is stopped; its journal is intact ({}): fix the cause and continue with `{resume}`", self.dir.join(JOURNAL).display())
     }
 
     /// A relaxed proposal as text: the architecture its largest weights
