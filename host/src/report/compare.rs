@@ -239,7 +239,7 @@ mod tests {
     use super::*;
 
     fn trial(id: u64, objective: f64, cost: f64) -> Trial {
-        Trial { id, genotype: vec![id as u32], arch: String::new(), fidelity: None, status: TrialStatus::Ok, objective, cost, metrics: vec![], reused_from: None, relaxed: None, gradient: None }
+        Trial { objective, cost, ..Trial::example(id) }
     }
 
     fn table_of(rows: &[(u32, f64, f64)]) -> Table {

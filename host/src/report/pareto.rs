@@ -174,19 +174,7 @@ mod tests {
     use super::*;
 
     fn trial(id: u64, accuracy: f64, params: f64) -> Trial {
-        Trial {
-            id,
-            genotype: vec![id as u32],
-            arch: format!("a{id}"),
-            fidelity: None,
-            status: TrialStatus::Ok,
-            objective: accuracy,
-            cost: 1.0,
-            metrics: vec![("params".into(), params)],
-            reused_from: None,
-            relaxed: None,
-            gradient: None,
-        }
+        Trial { objective: accuracy, metrics: vec![("params".into(), params)], ..Trial::example(id) }
     }
 
     #[test]

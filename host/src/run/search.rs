@@ -476,7 +476,7 @@ mod tests {
     use super::*;
 
     fn trial(id: u64, status: TrialStatus, objective: f64) -> Trial {
-        Trial { id, genotype: vec![], arch: String::new(), fidelity: None, status, objective, cost: 1.0, metrics: vec![], reused_from: None, relaxed: None, gradient: None }
+        Trial { status, objective, ..Trial::example(id) }
     }
 
     #[test]

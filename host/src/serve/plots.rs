@@ -164,17 +164,8 @@ mod tests {
     #[test]
     fn learning_curves_are_drawn_from_the_epoch_metrics_of_the_latest_trials() {
         let trial = |id: u64, epochs: usize| Trial {
-            id,
-            genotype: vec![0],
-            arch: String::new(),
-            fidelity: None,
-            status: crate::run::journal::TrialStatus::Ok,
-            objective: 0.5,
-            cost: 1.0,
             metrics: (1..=epochs).rev().map(|e| (format!("valid-accuracy-epoch-{e}"), 0.1 * e as f64)).chain([("params".to_string(), 5.0)]).collect(),
-            reused_from: None,
-            relaxed: None,
-            gradient: None,
+            ..Trial::example(id)
         };
         assert!(curves_svg(&[trial(0, 0)]).is_none(), "a table's trials have no curves");
         let trials: Vec<Trial> = (0..12).map(|id| trial(id, 3)).collect();

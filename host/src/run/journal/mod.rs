@@ -91,6 +91,28 @@ pub struct Trial {
     pub gradient: Option<Vec<Vec<f64>>>,
 }
 
+#[cfg(test)]
+impl Trial {
+    /// A successful trial for unit tests (genotype `[id]`, architecture
+    /// `a{id}`, objective 0.5, one second, no metrics): each test changes
+    /// what it is about with `Trial { .., ..Trial::example(id) }`.
+    pub fn example(id: u64) -> Trial {
+        Trial {
+            id,
+            genotype: vec![id as u32],
+            arch: format!("a{id}"),
+            fidelity: None,
+            status: TrialStatus::Ok,
+            objective: 0.5,
+            cost: 1.0,
+            metrics: vec![],
+            reused_from: None,
+            relaxed: None,
+            gradient: None,
+        }
+    }
+}
+
 /// A recorded strategy call, replayed on resume.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "call", rename_all = "lowercase")]
@@ -472,17 +494,12 @@ mod tests {
 
     fn trial(id: u64, objective: f64) -> Trial {
         Trial {
-            id,
             genotype: vec![id as u32, 1],
-            arch: format!("a{id}"),
-            fidelity: None,
-            status: TrialStatus::Ok,
             objective,
             cost: 2.0,
             metrics: vec![("params".into(), 10.0)],
-            reused_from: None,
-            relaxed: None,
             gradient: (id == 1).then(|| vec![vec![0.5, -0.25], vec![1e-9]]),
+            ..Trial::example(id)
         }
     }
 

@@ -73,28 +73,11 @@ fn uri_path(path: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::TrialStatus;
     use super::*;
-
-    fn trial(id: u64) -> Trial {
-        Trial {
-            id,
-            genotype: vec![id as u32],
-            arch: format!("a{id}"),
-            fidelity: None,
-            status: TrialStatus::Ok,
-            objective: 0.5,
-            cost: 1.0,
-            metrics: vec![],
-            reused_from: None,
-            relaxed: None,
-            gradient: None,
-        }
-    }
 
     fn record(j: &mut Journal, id: u64) {
         j.record_ask(1, &[(vec![id as u32], format!("a{id}"), None, None)]).unwrap();
-        j.record_results(&[trial(id)], 1.0).unwrap();
+        j.record_results(&[Trial::example(id)], 1.0).unwrap();
     }
 
     fn listing(dir: &Path) -> Vec<(String, Vec<u8>)> {
