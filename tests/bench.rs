@@ -12,12 +12,18 @@ fn nasbox(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_nasbox")).arg("--cache-dir").arg(cache).args(args).output().unwrap()
 }
 
+/// The test table (`support::write_table`) in `dir`, as the estimator
+/// `table:PATH`.
+fn test_table(dir: &std::path::Path) -> String {
+    let table = dir.join("t.jsonl");
+    write_table(&table);
+    format!("table:{}", table.display())
+}
+
 #[test]
 fn bench_writes_a_report_that_parses_and_is_deterministic_and_resumable() {
     let dir = tempfile::tempdir().unwrap();
-    let table = dir.path().join("t.jsonl");
-    write_table(&table);
-    let estimator = format!("table:{}", table.display());
+    let estimator = test_table(dir.path());
     let (random, evolution) = (guest("random"), guest("evolution"));
     let bench = |out: &std::path::Path| {
         nasbox(&["bench", "--strategies", random.to_str().unwrap(), evolution.to_str().unwrap(), "--seeds", "6", "--estimator", &estimator, "--budget", "trials=150", "--out", out.to_str().unwrap()])
@@ -117,13 +123,12 @@ fn tabulate_trains_a_sample_into_a_table_and_resumes() {
 #[test]
 fn bench_with_a_cold_cache_compiles_each_strategy_once() {
     let dir = tempfile::tempdir().unwrap();
-    let table = dir.path().join("t.jsonl");
-    write_table(&table);
+    let estimator = test_table(dir.path());
     let cold = dir.path().join("cache");
     let (random, evolution) = (guest("random"), guest("evolution"));
     let o = Command::new(env!("CARGO_BIN_EXE_nasbox"))
         .args(["-v", "--cache-dir", cold.to_str().unwrap(), "bench", "--strategies", random.to_str().unwrap(), evolution.to_str().unwrap()])
-        .args(["--seeds", "4", "--jobs", "4", "--estimator", &format!("table:{}", table.display()), "--budget", "trials=20"])
+        .args(["--seeds", "4", "--jobs", "4", "--estimator", &estimator, "--budget", "trials=20"])
         .args(["--out", dir.path().join("cmp").to_str().unwrap()])
         .env_remove("NASBOX_LOG")
         .output()
@@ -143,9 +148,7 @@ fn bench_with_a_cold_cache_compiles_each_strategy_once() {
 #[test]
 fn bench_compares_variants_of_one_strategy() {
     let dir = tempfile::tempdir().unwrap();
-    let table = dir.path().join("t.jsonl");
-    write_table(&table);
-    let estimator = format!("table:{}", table.display());
+    let estimator = test_table(dir.path());
     let evolution = guest("evolution").display().to_string();
     let variant = format!("{evolution}:population=10,sample=3");
     let out = dir.path().join("cmp");
@@ -200,9 +203,7 @@ fn bench_compares_variants_of_one_strategy() {
 #[test]
 fn bench_takes_the_sandbox_limits_and_a_rerun_continues_with_others() {
     let dir = tempfile::tempdir().unwrap();
-    let table = dir.path().join("t.jsonl");
-    write_table(&table);
-    let estimator = format!("table:{}", table.display());
+    let estimator = test_table(dir.path());
     let variant = format!("{}:startup=3", guest("bananas").display());
     let out = dir.path().join("cmp");
     let bench = |more: &[&str]| {

@@ -14,7 +14,7 @@ use nasbox::estimate::command::CommandJob;
 use nasbox::estimate::train::TrainJob;
 use nasbox::estimate::one_shot::OneShot;
 use nasbox::estimate::EstimatorSpec;
-use nasbox::run::budget::duration;
+use nasbox::units::duration;
 use nasbox::run::executor::slurm::OnLost;
 use nasbox::run::executor::{Executor, InProcess, OneShotExecutor, Slurm, Workers};
 use nasbox::run::journal::TrialStatus;

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use crate::units::duration;
+
 /// Limits of a run; `None` means unlimited.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Budget {
@@ -70,8 +72,6 @@ impl Budget {
         parts.join(", ")
     }
 }
-
-pub use crate::units::duration;
 
 #[cfg(test)]
 mod tests {

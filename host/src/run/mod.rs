@@ -151,7 +151,7 @@ impl RunConfig {
             return Err("objectives: given twice, as objectives and as the setting objectives (set); give objectives only".into());
         }
         if let Some(t) = &self.trial_timeout {
-            budget::duration(t).map_err(|e| format!("trial_timeout: {e}"))?;
+            crate::units::duration(t).map_err(|e| format!("trial_timeout: {e}"))?;
         }
         let positive = |x: f64| x > 0.0 && x.is_finite();
         let t = &self.train;
@@ -260,7 +260,7 @@ mod fuzz {
                 prop_assert!(crate::estimate::EstimatorSpec::parse(&c.estimator).is_ok(), "{}", c.estimator);
                 prop_assert!(Budget::parse(&c.budget).is_ok(), "{}", c.budget);
                 if let Some(t) = &c.trial_timeout {
-                    prop_assert!(budget::duration(t).is_ok(), "{}", t);
+                    prop_assert!(crate::units::duration(t).is_ok(), "{}", t);
                 }
                 prop_assert!(c.workers > 0);
                 prop_assert!(c.sandbox.limits().is_ok(), "{:?}", c.sandbox);
