@@ -136,7 +136,9 @@ fn a_job_cancelled_outside_nasbox_fails_its_trial_or_is_retried() {
     let dir = tempfile::tempdir().unwrap();
     for policy in ["fail", "retry"] {
         let out = dir.path().join(policy);
-        let child = search(&config(dir.path(), 2, 3, ""), &out, "1", &["--on-lost", policy]).spawn().unwrap();
+        // Twelve epochs, so the job is still training when scancel lands,
+        // also on a loaded machine (with three, one finished first in a CI run).
+        let child = search(&config(dir.path(), 2, 12, ""), &out, "1", &["--on-lost", policy]).spawn().unwrap();
         let job = running_job(&out, 0);
         assert!(Command::new("scancel").arg(&job).status().unwrap().success());
         let o = finish(child);
