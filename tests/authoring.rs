@@ -22,8 +22,7 @@ use support::{path, target_dir, text, trials, write_table};
 /// cargo never waits on the lock of the cargo running these tests.
 fn nasbox(args: &[&str]) -> Output {
     let mut c = support::command(args);
-    c.env("NASBOX_TOOLCHAINS", target_dir().join("toolchains"))
-        .env("CARGO_TARGET_DIR", target_dir().join("authoring-rust"));
+    c.env("NASBOX_TOOLCHAINS", target_dir().join("toolchains")).env("CARGO_TARGET_DIR", target_dir().join("authoring-rust"));
     c.output().expect("nasbox runs")
 }
 
@@ -68,7 +67,21 @@ fn search_resume_and_determinism(wasm: &Path, root: &Path) {
     write_table(&table);
     let estimator = format!("table:{}", table.display());
     let run = |out: &Path, strategy: &Path| {
-        ok(nasbox(&["search", "--strategy", path(strategy), "--space", "nb201", "--estimator", &estimator, "--budget", "trials=24", "--seed", "5", "--out", path(out)]))
+        ok(nasbox(&[
+            "search",
+            "--strategy",
+            path(strategy),
+            "--space",
+            "nb201",
+            "--estimator",
+            &estimator,
+            "--budget",
+            "trials=24",
+            "--seed",
+            "5",
+            "--out",
+            path(out),
+        ]))
     };
     let (a, b) = (root.join("a"), root.join("b"));
     run(&a, wasm);

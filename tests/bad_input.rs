@@ -87,7 +87,19 @@ fn search_in_a_broken_space_stops_before_making_the_run_folder() {
         let space = dir.path().join("broken.toml");
         std::fs::write(&space, body).unwrap();
         let out = dir.path().join("run");
-        let o = nasbox(&["search", "--strategy", path(&guest("random")), "--space", path(&space), "--estimator", &format!("table:{}", table.display()), "--budget", "trials=2", "--out", path(&out)]);
+        let o = nasbox(&[
+            "search",
+            "--strategy",
+            path(&guest("random")),
+            "--space",
+            path(&space),
+            "--estimator",
+            &format!("table:{}", table.display()),
+            "--budget",
+            "trials=2",
+            "--out",
+            path(&out),
+        ]);
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
         assert!(text(&o).contains(&format!("{}: ", space.display())) && text(&o).contains(why), "{why}:\n{}", text(&o));
         assert!(!out.exists(), "a run folder for a space that does not load");
@@ -180,7 +192,14 @@ fn dataset(kind: usize, dir: &Path) -> (String, Vec<PathBuf>) {
         1 => {
             let record = |label: u8| -> Vec<u8> { std::iter::once(label).chain((0..3072).map(|p| (p % 251) as u8)).collect() };
             let mut files = vec![];
-            for (name, labels) in [("data_batch_1.bin", [0u8, 1]), ("data_batch_2.bin", [2, 3]), ("data_batch_3.bin", [4, 5]), ("data_batch_4.bin", [6, 7]), ("data_batch_5.bin", [8, 9]), ("test_batch.bin", [1, 2])] {
+            for (name, labels) in [
+                ("data_batch_1.bin", [0u8, 1]),
+                ("data_batch_2.bin", [2, 3]),
+                ("data_batch_3.bin", [4, 5]),
+                ("data_batch_4.bin", [6, 7]),
+                ("data_batch_5.bin", [8, 9]),
+                ("test_batch.bin", [1, 2]),
+            ] {
                 std::fs::write(dir.join(name), labels.iter().flat_map(|&l| record(l)).collect::<Vec<u8>>()).unwrap();
                 files.push(dir.join(name));
             }
@@ -236,7 +255,19 @@ fn finished_run() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let (table, out) = (dir.path().join("t.jsonl"), dir.path().join("run"));
     support::write_table(&table);
-    let o = nasbox(&["search", "--strategy", path(&guest("random")), "--estimator", &format!("table:{}", table.display()), "--budget", "trials=20", "--seed", "5", "--out", path(&out)]);
+    let o = nasbox(&[
+        "search",
+        "--strategy",
+        path(&guest("random")),
+        "--estimator",
+        &format!("table:{}", table.display()),
+        "--budget",
+        "trials=20",
+        "--seed",
+        "5",
+        "--out",
+        path(&out),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(support::trials(&out).len(), 20);
     (dir, out)
@@ -328,7 +359,10 @@ fn resume_of_journals_that_do_not_add_up() {
     let (_keep, finished) = finished_run();
     let original = std::fs::read(finished.join("journal.sqlite")).unwrap();
     let cases = [
-        ("DELETE FROM trials WHERE id = 19", "call `{\"call\":\"ask\",\"n\":1,\"first\":19,\"count\":1}` refers to trials the journal does not hold (it has 19)"),
+        (
+            "DELETE FROM trials WHERE id = 19",
+            "call `{\"call\":\"ask\",\"n\":1,\"first\":19,\"count\":1}` refers to trials the journal does not hold (it has 19)",
+        ),
         ("DELETE FROM trials WHERE id = 4", "trial 4 is missing (the next one recorded is 5)"),
         ("INSERT INTO calls (call) VALUES ('{\"call\":\"tell\",\"trials\":[999]}')", "refers to trials the journal does not hold (it has 20)"),
         ("UPDATE manifest SET value = '-5' WHERE key = 'elapsed'", "manifest `elapsed`: -5 is not a number of seconds"),

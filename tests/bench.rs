@@ -26,7 +26,20 @@ fn bench_writes_a_report_that_parses_and_is_deterministic_and_resumable() {
     let estimator = test_table(dir.path());
     let (random, evolution) = (guest("random"), guest("evolution"));
     let bench = |out: &std::path::Path| {
-        nasbox(&["bench", "--strategies", random.to_str().unwrap(), evolution.to_str().unwrap(), "--seeds", "6", "--estimator", &estimator, "--budget", "trials=150", "--out", out.to_str().unwrap()])
+        nasbox(&[
+            "bench",
+            "--strategies",
+            random.to_str().unwrap(),
+            evolution.to_str().unwrap(),
+            "--seeds",
+            "6",
+            "--estimator",
+            &estimator,
+            "--budget",
+            "trials=150",
+            "--out",
+            out.to_str().unwrap(),
+        ])
     };
     let out = dir.path().join("cmp");
     let o = bench(&out);
@@ -77,8 +90,19 @@ fn bench_writes_a_report_that_parses_and_is_deterministic_and_resumable() {
     // Another comparison into the same folder is refused, not resumed as if
     // it were this one (issue 18: objectives were silently dropped).
     let o = nasbox(&[
-        "bench", "--strategies", random.to_str().unwrap(), "--seeds", "2", "--estimator", &estimator, "--budget", "trials=150", "--constraint", "params<=1200",
-        "--out", out.to_str().unwrap(),
+        "bench",
+        "--strategies",
+        random.to_str().unwrap(),
+        "--seeds",
+        "2",
+        "--estimator",
+        &estimator,
+        "--budget",
+        "trials=150",
+        "--constraint",
+        "params<=1200",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(!o.status.success() && text(&o).contains("holds a search of another comparison"), "{}", text(&o));
     assert_eq!(std::fs::read_to_string(out.join("final.csv")).unwrap(), csv, "the earlier comparison is untouched");
@@ -92,7 +116,23 @@ fn bench_writes_a_report_that_parses_and_is_deterministic_and_resumable() {
 fn tabulate_trains_a_sample_into_a_table_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("tab");
-    let args = ["tabulate", "--epochs", "2,1", "--sample", "3", "--channels", "2", "--cells", "1", "--data-fraction", "0.05", "--workers", "2", "--out", out.to_str().unwrap()];
+    let args = [
+        "tabulate",
+        "--epochs",
+        "2,1",
+        "--sample",
+        "3",
+        "--channels",
+        "2",
+        "--cells",
+        "1",
+        "--data-fraction",
+        "0.05",
+        "--workers",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ];
     let o = nasbox(&args);
     assert!(o.status.success(), "{}", text(&o));
     let table_path = out.join("table.jsonl");
@@ -207,7 +247,21 @@ fn bench_takes_the_sandbox_limits_and_a_rerun_continues_with_others() {
     let variant = format!("{}:startup=3", guest("bananas").display());
     let out = dir.path().join("cmp");
     let bench = |more: &[&str]| {
-        let mut args = vec!["bench", "--strategies", &variant, "--seeds", "2", "--estimator", &estimator, "--budget", "trials=8", "--jobs", "1", "--out", out.to_str().unwrap()];
+        let mut args = vec![
+            "bench",
+            "--strategies",
+            &variant,
+            "--seeds",
+            "2",
+            "--estimator",
+            &estimator,
+            "--budget",
+            "trials=8",
+            "--jobs",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ];
         args.extend_from_slice(more);
         nasbox(&args)
     };

@@ -58,10 +58,7 @@ fn same_seed_same_search_across_processes() {
     let dir = tempfile::tempdir().unwrap();
     let transcript = |seed: &str, name: &str| {
         let file = dir.path().join(name);
-        let o = nasbox(
-            cache.path(),
-            &["strategy", "check", path(&guest("random")), "--space", "wide", "--seed", seed, "--transcript", path(&file)],
-        );
+        let o = nasbox(cache.path(), &["strategy", "check", path(&guest("random")), "--space", "wide", "--seed", seed, "--transcript", path(&file)]);
         assert!(o.status.success(), "{}", text(&o));
         std::fs::read_to_string(file).unwrap()
     };
@@ -88,11 +85,7 @@ fn the_second_load_comes_from_the_cache_and_foreign_entries_are_not_loaded() {
 
     // Replace every cache entry with bytes the cache did not sign: the next
     // load must compile again rather than deserialize them.
-    let entries: Vec<_> = std::fs::read_dir(cache.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
-        .collect();
+    let entries: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "cwasm")).collect();
     assert_eq!(entries.len(), 1);
     let mut planted = std::fs::read(&entries[0]).unwrap();
     planted[40] ^= 0xff;
@@ -243,7 +236,10 @@ fn space_show_and_pytorch_cover_every_space() {
     }
     let o = nasbox(cache.path(), &["space", "show", "darts"]);
     assert!(text(&o).contains("reduce.5b.op") && !text(&o).contains("more"), "{}", text(&o));
-    let o = nasbox(cache.path(), &["space", "pytorch", "--space", "chain", "--arch", "conv_3x3 | conv_3x3 | conv_3x3 | conv_3x3 | conv_3x3 | conv_3x3", "--input", "1x28"]);
+    let o = nasbox(
+        cache.path(),
+        &["space", "pytorch", "--space", "chain", "--arch", "conv_3x3 | conv_3x3 | conv_3x3 | conv_3x3 | conv_3x3 | conv_3x3", "--input", "1x28"],
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("class Network(nn.Module)") && text(&o).contains("\"in_channels\": 1"), "{}", text(&o));
     let o = nasbox(cache.path(), &["space", "pytorch", "--arch", "x", "--input", "3by32"]);

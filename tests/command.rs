@@ -31,8 +31,23 @@ fn a_python_script_scores_a_decision_space_and_results_show_json_architectures()
     let ex = examples().join("command");
     let script = format!("python3 {}", ex.join("quadratic.py").display());
     let o = nasbox(&[
-        "search", "--strategy", guest("evolution").to_str().unwrap(), "--space", ex.join("space.toml").to_str().unwrap(),
-        "--command", &script, "--budget", "trials=30", "--seed", "3", "--set", "population=8", "--set", "sample=3", "--out", out.to_str().unwrap(),
+        "search",
+        "--strategy",
+        guest("evolution").to_str().unwrap(),
+        "--space",
+        ex.join("space.toml").to_str().unwrap(),
+        "--command",
+        &script,
+        "--budget",
+        "trials=30",
+        "--seed",
+        "3",
+        "--set",
+        "population=8",
+        "--set",
+        "sample=3",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let all = trials(&out);
@@ -106,8 +121,21 @@ fn each_way_a_script_fails_fails_only_its_trial_with_the_reason() {
     let out = dir.path().join("run");
     let run = format!("sh {}", script.display());
     let o = nasbox(&[
-        "search", "--strategy", guest("grid").to_str().unwrap(), "--space", space.to_str().unwrap(), "--command", &run, "--budget", "trials=12",
-        "--trial-timeout", "3s", "--workers", "2", "--out", out.to_str().unwrap(),
+        "search",
+        "--strategy",
+        guest("grid").to_str().unwrap(),
+        "--space",
+        space.to_str().unwrap(),
+        "--command",
+        &run,
+        "--budget",
+        "trials=12",
+        "--trial-timeout",
+        "3s",
+        "--workers",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let all = trials(&out);
@@ -163,8 +191,25 @@ fn kill_9_and_resume_give_the_trials_of_an_uninterrupted_run() {
     let args = |out: &Path| -> Vec<String> {
         let space = ex.join("space.toml");
         [
-            "search", "--strategy", evolution.to_str().unwrap(), "--space", space.to_str().unwrap(), "--command", &run, "--budget", "trials=24",
-            "--workers", "1", "--seed", "5", "--set", "population=6", "--set", "sample=2", "--out", out.to_str().unwrap(),
+            "search",
+            "--strategy",
+            evolution.to_str().unwrap(),
+            "--space",
+            space.to_str().unwrap(),
+            "--command",
+            &run,
+            "--budget",
+            "trials=24",
+            "--workers",
+            "1",
+            "--seed",
+            "5",
+            "--set",
+            "population=6",
+            "--set",
+            "sample=2",
+            "--out",
+            out.to_str().unwrap(),
         ]
         .iter()
         .map(|s| s.to_string())
@@ -211,8 +256,21 @@ fn the_pytorch_example_searches_architecture_and_recipe_together() {
     let ex = examples().join("pytorch-mlp");
     // The example's command as its README gives it, run from the repository root.
     let o = command(&[
-        "search", "--strategy", guest("random").to_str().unwrap(), "--space", "examples/pytorch-mlp/space.toml", "--command", "python examples/pytorch-mlp/train.py",
-        "--estimator", "command+early-stop", "--budget", "trials=4", "--seed", "1", "--out", out.to_str().unwrap(),
+        "search",
+        "--strategy",
+        guest("random").to_str().unwrap(),
+        "--space",
+        "examples/pytorch-mlp/space.toml",
+        "--command",
+        "python examples/pytorch-mlp/train.py",
+        "--estimator",
+        "command+early-stop",
+        "--budget",
+        "trials=4",
+        "--seed",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
     ])
     .current_dir(examples().join(".."))
     .output()
@@ -247,15 +305,30 @@ fn a_table_of_a_decision_space_benchmarks_strategies_like_any_table() {
                 let raw = -((x as f64 - 3.0).powi(2)) - (y + 1.0f64).powi(2) + if kind == "b" { 0.5 } else { 0.0 };
                 let score = (raw + 18.0) / 18.5; // into [0, 1], as tables hold accuracies
                 let arch = serde_json::json!({"x": x, "y": y, "kind": kind}).to_string();
-                rows.push_str(&format!("{{\"arch\": {}, \"fidelity\": 1.0, \"valid_accuracy\": {score}, \"test_accuracy\": {score}, \"cost\": 1.0}}\n", serde_json::Value::String(arch)));
+                rows.push_str(&format!(
+                    "{{\"arch\": {}, \"fidelity\": 1.0, \"valid_accuracy\": {score}, \"test_accuracy\": {score}, \"cost\": 1.0}}\n",
+                    serde_json::Value::String(arch)
+                ));
             }
         }
     }
     std::fs::write(&table, rows).unwrap();
     let out = dir.path().join("bench");
     let o = nasbox(&[
-        "bench", "--strategies", "random", "evolution", "--seeds", "3", "--space", space.to_str().unwrap(), "--estimator", &format!("table:{}", table.display()),
-        "--budget", "trials=20", "--out", out.to_str().unwrap(),
+        "bench",
+        "--strategies",
+        "random",
+        "evolution",
+        "--seeds",
+        "3",
+        "--space",
+        space.to_str().unwrap(),
+        "--estimator",
+        &format!("table:{}", table.display()),
+        "--budget",
+        "trials=20",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("random") && text(&o).contains("evolution"), "{}", text(&o));
@@ -283,8 +356,25 @@ echo "{\"objective\": $(printf 0.%03d $((q * 5))), \"metrics\": {\"gpu\": $CUDA_
     let out = dir.path().join("run");
     let run = format!("sh {}", script.display());
     let o = nasbox(&[
-        "search", "--config", config.to_str().unwrap(), "--strategy", guest("grid").to_str().unwrap(), "--space", space.to_str().unwrap(), "--command", &run,
-        "--estimator", "command+early-stop", "--budget", "trials=6", "--workers", "1", "--devices", "0,1", "--out", out.to_str().unwrap(),
+        "search",
+        "--config",
+        config.to_str().unwrap(),
+        "--strategy",
+        guest("grid").to_str().unwrap(),
+        "--space",
+        space.to_str().unwrap(),
+        "--command",
+        &run,
+        "--estimator",
+        "command+early-stop",
+        "--budget",
+        "trials=6",
+        "--workers",
+        "1",
+        "--devices",
+        "0,1",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let all = trials(&out);
@@ -331,8 +421,19 @@ echo "{\"objective\": $step}" > "$NASBOX_RESULT_FILE"
     let out = dir.path().join("run");
     let run = format!("sh {}", script.display());
     let o = nasbox(&[
-        "search", "--strategy", guest("grid").to_str().unwrap(), "--space", space.to_str().unwrap(), "--command", &run, "--budget", "trials=8", "--workers", "1",
-        "--out", out.to_str().unwrap(),
+        "search",
+        "--strategy",
+        guest("grid").to_str().unwrap(),
+        "--space",
+        space.to_str().unwrap(),
+        "--command",
+        &run,
+        "--budget",
+        "trials=8",
+        "--workers",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let all = trials(&out);

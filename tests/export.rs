@@ -125,7 +125,8 @@ fn custom_toml_space_on_one_channel_images_gives_the_same_logits_in_pytorch() {
     let data = dir.path().join("mnist");
     support::write_mnist(&data, 600, 100);
     let toml = dir.path().join("gray.toml");
-    std::fs::write(&toml, "layers = 4\nops = [\"conv_3x3\", \"sep_conv_3x3\", \"max_pool_3x3\", \"identity\"]\nwidths = [8, 12]\nreduce_at = [1, 3]\n").unwrap();
+    std::fs::write(&toml, "layers = 4\nops = [\"conv_3x3\", \"sep_conv_3x3\", \"max_pool_3x3\", \"identity\"]\nwidths = [8, 12]\nreduce_at = [1, 3]\n")
+        .unwrap();
     let arch = "conv_3x3@8 | identity@12 | max_pool_3x3@8 +0 | sep_conv_3x3@12 +0,1";
     same_logits_in_pytorch(toml.to_str().unwrap(), arch, &[], &format!("mnist:{}", data.display()));
 }

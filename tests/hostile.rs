@@ -157,10 +157,7 @@ fn a_genotype_of_the_wrong_length_is_invalid_output() {
 #[test]
 fn a_huge_list_is_refused() {
     let (e, _) = attack("huge-list", "ask", Limits::default());
-    assert!(
-        matches!(e.kind, ErrorKind::InvalidOutput(InvalidOutput::TooManyProposals { returned: 1_000_000, asked: 3 })),
-        "{e}"
-    );
+    assert!(matches!(e.kind, ErrorKind::InvalidOutput(InvalidOutput::TooManyProposals { returned: 1_000_000, asked: 3 })), "{e}");
     good_strategy_still_runs();
 }
 

@@ -51,9 +51,10 @@ fn a_short_nb201_hp_search_and_its_best_trial_retrained_with_its_recipe() {
 
     // Retraining with the run's data settings and seed reproduces the
     // trial: same recipe, same network, same accuracy (one thread on CPU).
-    let o = command(&["train", "--from", run_arg, "--epochs", "1", "--data-fraction", "0.05", "--channels", "2", "--cells", "1", "--threads", "1", "--seed", "6"])
-        .output()
-        .unwrap();
+    let o =
+        command(&["train", "--from", run_arg, "--epochs", "1", "--data-fraction", "0.05", "--channels", "2", "--cells", "1", "--threads", "1", "--seed", "6"])
+            .output()
+            .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains(&best.arch), "{}", text(&o));
     let recipe = space.recipe(&best.genotype).unwrap();
@@ -81,9 +82,21 @@ fn estimators_that_cannot_honour_a_recipe_refuse_hp_spaces() {
     let dir = tempfile::tempdir().unwrap();
     for estimator in ["zero-cost", "supernet"] {
         let out = dir.path().join(estimator);
-        let o = command(&["search", "--strategy", guest("random").to_str().unwrap(), "--space", "nb201+hp", "--estimator", estimator, "--budget", "trials=2", "--out", out.to_str().unwrap()])
-            .output()
-            .unwrap();
+        let o = command(&[
+            "search",
+            "--strategy",
+            guest("random").to_str().unwrap(),
+            "--space",
+            "nb201+hp",
+            "--estimator",
+            estimator,
+            "--budget",
+            "trials=2",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
         assert!(!o.status.success(), "{}", text(&o));
         assert!(text(&o).contains(&format!("{estimator} does not apply to nb201+hp")), "{}", text(&o));
     }

@@ -29,11 +29,7 @@ fn write_fidelity_table(path: &std::path::Path) {
             h ^= h >> 31;
             let noise = (h % 10_000) as f64 / 10_000.0 - 0.5;
             let acc = 0.1 + 0.8 * quality * (0.5 + 0.5 * f) + 0.2 * (1.0 - f) * noise;
-            out.push_str(&format!(
-                "{{\"arch\": \"{}\", \"fidelity\": {f}, \"valid_accuracy\": {acc:.9}, \"cost\": {}}}\n",
-                nb201::to_string(&g),
-                100.0 * f
-            ));
+            out.push_str(&format!("{{\"arch\": \"{}\", \"fidelity\": {f}, \"valid_accuracy\": {acc:.9}, \"cost\": {}}}\n", nb201::to_string(&g), 100.0 * f));
         }
     }
     std::fs::write(path, out).unwrap();
@@ -57,8 +53,19 @@ fn hyperband_and_bohb_run_the_papers_first_bracket_on_a_table_with_four_fideliti
     for name in ["hyperband", "bohb"] {
         let run = dir.path().join(name);
         let o = command(&[
-            "search", "--strategy", guest(name).to_str().unwrap(), "--estimator", &format!("table:{}", table.display()), "--budget", "trials=40",
-            "--workers", "1", "--seed", "2", "--out", run.to_str().unwrap(),
+            "search",
+            "--strategy",
+            guest(name).to_str().unwrap(),
+            "--estimator",
+            &format!("table:{}", table.display()),
+            "--budget",
+            "trials=40",
+            "--workers",
+            "1",
+            "--seed",
+            "2",
+            "--out",
+            run.to_str().unwrap(),
         ])
         .output()
         .unwrap();

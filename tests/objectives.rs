@@ -145,7 +145,14 @@ fn nsga2_fronts_have_more_hypervolume_than_random_search_over_seeds() {
         assert!((0.0..=1.0 + 1e-12).contains(&hv), "{line}");
     }
     let pair = &summary["pairs"][0];
-    let message = format!("hypervolume over 10 seeds of 100 trials: nsga2 {:.4} ± {:.4}, random {:.4} ± {:.4}; p = {:.2e}", mean(&n), n["score_std"].as_f64().unwrap(), mean(&r), r["score_std"].as_f64().unwrap(), pair["p"].as_f64().unwrap());
+    let message = format!(
+        "hypervolume over 10 seeds of 100 trials: nsga2 {:.4} ± {:.4}, random {:.4} ± {:.4}; p = {:.2e}",
+        mean(&n),
+        n["score_std"].as_f64().unwrap(),
+        mean(&r),
+        r["score_std"].as_f64().unwrap(),
+        pair["p"].as_f64().unwrap()
+    );
     assert!(mean(&n) > mean(&r) + MARGIN && pair["p"].as_f64().unwrap() < 0.05, "{message}");
     assert!((mean(&n) + n["regret_mean"].as_f64().unwrap() - 1.0).abs() < 1e-9, "regret is 1 - the fraction");
     assert!(n["at_best"].is_null(), "seeds at the best architecture mean nothing for a front");

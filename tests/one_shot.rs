@@ -97,7 +97,11 @@ fn darts_moves_its_weights_from_uniform_and_derives_an_architecture_that_retrain
     let arch = derived(&out);
     assert!(text(&o).contains(&format!("the strategy recommends: {arch}")), "{}", text(&o));
     let results = run(&mut command(&["results", out.to_str().unwrap()]));
-    assert!(text(&results).contains("30 of them differentiable steps") && text(&results).contains(&format!("the strategy's architecture: {arch}")), "{}", text(&results));
+    assert!(
+        text(&results).contains("30 of them differentiable steps") && text(&results).contains(&format!("the strategy's architecture: {arch}")),
+        "{}",
+        text(&results)
+    );
     let report = command(&["report", out.to_str().unwrap()]).output().unwrap();
     assert!(!report.status.success() && text(&report).contains("a differentiable search has no ranked architectures"), "{}", text(&report));
 
@@ -221,7 +225,10 @@ fn a_killed_one_shot_search_resumes_to_the_uninterrupted_result() {
         let target = 8 * (round + 1);
         let start = Instant::now();
         let done = loop {
-            let n = Journal::open(&killed.join("journal.sqlite")).ok().and_then(|j| j.trials().ok()).map_or(0, |t| t.iter().filter(|t| t.status != TrialStatus::Pending).count());
+            let n = Journal::open(&killed.join("journal.sqlite"))
+                .ok()
+                .and_then(|j| j.trials().ok())
+                .map_or(0, |t| t.iter().filter(|t| t.status != TrialStatus::Pending).count());
             if n >= target || child.try_wait().unwrap().is_some() || start.elapsed() > Duration::from_secs(60) {
                 break n;
             }
@@ -239,7 +246,12 @@ fn a_killed_one_shot_search_resumes_to_the_uninterrupted_result() {
     let (a, b) = (journal(&whole).trials().unwrap(), journal(&killed).trials().unwrap());
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(&b) {
-        assert_eq!((x.id, &x.status, x.objective, &x.relaxed, &x.gradient), (y.id, &y.status, y.objective, &y.relaxed, &y.gradient), "trial {} differs after kill -9 and resume", x.id);
+        assert_eq!(
+            (x.id, &x.status, x.objective, &x.relaxed, &x.gradient),
+            (y.id, &y.status, y.objective, &y.relaxed, &y.gradient),
+            "trial {} differs after kill -9 and resume",
+            x.id
+        );
     }
     assert_eq!(derived(&whole), derived(&killed));
 }

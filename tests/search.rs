@@ -40,7 +40,19 @@ fn a_table_search_spends_its_budget_and_reports_results() {
     let out = dir.path().join("run");
     let estimator = format!("table:{}", t.path.display());
     let evolution = guest("evolution");
-    let o = nasbox(&["search", "--strategy", evolution.to_str().unwrap(), "--estimator", &estimator, "--budget", "trials=300", "--seed", "3", "--out", out.to_str().unwrap()]);
+    let o = nasbox(&[
+        "search",
+        "--strategy",
+        evolution.to_str().unwrap(),
+        "--estimator",
+        &estimator,
+        "--budget",
+        "trials=300",
+        "--seed",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let all = trials(&out);
     assert_eq!(all.len(), 300);
@@ -76,7 +88,17 @@ fn simulated_time_budget_stops_the_run() {
     let t = table();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--estimator", &format!("table:{}", t.path.display()), "--budget", "sim=600", "--out", out.to_str().unwrap()]);
+    let o = nasbox(&[
+        "search",
+        "--strategy",
+        guest("random").to_str().unwrap(),
+        "--estimator",
+        &format!("table:{}", t.path.display()),
+        "--budget",
+        "sim=600",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let all = trials(&out);
     let spent: f64 = all.iter().map(|t| t.cost).sum();
@@ -94,11 +116,13 @@ fn a_run_killed_before_its_journal_was_committed_can_start_again() {
     std::fs::write(out.join("journal.sqlite"), b"").unwrap();
     let t = table();
     let estimator = format!("table:{}", t.path.display());
-    let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--estimator", &estimator, "--budget", "trials=3", "--out", out.to_str().unwrap()]);
+    let o =
+        nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--estimator", &estimator, "--budget", "trials=3", "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(trials(&out).len(), 3);
     // A real run is never overwritten.
-    let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--estimator", &estimator, "--budget", "trials=3", "--out", out.to_str().unwrap()]);
+    let o =
+        nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--estimator", &estimator, "--budget", "trials=3", "--out", out.to_str().unwrap()]);
     assert!(!o.status.success() && text(&o).contains("already holds a run"), "{}", text(&o));
 }
 
@@ -109,10 +133,22 @@ fn kill_9_at_random_moments_and_resume_gives_the_uninterrupted_run() {
     let estimator = format!("table:{}", t.path.display());
     let evolution = guest("evolution");
     let args = |out: &Path| -> Vec<String> {
-        ["search", "--strategy", evolution.to_str().unwrap(), "--estimator", &estimator, "--budget", "trials=2500", "--seed", "11", "--out", out.to_str().unwrap()]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        [
+            "search",
+            "--strategy",
+            evolution.to_str().unwrap(),
+            "--estimator",
+            &estimator,
+            "--budget",
+            "trials=2500",
+            "--seed",
+            "11",
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     };
     let whole = dir.path().join("whole");
     let a: Vec<String> = args(&whole);
@@ -164,7 +200,21 @@ fn a_trapping_strategy_stops_the_run_with_the_journal_intact() {
     let t = table();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let o = nasbox(&["search", "--strategy", guest("hostile").to_str().unwrap(), "--set", "attack=panic", "--set", "when=tell", "--estimator", &format!("table:{}", t.path.display()), "--budget", "trials=5", "--out", out.to_str().unwrap()]);
+    let o = nasbox(&[
+        "search",
+        "--strategy",
+        guest("hostile").to_str().unwrap(),
+        "--set",
+        "attack=panic",
+        "--set",
+        "when=tell",
+        "--estimator",
+        &format!("table:{}", t.path.display()),
+        "--budget",
+        "trials=5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(!o.status.success());
     let msg = text(&o);
     assert!(msg.contains("hostile") && msg.contains("tell") && msg.contains("nasbox resume"), "{msg}");
@@ -189,13 +239,34 @@ fn a_search_that_ran_out_of_fuel_resumes_with_more() {
     let table = format!("table:{}", t.path.display());
     let bananas = guest("bananas");
     let search = |out: &Path, more: &[&str]| {
-        let args = [&["search", "--strategy", bananas.to_str().unwrap(), "--set", "startup=3", "--estimator", &table, "--budget", "trials=8", "--out", out.to_str().unwrap()][..], more].concat();
+        let args = [
+            &[
+                "search",
+                "--strategy",
+                bananas.to_str().unwrap(),
+                "--set",
+                "startup=3",
+                "--estimator",
+                &table,
+                "--budget",
+                "trials=8",
+                "--out",
+                out.to_str().unwrap(),
+            ][..],
+            more,
+        ]
+        .concat();
         nasbox(&args)
     };
     // The uniform start fits in 5·10⁶ units; the predictor's training does not.
     let o = search(&out, &["--fuel", "5e6"]);
     let msg = text(&o);
-    assert!(!o.status.success() && msg.contains("ask: ran out of fuel (budget 5000000 units per call)") && msg.contains(&format!("`nasbox resume {} --fuel 1e7`", out.display())), "{msg}");
+    assert!(
+        !o.status.success()
+            && msg.contains("ask: ran out of fuel (budget 5000000 units per call)")
+            && msg.contains(&format!("`nasbox resume {} --fuel 1e7`", out.display())),
+        "{msg}"
+    );
     let done = trials(&out).len();
     assert!((3..8).contains(&done), "{done} trials before the first guided ask");
     let (recorded, _, _) = nasbox::run::search::Search::config_of(&out).unwrap();
@@ -223,7 +294,10 @@ fn crashing_launcher(dir: &Path) -> PathBuf {
     let path = dir.join("launcher.sh");
     std::fs::write(
         &path,
-        format!("#!/bin/sh\njob=$(cat)\ncase \"$job\" in *'avg_pool_3x3~0|+'*) kill -9 $$;; esac\nprintf '%s' \"$job\" | exec {} worker\n", env!("CARGO_BIN_EXE_nasbox")),
+        format!(
+            "#!/bin/sh\njob=$(cat)\ncase \"$job\" in *'avg_pool_3x3~0|+'*) kill -9 $$;; esac\nprintf '%s' \"$job\" | exec {} worker\n",
+            env!("CARGO_BIN_EXE_nasbox")
+        ),
     )
     .unwrap();
     std::process::Command::new("chmod").arg("+x").arg(&path).status().unwrap();
@@ -248,10 +322,22 @@ fn crashed_workers_and_diverged_trials_fail_and_the_search_goes_on() {
     let launcher = crashing_launcher(dir.path());
     let out = dir.path().join("run");
     let config = tiny_training(dir.path(), "crash.toml", 8, "");
-    let o = command(&["search", "--strategy", guest("grid").to_str().unwrap(), "--set", "start=3", "--set", "stride=7", "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()])
-        .env("NASBOX_WORKER_COMMAND", &launcher)
-        .output()
-        .unwrap();
+    let o = command(&[
+        "search",
+        "--strategy",
+        guest("grid").to_str().unwrap(),
+        "--set",
+        "start=3",
+        "--set",
+        "stride=7",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .env("NASBOX_WORKER_COMMAND", &launcher)
+    .output()
+    .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let all = trials(&out);
     assert_eq!(all.len(), 8);
@@ -285,7 +371,17 @@ fn parallel_workers_give_the_same_results_as_serial() {
     let mut results = vec![];
     for workers in ["1", "2"] {
         let out = dir.path().join(format!("w{workers}"));
-        let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--workers", workers, "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        let o = nasbox(&[
+            "search",
+            "--strategy",
+            guest("random").to_str().unwrap(),
+            "--workers",
+            workers,
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "{}", text(&o));
         let mut set: Vec<(String, String)> = trials(&out).iter().map(|t| (t.arch.clone(), format!("{:?} {:.6}", t.status, t.objective))).collect();
         set.sort();
@@ -300,10 +396,21 @@ fn retraining_the_best_architecture_of_a_run() {
     let t = table();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--estimator", &format!("table:{}", t.path.display()), "--budget", "trials=20", "--out", out.to_str().unwrap()]);
+    let o = nasbox(&[
+        "search",
+        "--strategy",
+        guest("random").to_str().unwrap(),
+        "--estimator",
+        &format!("table:{}", t.path.display()),
+        "--budget",
+        "trials=20",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let best = trials(&out).into_iter().max_by(|a, b| a.objective.total_cmp(&b.objective).then(b.id.cmp(&a.id))).unwrap();
-    let o = nasbox(&["train", "--from", out.to_str().unwrap(), "--epochs", "1", "--channels", "2", "--cells", "1", "--data-fraction", "0.05", "--threads", "1"]);
+    let o =
+        nasbox(&["train", "--from", out.to_str().unwrap(), "--epochs", "1", "--channels", "2", "--cells", "1", "--data-fraction", "0.05", "--threads", "1"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains(&best.arch), "{}", text(&o));
     let metrics: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("final/metrics.json")).unwrap()).unwrap();
@@ -316,7 +423,17 @@ fn retraining_the_best_architecture_of_a_run() {
 fn zero_cost_search_scores_with_the_proxies_vote() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--estimator", "zero-cost", "--budget", "trials=6", "--out", out.to_str().unwrap()]);
+    let o = nasbox(&[
+        "search",
+        "--strategy",
+        guest("random").to_str().unwrap(),
+        "--estimator",
+        "zero-cost",
+        "--budget",
+        "trials=6",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     for t in trials(&out) {
         assert_eq!(t.status, TrialStatus::Ok, "{t:?}");
@@ -438,7 +555,8 @@ fn report_draws_a_run_as_well_formed_html() {
     let doc = roxmltree::Document::parse_with_options(&html, roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() }).unwrap();
     // Params and FLOPs scatters, the best-so-far curve, the best cell.
     assert_eq!(doc.descendants().filter(|n| n.has_tag_name("svg")).count(), 4);
-    let best = trials(&out).into_iter().filter(|t| t.status == TrialStatus::Ok).max_by(|a, b| a.objective.total_cmp(&b.objective).then(b.id.cmp(&a.id))).unwrap();
+    let best =
+        trials(&out).into_iter().filter(|t| t.status == TrialStatus::Ok).max_by(|a, b| a.objective.total_cmp(&b.objective).then(b.id.cmp(&a.id))).unwrap();
     assert!(doc.descendants().any(|n| n.has_tag_name("code") && n.text() == Some(best.arch.as_str())));
 }
 
@@ -451,10 +569,7 @@ fn pid_launcher(dir: &Path) -> PathBuf {
 }
 
 fn worker_pids(dir: &Path) -> Vec<u32> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("worker.")?.strip_suffix(".pid")?.parse().ok())
-        .collect()
+    std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("worker.")?.strip_suffix(".pid")?.parse().ok()).collect()
 }
 
 fn alive(pid: u32) -> bool {

@@ -37,14 +37,41 @@ impl Fixture {
         std::fs::write(&partial, kept.join("\n") + "\n").unwrap();
         let runs = dir.path().join("runs");
         let search = |strategy: &str, table: &Path, trials: u32, out: &str| {
-            let o = command(&["search", "--strategy", path(&guest(strategy)), "--estimator", &format!("table:{}", table.display()), "--budget", &format!("trials={trials}"), "--out", path(&runs.join(out))]).output().unwrap();
+            let o = command(&[
+                "search",
+                "--strategy",
+                path(&guest(strategy)),
+                "--estimator",
+                &format!("table:{}", table.display()),
+                "--budget",
+                &format!("trials={trials}"),
+                "--out",
+                path(&runs.join(out)),
+            ])
+            .output()
+            .unwrap();
             assert!(o.status.success(), "{}", text(&o));
         };
         search("random", &partial, 30, "random");
         search("evolution", &full, 60, "evolution");
-        let o = command(&["bench", "--strategies", path(&guest("random")), path(&guest("evolution")), "--seeds", "2", "--estimator", &format!("table:{}", full.display()), "--budget", "trials=20", "--jobs", "1", "--out", path(&runs.join("cmp"))])
-            .output()
-            .unwrap();
+        let o = command(&[
+            "bench",
+            "--strategies",
+            path(&guest("random")),
+            path(&guest("evolution")),
+            "--seeds",
+            "2",
+            "--estimator",
+            &format!("table:{}", full.display()),
+            "--budget",
+            "trials=20",
+            "--jobs",
+            "1",
+            "--out",
+            path(&runs.join("cmp")),
+        ])
+        .output()
+        .unwrap();
         assert!(o.status.success(), "{}", text(&o));
         Fixture { dir }
     }
@@ -350,11 +377,21 @@ fn a_live_run_page_shows_the_trial_count_rise() {
     // Evolution on a table: a few thousand trials a second here, so 50,000
     // trials run for a while and stay a page of bounded size.
     const BUDGET: u64 = 50_000;
-    let mut search = command(&["search", "--strategy", path(&guest("evolution")), "--estimator", &format!("table:{}", table.display()), "--budget", &format!("trials={BUDGET}"), "--out", path(&runs.join("live"))])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut search = command(&[
+        "search",
+        "--strategy",
+        path(&guest("evolution")),
+        "--estimator",
+        &format!("table:{}", table.display()),
+        "--budget",
+        &format!("trials={BUDGET}"),
+        "--out",
+        path(&runs.join("live")),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
     let count_now = || -> Option<u64> {
         let (status, body) = s.get("/api/run/live?since=1000000");
         (status == 200).then(|| serde_json::from_str::<serde_json::Value>(&body).ok()?["summary"]["trials"].as_u64()).flatten()
@@ -412,15 +449,41 @@ fn a_search_keeps_its_strategys_log_messages_in_its_folder() {
     write_table(&table);
     let out = dir.path().join("run");
     // A strategy that logs (far too much, then is stopped): its messages are in the folder.
-    let o = command(&["search", "--strategy", path(&guest("hostile")), "--set", "attack=log-flood", "--set", "when=ask", "--estimator", &format!("table:{}", table.display()), "--budget", "trials=5", "--out", path(&out)])
-        .output()
-        .unwrap();
+    let o = command(&[
+        "search",
+        "--strategy",
+        path(&guest("hostile")),
+        "--set",
+        "attack=log-flood",
+        "--set",
+        "when=ask",
+        "--estimator",
+        &format!("table:{}", table.display()),
+        "--budget",
+        "trials=5",
+        "--out",
+        path(&out),
+    ])
+    .output()
+    .unwrap();
     assert!(!o.status.success(), "{}", text(&o));
     let log = std::fs::read_to_string(out.join("strategy.log")).unwrap();
     assert!(log.starts_with("INFO  hostile: lll"), "{}", &log[..log.len().min(200)]);
     // A strategy that says nothing leaves no file.
     let quiet = dir.path().join("quiet");
-    let o = command(&["search", "--strategy", path(&guest("random")), "--estimator", &format!("table:{}", table.display()), "--budget", "trials=5", "--out", path(&quiet)]).output().unwrap();
+    let o = command(&[
+        "search",
+        "--strategy",
+        path(&guest("random")),
+        "--estimator",
+        &format!("table:{}", table.display()),
+        "--budget",
+        "trials=5",
+        "--out",
+        path(&quiet),
+    ])
+    .output()
+    .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     assert!(!quiet.join("strategy.log").exists());
 }

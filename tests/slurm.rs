@@ -23,10 +23,9 @@ static TURN: Mutex<()> = Mutex::new(());
 /// Whether a Slurm is up; says so visibly (past the test harness's
 /// capture) when it is not.
 fn slurm_up() -> bool {
-    let idle = Command::new("sinfo")
-        .args(["--noheader", "--format=%t"])
-        .output()
-        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).lines().any(|l| ["idle", "mix", "alloc"].contains(&l.trim().trim_end_matches('*'))));
+    let idle = Command::new("sinfo").args(["--noheader", "--format=%t"]).output().is_ok_and(|o| {
+        o.status.success() && String::from_utf8_lossy(&o.stdout).lines().any(|l| ["idle", "mix", "alloc"].contains(&l.trim().trim_end_matches('*')))
+    });
     if !idle {
         if std::env::var_os("NASBOX_REQUIRE_SLURM").is_some() {
             panic!("NASBOX_REQUIRE_SLURM is set but no Slurm node is up: start one with scripts/slurm-local up");
@@ -55,7 +54,8 @@ fn config(dir: &Path, trials: u32, epochs: u32, extra: &str) -> PathBuf {
 
 fn search(config: &Path, out: &Path, workers: &str, more: &[&str]) -> Command {
     let strategy = guest("random");
-    let mut args = vec!["search", "--strategy", strategy.to_str().unwrap(), "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--workers", workers];
+    let mut args =
+        vec!["search", "--strategy", strategy.to_str().unwrap(), "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--workers", workers];
     args.extend_from_slice(more);
     let mut c = command(&args);
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -149,7 +149,11 @@ fn a_job_cancelled_outside_nasbox_fails_its_trial_or_is_retried() {
         let records = jobs(&out, 0);
         match policy {
             "fail" => {
-                assert!(matches!(&all[0].status, TrialStatus::Failed(r) if r.contains(&format!("Slurm job {job} was cancelled outside nasbox"))), "{:?}", all[0]);
+                assert!(
+                    matches!(&all[0].status, TrialStatus::Failed(r) if r.contains(&format!("Slurm job {job} was cancelled outside nasbox"))),
+                    "{:?}",
+                    all[0]
+                );
                 assert_eq!(records.len(), 1, "{records:?}");
             }
             _ => {

@@ -12,10 +12,8 @@ use nasbox::strategy::{check, Candidate, Limits, Observation, Plugin, Proposal, 
 use support::{engine, guest, nasbox, path};
 
 /// Every built-in strategy component, and the SDK example.
-const STRATEGIES: &[&str] = &[
-    "random", "grid", "evolution", "local_search", "tpe", "hyperband", "bohb", "reinforce", "darts", "gdas", "bananas", "npenas",
-    "nsga2", "mutator",
-];
+const STRATEGIES: &[&str] =
+    &["random", "grid", "evolution", "local_search", "tpe", "hyperband", "bohb", "reinforce", "darts", "gdas", "bananas", "npenas", "nsga2", "mutator"];
 
 #[test]
 fn every_strategy_passes_the_check_on_every_space() {
@@ -128,15 +126,7 @@ fn synthetic(space: &Space, trial: u64, proposal: Proposal) -> Observation {
         Proposal::Relaxed(w) => Some(w.iter().map(|v| (0..v.len()).map(|k| k as f64).collect()).collect()),
         Proposal::Genotype(_) => None,
     };
-    Observation {
-        trial,
-        proposal,
-        status: Status::Ok,
-        objective,
-        cost: 1.0,
-        metrics: vec![],
-        gradient,
-    }
+    Observation { trial, proposal, status: Status::Ok, objective, cost: 1.0, metrics: vec![], gradient }
 }
 
 /// Best table accuracy found by `name` within `trials` trials, asking in
@@ -174,16 +164,10 @@ fn best_found(name: &str, settings: &[(&str, &str)], seed: u64, trials: usize) -
 fn evolution_tpe_and_local_search_beat_random_search_over_20_seeds() {
     const SEEDS: u64 = 20;
     const TRIALS: usize = 100;
-    let runs: Vec<(&str, Vec<(&str, &str)>)> = vec![
-        ("random", vec![]),
-        ("evolution", vec![("population", "20"), ("sample", "5")]),
-        ("tpe", vec![]),
-        ("local_search", vec![]),
-    ];
-    let results: HashMap<&str, Vec<f64>> = runs
-        .iter()
-        .map(|(name, settings)| (*name, (0..SEEDS).map(|seed| best_found(name, settings, seed, TRIALS)).collect()))
-        .collect();
+    let runs: Vec<(&str, Vec<(&str, &str)>)> =
+        vec![("random", vec![]), ("evolution", vec![("population", "20"), ("sample", "5")]), ("tpe", vec![]), ("local_search", vec![])];
+    let results: HashMap<&str, Vec<f64>> =
+        runs.iter().map(|(name, settings)| (*name, (0..SEEDS).map(|seed| best_found(name, settings, seed, TRIALS)).collect())).collect();
     let random = &results["random"];
     let mut report = vec![];
     for (name, _) in &runs[1..] {
@@ -235,10 +219,8 @@ fn predictor_strategies_fit_the_default_fuel_at_150_trials() {
 fn predictor_strategies_find_the_table_optimum_more_often_than_random() {
     const SEEDS: u64 = 10;
     const TRIALS: usize = 60;
-    let optimum = (0..15_625u32)
-        .map(|i| (0..6).map(|d| (i / 5u32.pow(d)) % 5).collect::<Vec<u32>>())
-        .map(|g| table_accuracy(&g))
-        .fold(f64::NEG_INFINITY, f64::max);
+    let optimum =
+        (0..15_625u32).map(|i| (0..6).map(|d| (i / 5u32.pow(d)) % 5).collect::<Vec<u32>>()).map(|g| table_accuracy(&g)).fold(f64::NEG_INFINITY, f64::max);
     let hits = |name: &str| (0..SEEDS).filter(|&seed| best_found(name, &[], seed, TRIALS) == optimum).count();
     let random = hits("random");
     let report: Vec<(&str, usize)> = ["bananas", "npenas"].into_iter().map(|name| (name, hits(name))).collect();

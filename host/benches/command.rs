@@ -13,10 +13,10 @@
 //!
 //!     cargo bench -p nasbox --bench command     (after scripts/build-strategies)
 
+mod common;
 #[path = "../../tests/support/mod.rs"]
 #[allow(dead_code)]
 mod support;
-mod common;
 
 use common::{median, unix_now as now};
 
@@ -92,7 +92,16 @@ fn main() -> anyhow::Result<()> {
             command_total.push(journaled - t0);
         }
         let config = RunConfig { budget: format!("trials={TRIALS}"), workers: 1, train: train.clone(), ..RunConfig::default() };
-        let job = TrainJob { space: "nb201".into(), arch: String::new(), dataset: "synthetic".into(), seed: 0, fidelity: None, train: train.clone(), test: false, command: None };
+        let job = TrainJob {
+            space: "nb201".into(),
+            arch: String::new(),
+            dataset: "synthetic".into(),
+            seed: 0,
+            fidelity: None,
+            train: train.clone(),
+            test: false,
+            command: None,
+        };
         for (t0, journaled, _) in search(&dir.path().join(format!("builtin-{round}")), config, job)? {
             builtin_total.push(journaled - t0);
         }

@@ -20,9 +20,7 @@ mod common;
 
 use common::{median, target_dir};
 use nasbox::space;
-use nasbox::strategy::{
-    precheck, CachePolicy, CompileLimits, CompileOptions, Compiler, Engine, Limits, Observation, Plugin, RunContext, Status,
-};
+use nasbox::strategy::{precheck, CachePolicy, CompileLimits, CompileOptions, Compiler, Engine, Limits, Observation, Plugin, RunContext, Status};
 
 const ROUNDS: usize = 60;
 
@@ -36,11 +34,8 @@ fn main() {
     for arg in std::env::args().skip(1).filter(|a| a.ends_with(".wasm")) {
         components.push((format!("{} (given)", Path::new(&arg).file_name().unwrap().to_string_lossy()), PathBuf::from(arg)));
     }
-    let options = |compiler| CompileOptions {
-        limits: CompileLimits::default(),
-        child: Some(PathBuf::from(env!("CARGO_BIN_EXE_nasbox"))),
-        compiler: Some(compiler),
-    };
+    let options =
+        |compiler| CompileOptions { limits: CompileLimits::default(), child: Some(PathBuf::from(env!("CARGO_BIN_EXE_nasbox"))), compiler: Some(compiler) };
     println!("nasbox compile benchmark ({reps} cold loads per side, alternated; medians)\n");
     println!("| component | file | code | largest function | functions | size checks | cached load |");
     println!("|---|---|---|---|---|---|---|");

@@ -43,15 +43,8 @@ fn round_trip(wasm: &Path) {
     // What one call costs in fuel, and the fixed cost of entering the sandbox.
     let p = plugin.ask(1).unwrap();
     let ask_fuel = plugin.fuel_used_last_call();
-    let obs = host::Observation {
-        trial: u64::MAX,
-        proposal: p[0].clone(),
-        status: host::Status::Ok,
-        objective: 0.1,
-        cost: 1.0,
-        metrics: vec![],
-        gradient: None,
-    };
+    let obs =
+        host::Observation { trial: u64::MAX, proposal: p[0].clone(), status: host::Status::Ok, objective: 0.1, cost: 1.0, metrics: vec![], gradient: None };
     plugin.tell(&[obs]).unwrap();
     let tell_fuel = plugin.fuel_used_last_call();
     let mut empty_calls = vec![];

@@ -69,7 +69,13 @@ fn client(port: u16, name: String, paced: bool, stop: Arc<AtomicBool>, answers: 
                 last_plot = Instant::now();
             }
         }
-        std::thread::sleep(if paced { Duration::from_secs(1) } else if status == 200 { Duration::ZERO } else { Duration::from_millis(50) });
+        std::thread::sleep(if paced {
+            Duration::from_secs(1)
+        } else if status == 200 {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(50)
+        });
     }
 }
 
@@ -82,7 +88,22 @@ fn main() {
     let evolution = support::guest("evolution");
     let search = |runs: &Path, name: &str, trials: u32| -> f64 {
         let started = Instant::now();
-        let o = nasbox(&cache, &["search", "--strategy", evolution.to_str().unwrap(), "--estimator", &estimator, "--budget", &format!("trials={trials}"), "--out", runs.join(name).to_str().unwrap()]).output().unwrap();
+        let o = nasbox(
+            &cache,
+            &[
+                "search",
+                "--strategy",
+                evolution.to_str().unwrap(),
+                "--estimator",
+                &estimator,
+                "--budget",
+                &format!("trials={trials}"),
+                "--out",
+                runs.join(name).to_str().unwrap(),
+            ],
+        )
+        .output()
+        .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         started.elapsed().as_secs_f64()
     };
@@ -127,7 +148,12 @@ fn main() {
     std::fs::create_dir_all(&live).unwrap();
     let (mut server, port) = serve(&cache, &live);
     // Nobody watching twice: how far two identical sides differ here (noise).
-    let sides = [("nobody watching", 0, true), ("10 clients, as the run page polls", 10, true), ("10 clients polling back to back", 10, false), ("nobody watching, again", 0, true)];
+    let sides = [
+        ("nobody watching", 0, true),
+        ("10 clients, as the run page polls", 10, true),
+        ("10 clients polling back to back", 10, false),
+        ("nobody watching, again", 0, true),
+    ];
     let mut seconds: Vec<Vec<f64>> = vec![vec![]; sides.len()];
     let mut answered: Vec<Vec<u64>> = vec![vec![]; sides.len()];
     let mut k = 0;

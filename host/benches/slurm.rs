@@ -20,7 +20,10 @@ const TRIALS: usize = 8;
 const REPEATS: usize = 2;
 
 fn main() -> anyhow::Result<()> {
-    let up = Command::new("sinfo").args(["--noheader", "--format=%t"]).output().is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("idle"));
+    let up = Command::new("sinfo")
+        .args(["--noheader", "--format=%t"])
+        .output()
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("idle"));
     if !up {
         println!("no idle Slurm node here: start one with scripts/slurm-local up");
         return Ok(());
@@ -40,7 +43,19 @@ fn main() -> anyhow::Result<()> {
         for (k, (executor, workers)) in setups.iter().enumerate() {
             let out = dir.path().join(format!("{executor}-{workers}-{round}"));
             let o = Command::new(env!("CARGO_BIN_EXE_nasbox"))
-                .args(["search", "--strategy", "random", "--config", config.to_str().unwrap(), "--executor", executor, "--workers", workers, "--out", out.to_str().unwrap()])
+                .args([
+                    "search",
+                    "--strategy",
+                    "random",
+                    "--config",
+                    config.to_str().unwrap(),
+                    "--executor",
+                    executor,
+                    "--workers",
+                    workers,
+                    "--out",
+                    out.to_str().unwrap(),
+                ])
                 .output()?;
             anyhow::ensure!(o.status.success(), "{executor} x{workers}: {}", String::from_utf8_lossy(&o.stderr));
             let (seconds, per_trial) = read(&out)?;
@@ -80,10 +95,7 @@ fn read(dir: &Path) -> anyhow::Result<(f64, Vec<(f64, f64)>)> {
     let journal = Journal::open(&dir.join("journal.sqlite"))?;
     let seconds = journal.manifest("elapsed")?.and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
     let metric = |m: &[(String, f64)], name: &str| m.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
-    let per_trial = journal
-        .trials()?
-        .iter()
-        .filter_map(|t| Some((metric(&t.metrics, "slurm-queue-seconds")?, metric(&t.metrics, "slurm-collect-seconds")?)))
-        .collect();
+    let per_trial =
+        journal.trials()?.iter().filter_map(|t| Some((metric(&t.metrics, "slurm-queue-seconds")?, metric(&t.metrics, "slurm-collect-seconds")?))).collect();
     Ok((seconds, per_trial))
 }

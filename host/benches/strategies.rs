@@ -34,15 +34,7 @@ fn native<S: Strategy>(space: &nasbox_sdk::Space, seed: u64) -> Duration {
             nasbox_sdk::Proposal::Genotype(c) => objective(&c.genotype) * c.fidelity.unwrap_or(1.0),
             nasbox_sdk::Proposal::Relaxed(_) => 0.0,
         };
-        let o = nasbox_sdk::Observation {
-            trial,
-            proposal: p,
-            status: nasbox_sdk::Status::Ok,
-            objective: y,
-            cost: 1.0,
-            metrics: vec![],
-            gradient: None,
-        };
+        let o = nasbox_sdk::Observation { trial, proposal: p, status: nasbox_sdk::Status::Ok, objective: y, cost: 1.0, metrics: vec![], gradient: None };
         s.tell(vec![o]).unwrap();
     }
     t.elapsed()
@@ -58,15 +50,7 @@ fn sandboxed(loaded: &host::Loaded, space: &space::Space, seed: u64) -> Duration
             host::Proposal::Genotype(c) => objective(&c.genotype) * c.fidelity.unwrap_or(1.0),
             host::Proposal::Relaxed(_) => 0.0,
         };
-        let o = host::Observation {
-            trial,
-            proposal,
-            status: host::Status::Ok,
-            objective: y,
-            cost: 1.0,
-            metrics: vec![],
-            gradient: None,
-        };
+        let o = host::Observation { trial, proposal, status: host::Status::Ok, objective: y, cost: 1.0, metrics: vec![], gradient: None };
         p.tell(&[o]).unwrap();
     }
     t.elapsed()

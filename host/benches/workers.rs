@@ -10,10 +10,10 @@
 //!
 //!     cargo bench -p nasbox --bench workers     (after scripts/build-strategies)
 
+mod common;
 #[path = "../../tests/support/mod.rs"]
 #[allow(dead_code)]
 mod support;
-mod common;
 
 use common::{median, unix_now as now};
 
@@ -33,7 +33,16 @@ fn search(dir: &std::path::Path, worker_trials: usize, train: &TrainOptions) -> 
     let wasm = support::guest("random");
     let plugin = Plugin::load(support::engine(), &wasm, 0, Limits::default())?;
     let config = RunConfig { budget: format!("trials={TRIALS}"), workers: 1, worker_trials, train: train.clone(), ..RunConfig::default() };
-    let job = TrainJob { space: "nb201".into(), arch: String::new(), dataset: "synthetic".into(), seed: 0, fidelity: None, train: train.clone(), test: false, command: None };
+    let job = TrainJob {
+        space: "nb201".into(),
+        arch: String::new(),
+        dataset: "synthetic".into(),
+        seed: 0,
+        fidelity: None,
+        train: train.clone(),
+        test: false,
+        command: None,
+    };
     let mut s = Search::start(dir, config, plugin, &wasm, "bench")?;
     let mut executor = Workers::new(job, 1, None, None, dir.join("trials"))?
         .with_worker_trials(worker_trials)
@@ -70,7 +79,13 @@ fn main() -> anyhow::Result<()> {
     println!();
     println!("| workers | whole trial, s | trainer's own time, s | fixed cost (the rest), s | fixed cost, mean over all trials, s |");
     println!("|---|---|---|---|---|");
-    println!("| a fresh process per trial (`worker_trials = 1`) | {:.3} | {:.3} | {:.3} | {:.3} |", wall(&fresh), trainer(&fresh), overhead(&fresh), mean(&fresh));
+    println!(
+        "| a fresh process per trial (`worker_trials = 1`) | {:.3} | {:.3} | {:.3} | {:.3} |",
+        wall(&fresh),
+        trainer(&fresh),
+        overhead(&fresh),
+        mean(&fresh)
+    );
     println!(
         "| persistent (`worker_trials = {}`) | {:.3} | {:.3} | {:.3} | {:.3} |",
         nasbox::run::executor::local::WORKER_TRIALS,

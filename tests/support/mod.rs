@@ -11,19 +11,13 @@ use nasbox::strategy::{CachePolicy, Engine};
 
 /// The workspace's target directory (honouring `CARGO_TARGET_DIR`).
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
 }
 
 /// A guest component built by `scripts/build-strategies`, e.g. `random`.
 pub fn guest(name: &str) -> PathBuf {
     let path = target_dir().join("wasm32-wasip2/release").join(format!("{name}.wasm"));
-    assert!(
-        path.exists(),
-        "{} is missing: build the guests first with `scripts/build-strategies` (scripts/test does it)",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: build the guests first with `scripts/build-strategies` (scripts/test does it)", path.display());
     path
 }
 
@@ -41,12 +35,7 @@ pub fn engine() -> &'static Engine {
 
 /// Runs the `nasbox` binary with `cache` as its compile cache.
 pub fn nasbox(cache: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nasbox"))
-        .args(args)
-        .env("NASBOX_CACHE_DIR", cache)
-        .env_remove("NASBOX_LOG")
-        .output()
-        .expect("nasbox runs")
+    Command::new(env!("CARGO_BIN_EXE_nasbox")).args(args).env("NASBOX_CACHE_DIR", cache).env_remove("NASBOX_LOG").output().expect("nasbox runs")
 }
 
 /// The `nasbox` binary with `args`, compiling strategies into one cache
@@ -132,7 +121,8 @@ pub fn bench_against_random(dir: &Path, strategy: &str, seeds: u32, trials: u32,
     let out = dir.join("cmp");
     let (random, other) = (guest("random"), guest(strategy));
     let (seeds, estimator, budget) = (seeds.to_string(), format!("table:{}", table.display()), format!("trials={trials}"));
-    let mut args = vec!["bench", "--strategies", random.to_str().unwrap(), other.to_str().unwrap(), "--seeds", &seeds, "--estimator", &estimator, "--budget", &budget];
+    let mut args =
+        vec!["bench", "--strategies", random.to_str().unwrap(), other.to_str().unwrap(), "--seeds", &seeds, "--estimator", &estimator, "--budget", &budget];
     args.extend_from_slice(flags);
     args.extend_from_slice(&["--jobs", "1", "--out", out.to_str().unwrap()]);
     let o = command(&args).output().expect("nasbox runs");

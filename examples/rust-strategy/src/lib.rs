@@ -6,8 +6,7 @@
 // then `nasbox strategy check target/wasm32-wasip2/release/mutator.wasm`.
 
 use nasbox_sdk::{
-    config::Config, random, Candidate, ConfigKey, Genotype, StrategyInfo, Observation, Proposal,
-    RunContext, Space, Status, Strategy, StrategyError,
+    config::Config, random, Candidate, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Status, Strategy, StrategyError, StrategyInfo,
 };
 
 /// Mutates the best architecture seen so far in one decision, and with

@@ -8,9 +8,7 @@ use nasbox::space;
 
 /// The workspace's target directory (honouring `CARGO_TARGET_DIR`).
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
 }
 
 /// The median of some timings.
@@ -29,10 +27,6 @@ pub fn unix_now() -> f64 {
 pub fn sdk_space(s: &space::Space) -> nasbox_sdk::Space {
     nasbox_sdk::Space {
         name: s.name.clone(),
-        decisions: s
-            .decisions
-            .iter()
-            .map(|d| nasbox_sdk::Decision { name: d.name.clone(), choices: d.choices.clone() })
-            .collect(),
+        decisions: s.decisions.iter().map(|d| nasbox_sdk::Decision { name: d.name.clone(), choices: d.choices.clone() }).collect(),
     }
 }

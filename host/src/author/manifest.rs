@@ -25,10 +25,7 @@ impl Language {
         match self {
             Language::Rust => &[("cargo", "install Rust with rustup (https://rustup.rs)")],
             Language::Python => &[("python3", "install Python 3.10 or newer with venv (e.g. apt install python3 python3-venv)")],
-            Language::Js => &[
-                ("node", "install Node.js 20 or newer (e.g. apt install nodejs npm)"),
-                ("npm", "install npm (e.g. apt install npm)"),
-            ],
+            Language::Js => &[("node", "install Node.js 20 or newer (e.g. apt install nodejs npm)"), ("npm", "install npm (e.g. apt install npm)")],
         }
     }
 }

@@ -25,10 +25,7 @@ const fn script(path: &'static str, text: &'static str) -> File {
 pub const WIT_BINDGEN: &str = "0.63.0";
 
 /// Files every project has.
-pub const COMMON: &[File] = &[
-    file("wit/strategy.wit", include_str!("../../../wit/strategy.wit")),
-    file(".gitignore", "/build/\n/target/\n__pycache__/\n"),
-];
+pub const COMMON: &[File] = &[file("wit/strategy.wit", include_str!("../../../wit/strategy.wit")), file(".gitignore", "/build/\n/target/\n__pycache__/\n")];
 
 /// The SDK, vendored into Rust projects under `sdk/nasbox-sdk`.
 const RUST_SDK: &[File] = &[

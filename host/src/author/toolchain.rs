@@ -35,10 +35,7 @@ pub fn build(dir: &Path) -> Result<(Manifest, PathBuf), AuthorError> {
     }
     let script = dir.join("build.sh");
     if !script.is_file() {
-        return Err(AuthorError::Io {
-            path: script,
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "the project's build script is missing"),
-        });
+        return Err(AuthorError::Io { path: script, source: std::io::Error::new(std::io::ErrorKind::NotFound, "the project's build script is missing") });
     }
     let output = dir.join(&manifest.output);
     // A stale component must not pass for a fresh one.

@@ -12,10 +12,10 @@ use clap::Args;
 use nasbox::estimate::table::Table;
 use nasbox::report::compare::{pairwise, rows, Anytime, Band, Row};
 use nasbox::report::{html, pareto, plot};
+use nasbox::run::constraint::Constraints;
 use nasbox::run::executor::InProcess;
 use nasbox::run::journal::Journal;
 use nasbox::run::search::{Search, JOURNAL};
-use nasbox::run::constraint::Constraints;
 use nasbox::run::{find_strategy, Budget, RunConfig};
 use nasbox::space::SearchSpace;
 use nasbox::strategy::{Engine, Plugin};
@@ -83,7 +83,15 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
 
     let jobs: Vec<(usize, u64)> = (0..strategies.len()).flat_map(|s| (0..a.seeds).map(move |seed| (s, seed))).collect();
     let threads = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    println!("{} strategies × {} seeds on {} ({} architectures), budget {}, {threads} at a time → {}", strategies.len(), a.seeds, space.name(), table.len(), budget.describe(), a.out.display());
+    println!(
+        "{} strategies × {} seeds on {} ({} architectures), budget {}, {threads} at a time → {}",
+        strategies.len(),
+        a.seeds,
+        space.name(),
+        table.len(),
+        budget.describe(),
+        a.out.display()
+    );
     let next = Mutex::new(0usize);
     let failures = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -123,8 +131,20 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     }
     let best = table.best_where(|e| constraints.violation(&e.metrics).is_none()).context("the table has no (feasible) entry at fidelity 1")?;
     let has_test = runs.iter().flatten().any(|r| r.test.iter().any(|t| t.is_finite()));
-    let score = if volume.is_some() { "hypervolume" } else if has_test { "test accuracy" } else { "validation accuracy" };
-    let oracle = if volume.is_some() { 1.0 } else if has_test { best.test_accuracy.unwrap_or(f64::NAN) } else { best.valid_accuracy };
+    let score = if volume.is_some() {
+        "hypervolume"
+    } else if has_test {
+        "test accuracy"
+    } else {
+        "validation accuracy"
+    };
+    let oracle = if volume.is_some() {
+        1.0
+    } else if has_test {
+        best.test_accuracy.unwrap_or(f64::NAN)
+    } else {
+        best.valid_accuracy
+    };
     let y_label = if volume.is_some() { "hypervolume (fraction of the table front's)" } else { "validation accuracy of the incumbent" };
     let final_rows = rows(&names, &runs, oracle, volume.is_none().then_some(best.valid_accuracy));
     let pairs = pairwise(&names, &runs);
@@ -137,7 +157,8 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     let t_min = runs.iter().flatten().filter_map(|a| a.time.first()).fold(f64::INFINITY, |m, &t| m.min(t)).max(1e-3);
     let grid: Vec<f64> = (0..200).map(|i| t_min * (t_max / t_min).powf(i as f64 / 199.0)).collect();
     let bands_time: Vec<Band> = runs.iter().map(|r| Band::of(&r.iter().map(|a| a.valid_at(&grid)).collect::<Vec<_>>())).collect();
-    let series = |bands: &[Band], x: &[f64]| -> Vec<(String, Vec<f64>, Band)> { names.iter().zip(bands).map(|(n, b)| (n.clone(), x.to_vec(), b.clone())).collect() };
+    let series =
+        |bands: &[Band], x: &[f64]| -> Vec<(String, Vec<f64>, Band)> { names.iter().zip(bands).map(|(n, b)| (n.clone(), x.to_vec(), b.clone())).collect() };
     let plot_of = |title: &str, x_label: &str, s: &[(String, Vec<f64>, Band)], log_x: bool, y_label: &str| {
         let s: Vec<plot::Series<'_>> = s.iter().map(|(n, x, b)| plot::Series { name: n, x, band: b }).collect();
         plot::anytime_svg(title, x_label, y_label, &s, log_x)
@@ -164,26 +185,47 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
 
     let mut setup = vec![
         ("space".to_string(), space.name()),
-        ("table".into(), format!("{table_path} ({} architectures; the best{} by validation: {:.4} validation, {} test)", table.len(), if constraints.is_empty() { "" } else { " feasible" }, best.valid_accuracy, best.test_accuracy.map_or("no".into(), |t| format!("{t:.4}")))),
+        (
+            "table".into(),
+            format!(
+                "{table_path} ({} architectures; the best{} by validation: {:.4} validation, {} test)",
+                table.len(),
+                if constraints.is_empty() { "" } else { " feasible" },
+                best.valid_accuracy,
+                best.test_accuracy.map_or("no".into(), |t| format!("{t:.4}"))
+            ),
+        ),
         ("budget".into(), budget.describe()),
         ("constraints".into(), if constraints.is_empty() { "none".into() } else { constraints.0.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ") }),
         ("seeds".into(), a.seeds.to_string()),
         ("strategies".into(), strategies.iter().map(|e| format!("{} ({})", e.name, e.path.display())).collect::<Vec<_>>().join(", ")),
     ];
     if let Some(v) = &volume {
-        setup.insert(4, ("objectives".into(), format!("{} (given to the strategies that take objectives; the others search accuracy)", pareto::list(&objectives))));
+        setup.insert(
+            4,
+            ("objectives".into(), format!("{} (given to the strategies that take objectives; the others search accuracy)", pareto::list(&objectives))),
+        );
         setup.insert(5, ("hypervolume".into(), v.describe(&objectives)));
     }
     std::fs::write(a.out.join("report.html"), html::comparison("nasbox bench", &setup, &plots, &final_rows, &pairs, score))?;
     std::fs::write(
         a.out.join("summary.json"),
-        serde_json::to_string_pretty(&serde_json::json!({"score": score, "best_valid": best.valid_accuracy, "objectives": objectives.iter().map(|o| o.to_string()).collect::<Vec<_>>(), "reference": volume.as_ref().map(|v| v.reference_as_measured(&objectives)), "table_hypervolume": volume.as_ref().map(|v| v.table), "rows": final_rows, "pairs": pairs, "runs": names.iter().zip(&runs).map(|(n, r)| (n.clone(), r)).collect::<std::collections::BTreeMap<_, _>>()}))?,
+        serde_json::to_string_pretty(
+            &serde_json::json!({"score": score, "best_valid": best.valid_accuracy, "objectives": objectives.iter().map(|o| o.to_string()).collect::<Vec<_>>(), "reference": volume.as_ref().map(|v| v.reference_as_measured(&objectives)), "table_hypervolume": volume.as_ref().map(|v| v.table), "rows": final_rows, "pairs": pairs, "runs": names.iter().zip(&runs).map(|(n, r)| (n.clone(), r)).collect::<std::collections::BTreeMap<_, _>>()}),
+        )?,
     )?;
     let mut csv = String::from("strategy,seed,trials,final_valid,final_test,simulated_seconds\n");
     for (name, r) in names.iter().zip(&runs) {
         for (seed, a) in r.iter().enumerate() {
             // A variant's name holds commas (`evolution:population=10,sample=3`).
-            csv.push_str(&format!("{},{seed},{},{},{},{}\n", super::results::csv(name), a.valid.len(), a.valid.last().unwrap_or(&f64::NAN), a.test.last().unwrap_or(&f64::NAN), a.time.last().unwrap_or(&0.0)));
+            csv.push_str(&format!(
+                "{},{seed},{},{},{},{}\n",
+                super::results::csv(name),
+                a.valid.len(),
+                a.valid.last().unwrap_or(&f64::NAN),
+                a.test.last().unwrap_or(&f64::NAN),
+                a.time.last().unwrap_or(&0.0)
+            ));
         }
     }
     std::fs::write(a.out.join("final.csv"), csv)?;
@@ -249,9 +291,10 @@ impl Entrant {
         let mut set = std::collections::BTreeMap::new();
         if let Some(rest) = settings {
             for pair in rest.split(',') {
-                let (k, v) = pair.split_once('=').filter(|(k, _)| !k.trim().is_empty()).with_context(|| {
-                    format!("--strategies `{spec}`: `{pair}` is not a setting; expected NAME:KEY=VALUE[,KEY=VALUE...]")
-                })?;
+                let (k, v) = pair
+                    .split_once('=')
+                    .filter(|(k, _)| !k.trim().is_empty())
+                    .with_context(|| format!("--strategies `{spec}`: `{pair}` is not a setting; expected NAME:KEY=VALUE[,KEY=VALUE...]"))?;
                 if set.insert(k.trim().to_string(), v.trim().to_string()).is_some() {
                     anyhow::bail!("--strategies `{spec}`: `{}` is set twice", k.trim());
                 }
@@ -273,12 +316,8 @@ fn aligned<const N: usize>(lines: &[[String; N]]) -> String {
     let widths: Vec<usize> = (0..N).map(width).collect();
     let mut out = String::new();
     for line in lines {
-        let cells: Vec<String> = line
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(c, (cell, &w))| if c == 0 { format!("{cell:<w$}") } else { format!("{cell:>w$}") })
-            .collect();
+        let cells: Vec<String> =
+            line.iter().zip(&widths).enumerate().map(|(c, (cell, &w))| if c == 0 { format!("{cell:<w$}") } else { format!("{cell:>w$}") }).collect();
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
     }
@@ -457,7 +496,8 @@ mod tests {
     #[test]
     fn the_final_table_stays_aligned_whatever_the_names() {
         let line = |name: &str, runs: &str, score: &str| [name.to_string(), runs.to_string(), score.to_string()];
-        let table = aligned(&[line("strategy", "runs", "test accuracy"), line("npenas", "40", "0.3723 ± 0.0131"), line("bananas:members=5", "40", "0.3688 ± 0.0154")]);
+        let table =
+            aligned(&[line("strategy", "runs", "test accuracy"), line("npenas", "40", "0.3723 ± 0.0131"), line("bananas:members=5", "40", "0.3688 ± 0.0154")]);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 3);
         let width = lines[0].chars().count();

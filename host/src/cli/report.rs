@@ -79,7 +79,11 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
             if t.status == TrialStatus::Ok {
                 best_so_far = best_so_far.max(t.objective);
             }
-            if best_so_far.is_finite() { best_so_far } else { f64::NAN }
+            if best_so_far.is_finite() {
+                best_so_far
+            } else {
+                f64::NAN
+            }
         })
         .collect();
     let x: Vec<f64> = (1..=curve.len()).map(|i| i as f64).collect();
@@ -93,7 +97,16 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
         ("space".into(), space.name()),
         ("estimator".into(), config.estimator.clone()),
         ("dataset".into(), config.dataset.clone()),
-        ("trials".into(), format!("{} ({} ok, {} failed, {} invalid)", trials.len(), count(|s| *s == TrialStatus::Ok), count(|s| matches!(s, TrialStatus::Failed(_))), count(|s| matches!(s, TrialStatus::Invalid(_))))),
+        (
+            "trials".into(),
+            format!(
+                "{} ({} ok, {} failed, {} invalid)",
+                trials.len(),
+                count(|s| *s == TrialStatus::Ok),
+                count(|s| matches!(s, TrialStatus::Failed(_))),
+                count(|s| matches!(s, TrialStatus::Invalid(_)))
+            ),
+        ),
         ("best".into(), format!("trial {}: {:.4}  {}", best.id, best.objective, best.arch)),
     ];
     let top: Vec<(u64, f64, String)> = board.iter().take(20).map(|t| (t.id, t.objective, t.arch.clone())).collect();

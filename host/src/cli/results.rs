@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use nasbox::run::journal::{Journal, Trial, TrialStatus};
 use nasbox::report::pareto;
+use nasbox::run::journal::{Journal, Trial, TrialStatus};
 use nasbox::run::search::JOURNAL;
 
 #[derive(Args, Debug)]
@@ -136,11 +136,8 @@ pub fn run(a: ResultsArgs) -> anyhow::Result<ExitCode> {
 /// The objectives a multi-objective run was searched with (none for a
 /// single-objective run).
 pub fn run_objectives(journal: &Journal) -> anyhow::Result<Option<Vec<pareto::Objective>>> {
-    let list: Vec<String> = journal
-        .manifest("config")?
-        .and_then(|c| c.get("objectives").cloned())
-        .and_then(|o| serde_json::from_value(o).ok())
-        .unwrap_or_default();
+    let list: Vec<String> =
+        journal.manifest("config")?.and_then(|c| c.get("objectives").cloned()).and_then(|o| serde_json::from_value(o).ok()).unwrap_or_default();
     let objectives = nasbox::run::objectives::of(&list).map_err(anyhow::Error::msg).context("the run's objectives")?;
     Ok((!objectives.is_empty()).then_some(objectives))
 }

@@ -8,19 +8,19 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use nasbox::estimate::table::Table;
-use nasbox::estimate::stopping::StopRule;
 use nasbox::estimate::command::CommandJob;
-use nasbox::estimate::train::TrainJob;
 use nasbox::estimate::one_shot::OneShot;
+use nasbox::estimate::stopping::StopRule;
+use nasbox::estimate::table::Table;
+use nasbox::estimate::train::TrainJob;
 use nasbox::estimate::EstimatorSpec;
-use nasbox::units::duration;
 use nasbox::run::executor::slurm::OnLost;
 use nasbox::run::executor::{Executor, InProcess, OneShotExecutor, Slurm, Workers};
 use nasbox::run::journal::TrialStatus;
 use nasbox::run::search::{sha256, Event, Search};
 use nasbox::run::{find_strategy, ExecutorKind, RunConfig};
 use nasbox::strategy::{Engine, Plugin};
+use nasbox::units::duration;
 
 use super::sandbox::LimitArgs;
 
@@ -216,10 +216,7 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
         let name = strategy.file_stem().map_or("run".into(), |s| s.to_string_lossy().into_owned());
         let space = nasbox::space::SearchSpace::resolve(&config.space).map_or("space".into(), |s| s.name());
         let base = format!("{name}-{space}-{}", config.seed);
-        (1..)
-            .map(|k| PathBuf::from("runs").join(if k == 1 { base.clone() } else { format!("{base}-{k}") }))
-            .find(|d| !d.exists())
-            .expect("some name is free")
+        (1..).map(|k| PathBuf::from("runs").join(if k == 1 { base.clone() } else { format!("{base}-{k}") })).find(|d| !d.exists()).expect("some name is free")
     });
     let plugin = Plugin::load(engine, &strategy, config.seed, config.sandbox.limits().map_err(anyhow::Error::msg)?)?;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
@@ -317,7 +314,8 @@ fn executor(s: &Search, estimator: &EstimatorSpec, timeout: Option<std::time::Du
                 trial: 0,
                 trial_dir: PathBuf::new(),
             });
-            let job = TrainJob { space: c.space.clone(), arch: String::new(), dataset: c.dataset.clone(), seed: c.seed, fidelity: None, train, test: false, command };
+            let job =
+                TrainJob { space: c.space.clone(), arch: String::new(), dataset: c.dataset.clone(), seed: c.seed, fidelity: None, train, test: false, command };
             let rule = match estimator.stops_early() {
                 true => Some(StopRule::of(&c.early_stop_rule, c.early_stop_min_trials, c.train.epochs).map_err(anyhow::Error::msg)?),
                 false => None,
@@ -365,7 +363,8 @@ fn drive(s: &mut Search, executor: &mut dyn Executor, pending: Vec<nasbox::run::
     let total = s.budget().trials;
     let bar = std::io::stdout().is_terminal().then(|| {
         let bar = ProgressBar::new(total.unwrap_or(0));
-        let template = if total.is_some() { "[{bar:30}] {pos}/{len} trials  {msg}  {elapsed_precise} eta {eta}" } else { "{pos} trials  {msg}  {elapsed_precise}" };
+        let template =
+            if total.is_some() { "[{bar:30}] {pos}/{len} trials  {msg}  {elapsed_precise} eta {eta}" } else { "{pos} trials  {msg}  {elapsed_precise}" };
         bar.set_style(ProgressStyle::with_template(template).expect("valid template").progress_chars("=> "));
         bar
     });
@@ -411,7 +410,12 @@ fn drive(s: &mut Search, executor: &mut dyn Executor, pending: Vec<nasbox::run::
             if !objectives.is_empty() {
                 let trials = s.all_trials()?;
                 let front = nasbox::report::pareto::front(&trials, &objectives);
-                println!("Pareto front over {}: {} trials (nasbox results {} lists them)", nasbox::report::pareto::list(&objectives), front.len(), s.dir.display());
+                println!(
+                    "Pareto front over {}: {} trials (nasbox results {} lists them)",
+                    nasbox::report::pareto::list(&objectives),
+                    front.len(),
+                    s.dir.display()
+                );
             }
         }
         None if s.config.estimator == "supernet" => println!("{} differentiable steps; the architecture is derived from the strategy's weights", spent.trials),

@@ -23,10 +23,7 @@ pub struct ServeArgs {
 
 pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
     let dirs = if a.dirs.is_empty() { vec![PathBuf::from("runs")] } else { a.dirs };
-    let roots = dirs
-        .iter()
-        .map(|d| d.canonicalize().with_context(|| format!("{}: cannot serve it", d.display())))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let roots = dirs.iter().map(|d| d.canonicalize().with_context(|| format!("{}: cannot serve it", d.display()))).collect::<anyhow::Result<Vec<_>>>()?;
     for (d, r) in dirs.iter().zip(&roots) {
         anyhow::ensure!(r.is_dir(), "{}: not a directory", d.display());
     }

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
-use nasbox::space;
 use nasbox::author::{self, Language};
 use nasbox::run::find_strategy;
+use nasbox::space;
 use nasbox::strategy::{check, served, Engine, Limits, Plugin, CONTRACT};
 
 use super::parse;
@@ -193,19 +193,9 @@ fn check(engine: &Engine, file: PathBuf, opts: check::Options, transcript: Optio
     let info = Plugin::instantiate(&loaded, opts.seed, opts.limits.clone())?.info().clone();
     if let Some((key, _)) = opts.settings.iter().find(|(k, _)| !info.config.iter().any(|c| &c.name == k)) {
         let known: Vec<&str> = info.config.iter().map(|c| c.name.as_str()).collect();
-        bail!(
-            "strategy `{}` has no config key `{key}` (its keys: {})",
-            info.name,
-            if known.is_empty() { "none".to_string() } else { known.join(", ") }
-        );
+        bail!("strategy `{}` has no config key `{key}` (its keys: {})", info.name, if known.is_empty() { "none".to_string() } else { known.join(", ") });
     }
-    println!(
-        "checking {} on space `{}` ({} decisions), seed {}, contract {CONTRACT}",
-        file.display(),
-        opts.space.name,
-        opts.space.decisions.len(),
-        opts.seed
-    );
+    println!("checking {} on space `{}` ({} decisions), seed {}, contract {CONTRACT}", file.display(), opts.space.name, opts.space.decisions.len(), opts.seed);
     let report = check::run(&loaded, &opts);
     for o in &report.outcomes {
         match &o.result {

@@ -94,7 +94,16 @@ pub fn run(a: TabulateArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
             (Search::start(&dir, config, plugin, &strategy, "nasbox tabulate")?, vec![])
         };
         println!("tabulating {} architectures of {} at {epochs} epochs → {}", trials, space.name(), dir.display());
-        let job = TrainJob { space: a.space.clone(), arch: String::new(), dataset: a.dataset.clone(), seed: a.seed, fidelity: None, train, test: true, command: None };
+        let job = TrainJob {
+            space: a.space.clone(),
+            arch: String::new(),
+            dataset: a.dataset.clone(),
+            seed: a.seed,
+            fidelity: None,
+            train,
+            test: true,
+            command: None,
+        };
         let mut workers = Workers::new(job, a.workers.max(1), None, None, dir.join("trials"))?;
         let mut done = 0usize;
         search.run(&mut workers, pending, &mut |e| {
@@ -123,8 +132,11 @@ pub fn run(a: TabulateArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
                 continue;
             }
             let m: BTreeMap<&str, f64> = t.metrics.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-            let metrics: BTreeMap<&str, f64> =
-                m.iter().filter(|(k, _)| ["params", "flops", "latency-ms", "valid-loss", "test-loss", "train-loss"].contains(k)).map(|(k, v)| (*k, *v)).collect();
+            let metrics: BTreeMap<&str, f64> = m
+                .iter()
+                .filter(|(k, _)| ["params", "flops", "latency-ms", "valid-loss", "test-loss", "train-loss"].contains(k))
+                .map(|(k, v)| (*k, *v))
+                .collect();
             let mut row = serde_json::json!({
                 "arch": t.arch,
                 "fidelity": *epochs as f64 / max_epochs,
@@ -140,6 +152,11 @@ pub fn run(a: TabulateArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     }
     let path = a.out.join("table.jsonl");
     std::fs::write(&path, lines.join("\n") + "\n").with_context(|| format!("writing {}", path.display()))?;
-    println!("wrote {} ({} entries{})", path.display(), lines.len() - 1, if failed > 0 { format!(", {failed} failed trainings left out") } else { String::new() });
+    println!(
+        "wrote {} ({} entries{})",
+        path.display(),
+        lines.len() - 1,
+        if failed > 0 { format!(", {failed} failed trainings left out") } else { String::new() }
+    );
     Ok(ExitCode::SUCCESS)
 }

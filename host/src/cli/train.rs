@@ -129,8 +129,13 @@ pub fn run(mut a: TrainArgs) -> anyhow::Result<ExitCode> {
     // A +hp architecture carries its recipe: flags that would contradict it are refused.
     let recipe = space.recipe(&genotype);
     if recipe.is_some() {
-        let given = [("--lr", a.lr.is_some()), ("--batch-size", a.batch_size.is_some()), ("--weight-decay", a.weight_decay.is_some()),
-            ("--label-smoothing", a.label_smoothing.is_some()), ("--crop-pad", a.crop_pad.is_some())];
+        let given = [
+            ("--lr", a.lr.is_some()),
+            ("--batch-size", a.batch_size.is_some()),
+            ("--weight-decay", a.weight_decay.is_some()),
+            ("--label-smoothing", a.label_smoothing.is_some()),
+            ("--crop-pad", a.crop_pad.is_some()),
+        ];
         if let Some((flag, _)) = given.iter().find(|(_, set)| *set) {
             bail!("{flag}: the {} architecture's recipe sets it; change the recipe after ` ; ` in --arch instead", space.name());
         }
@@ -201,7 +206,11 @@ pub fn run(mut a: TrainArgs) -> anyhow::Result<ExitCode> {
     };
     let bar = (!a.json && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(0);
-        bar.set_style(ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps  {msg}  {elapsed_precise} eta {eta}").expect("valid template").progress_chars("=> "));
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps  {msg}  {elapsed_precise} eta {eta}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
         bar
     });
     let mut journal_error = None;

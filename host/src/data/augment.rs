@@ -20,22 +20,15 @@ pub fn batch(images: &Images, indices: &[usize], aug: &Augment, rng: &mut SplitM
     let mut out = Vec::with_capacity(indices.len() * images.image_len());
     for &i in indices {
         let src = images.image(i);
-        let (dy, dx) = if aug.pad > 0 {
-            (rng.below(2 * aug.pad + 1) as isize - aug.pad as isize, rng.below(2 * aug.pad + 1) as isize - aug.pad as isize)
-        } else {
-            (0, 0)
-        };
+        let (dy, dx) =
+            if aug.pad > 0 { (rng.below(2 * aug.pad + 1) as isize - aug.pad as isize, rng.below(2 * aug.pad + 1) as isize - aug.pad as isize) } else { (0, 0) };
         let flip = aug.flip && rng.below(2) == 1;
         for ch in 0..c {
             for y in 0..h {
                 for x in 0..w {
                     let sx = if flip { w - 1 - x } else { x } as isize + dx;
                     let sy = y as isize + dy;
-                    let v = if sx < 0 || sy < 0 || sx >= w as isize || sy >= h as isize {
-                        0
-                    } else {
-                        src[ch * h * w + sy as usize * w + sx as usize]
-                    };
+                    let v = if sx < 0 || sy < 0 || sx >= w as isize || sy >= h as isize { 0 } else { src[ch * h * w + sy as usize * w + sx as usize] };
                     out.push(v);
                 }
             }

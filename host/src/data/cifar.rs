@@ -62,10 +62,7 @@ fn resolve(dir: &Path, inner: &str, probe: &str) -> Result<PathBuf, DataError> {
     if dir.join(inner).join(probe).exists() {
         return Ok(dir.join(inner));
     }
-    Err(DataError::Missing {
-        path: dir.join(probe),
-        hint: format!(" (expected the binary distribution: {probe} in DIR or in DIR/{inner})"),
-    })
+    Err(DataError::Missing { path: dir.join(probe), hint: format!(" (expected the binary distribution: {probe} in DIR or in DIR/{inner})") })
 }
 
 /// Reads records of `label_bytes` label bytes (the label at `label_at`)
@@ -74,10 +71,7 @@ fn read(path: &Path, label_bytes: usize, label_at: usize, classes: u32) -> Resul
     let data = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
     let record = label_bytes + PIXELS;
     if data.is_empty() || data.len() % record != 0 {
-        return Err(DataError::truncated(
-            path,
-            format!("{} bytes is not a whole number of {record}-byte records", data.len()),
-        ));
+        return Err(DataError::truncated(path, format!("{} bytes is not a whole number of {record}-byte records", data.len())));
     }
     let mut images = Images::empty(3, 32, 32);
     images.pixels.reserve(data.len() / record * PIXELS);

@@ -78,9 +78,7 @@ fn read_split(dir: &Path, classes: &[String], size: u32) -> Result<Images, DataE
             .map_err(|e| DataError::io(&class_dir, e))?
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .filter(|p| {
-                p.extension().and_then(|x| x.to_str()).is_some_and(|x| matches!(x.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
-            })
+            .filter(|p| p.extension().and_then(|x| x.to_str()).is_some_and(|x| matches!(x.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg")))
             .collect();
         files.sort();
         if files.is_empty() {

@@ -29,10 +29,7 @@ fn pair(dir: &Path, prefix: &str, classes: usize) -> Result<Images, DataError> {
     let labels_path = find(dir, &format!("{prefix}-labels-idx1-ubyte"))?;
     let (ldims, labels) = read(&labels_path, 1)?;
     if dims[0] != ldims[0] {
-        return Err(DataError::malformed(
-            &labels_path,
-            format!("{} labels for {} images in {}", ldims[0], dims[0], images_path.display()),
-        ));
+        return Err(DataError::malformed(&labels_path, format!("{} labels for {} images in {}", ldims[0], dims[0], images_path.display())));
     }
     if let Some((i, l)) = labels.iter().enumerate().find(|(_, &l)| l as usize >= classes) {
         return Err(DataError::malformed(&labels_path, format!("label {l} at index {i}, but there are {classes} classes")));
@@ -57,9 +54,7 @@ fn read(path: &Path, rank: usize) -> Result<(Vec<usize>, Vec<u8>), DataError> {
     let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
     let data = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| DataError::malformed(path, format!("bad gzip stream: {e}")))?;
+        flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut out).map_err(|e| DataError::malformed(path, format!("bad gzip stream: {e}")))?;
         out
     } else {
         raw
@@ -80,8 +75,7 @@ fn read(path: &Path, rank: usize) -> Result<(Vec<usize>, Vec<u8>), DataError> {
     if data.len() < header {
         return Err(DataError::truncated(path, "the header ends early"));
     }
-    let dims: Vec<usize> =
-        (0..rank).map(|i| u32::from_be_bytes(data[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize).collect();
+    let dims: Vec<usize> = (0..rank).map(|i| u32::from_be_bytes(data[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize).collect();
     let expected = dims
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
@@ -187,12 +181,7 @@ mod fuzz {
     /// The four files of a small valid dataset: 6 training and 2 test
     /// images of 4×3 pixels.
     fn valid() -> [Vec<u8>; 4] {
-        [
-            idx(&[6, 4, 3], &(0..72).collect::<Vec<u8>>()),
-            idx(&[6], &[0, 1, 2, 3, 4, 5]),
-            idx(&[2, 4, 3], &[9; 24]),
-            idx(&[2], &[7, 8]),
-        ]
+        [idx(&[6, 4, 3], &(0..72).collect::<Vec<u8>>()), idx(&[6], &[0, 1, 2, 3, 4, 5]), idx(&[2, 4, 3], &[9; 24]), idx(&[2], &[7, 8])]
     }
 
     fn classes() -> Vec<String> {
@@ -229,7 +218,14 @@ mod fuzz {
     /// it promises.
     fn assembled() -> impl Strategy<Value = (usize, Vec<u8>)> {
         let dim = prop::sample::select(vec![0u32, 1, 2, 3, 4, 6, 255, 0x8000_0000, u32::MAX]);
-        (0usize..4, prop::sample::select(vec![[0u8, 0], [0, 1], [8, 0]]), prop::sample::select(vec![8u8, 9, 0x0d]), 0u8..5, prop::collection::vec(dim, 0..5), -2i64..3)
+        (
+            0usize..4,
+            prop::sample::select(vec![[0u8, 0], [0, 1], [8, 0]]),
+            prop::sample::select(vec![8u8, 9, 0x0d]),
+            0u8..5,
+            prop::collection::vec(dim, 0..5),
+            -2i64..3,
+        )
             .prop_map(|(bad, magic, kind, rank, dims, slack)| {
                 let mut out = vec![magic[0], magic[1], kind, rank];
                 for d in &dims {

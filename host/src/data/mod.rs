@@ -196,10 +196,7 @@ fn digits() -> Vec<String> {
 }
 
 fn fashion() -> Vec<String> {
-    ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"].iter().map(|s| s.to_string()).collect()
 }
 
 /// SplitMix64: the data module's own small generator, so data splits and

@@ -109,11 +109,7 @@ fn draw(label: usize, size: usize, rng: &mut SplitMix) -> Vec<u8> {
             let d_window = (-((xf - dx).powi(2) + (yf - dy).powi(2)) / (2.0 * (s * 0.25).powi(2))).exp();
             let d_wave = (2.0 * PI * d_freq * (xf * d_theta.cos() + yf * d_theta.sin()) + d_phase).cos();
             for c in 0..3 {
-                let v = background[c]
-                    + gradient * (xf / s - 0.5)
-                    + amp * colour[c] / norm * window * wave
-                    + d_amp * d_window * d_wave
-                    + 0.08 * rng.normal();
+                let v = background[c] + gradient * (xf / s - 0.5) + amp * colour[c] / norm * window * wave + d_amp * d_window * d_wave + 0.08 * rng.normal();
                 out[c * size * size + y * size + x] = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
             }
         }

@@ -106,7 +106,9 @@ impl ResultFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(format!("it exited 0 without writing {}", path.display())),
             Err(e) => return Err(format!("reading {}: {e}", path.display())),
         };
-        let r: ResultFile = serde_json::from_str(&text).map_err(|e| format!("{} is malformed: {e} (expected {{\"objective\": NUMBER, \"metrics\": {{NAME: NUMBER}}, \"test_accuracy\": NUMBER}})", path.display()))?;
+        let r: ResultFile = serde_json::from_str(&text).map_err(|e| {
+            format!("{} is malformed: {e} (expected {{\"objective\": NUMBER, \"metrics\": {{NAME: NUMBER}}, \"test_accuracy\": NUMBER}})", path.display())
+        })?;
         if !r.objective.is_finite() {
             return Err(format!("{}: objective {} is not a finite number", path.display(), r.objective));
         }
@@ -275,7 +277,9 @@ pub fn run(job: &TrainJob, command: &CommandJob, emit: &mut dyn FnMut(WorkerLine
         let how = match (status.code(), std::os::unix::process::ExitStatusExt::signal(&status)) {
             (_, Some(sig)) => format!("the command was killed by signal {sig}"),
             // What a shell reports when a process it ran was killed.
-            (Some(code), _) if (129..=128 + 64).contains(&code) => format!("the command exited with status {code} (a process it ran was killed by signal {})", code - 128),
+            (Some(code), _) if (129..=128 + 64).contains(&code) => {
+                format!("the command exited with status {code} (a process it ran was killed by signal {})", code - 128)
+            }
             (Some(code), _) => format!("the command exited with status {code}"),
             _ => "the command ended abnormally".into(),
         };

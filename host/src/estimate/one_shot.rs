@@ -263,7 +263,12 @@ impl OneShot {
         loss.backward();
         let o = &self.options;
         tch::no_grad(|| {
-            let norm = vars.iter().filter(|(_, v)| v.grad().defined()).map(|(_, v)| v.grad().pow_tensor_scalar(2).sum(Kind::Double).double_value(&[])).sum::<f64>().sqrt();
+            let norm = vars
+                .iter()
+                .filter(|(_, v)| v.grad().defined())
+                .map(|(_, v)| v.grad().pow_tensor_scalar(2).sum(Kind::Double).double_value(&[]))
+                .sum::<f64>()
+                .sqrt();
             let scale = if norm > o.grad_clip { o.grad_clip / (norm + 1e-6) } else { 1.0 };
             for ((name, v), (mname, buf)) in vars.iter().zip(&mut self.momentum) {
                 debug_assert_eq!(name, mname);
@@ -301,7 +306,8 @@ impl OneShot {
         let vars = self.vs.variables();
         tch::no_grad(|| -> anyhow::Result<()> {
             for (name, mut v) in vars {
-                let saved = by_name.remove(&format!("net.{name}")).with_context(|| format!("{}: no `{name}`; it is not this run's supernet", path.display()))?;
+                let saved =
+                    by_name.remove(&format!("net.{name}")).with_context(|| format!("{}: no `{name}`; it is not this run's supernet", path.display()))?;
                 anyhow::ensure!(saved.size() == v.size(), "{}: `{name}` has shape {:?}, the supernet {:?}", path.display(), saved.size(), v.size());
                 v.copy_(&saved);
             }
@@ -372,7 +378,18 @@ mod tests {
         let eps = 1e-6;
         for (d, k) in [(0, 1), (1, 3), (2, 0), (3, 2), (4, 4), (5, 3)] {
             let loss_at = |delta: f64| {
-                let w: Vec<Tensor> = weights.iter().enumerate().map(|(i, t)| if i == d { t + Tensor::from_slice(&[0.0f64; 5]).index_fill(0, &Tensor::from_slice(&[k as i64]), delta) } else { t.shallow_clone() }).collect();
+                let w: Vec<Tensor> =
+                    weights
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| {
+                            if i == d {
+                                t + Tensor::from_slice(&[0.0f64; 5]).index_fill(0, &Tensor::from_slice(&[k as i64]), delta)
+                            } else {
+                                t.shallow_clone()
+                            }
+                        })
+                        .collect();
                 // Not `cross_entropy_for_logits`, whose log-softmax is float32.
                 tch::no_grad(|| s.net.forward(&x, &Route::Mix(&w)).log_softmax(-1, Kind::Double).nll_loss(&y).double_value(&[]))
             };
@@ -428,7 +445,8 @@ mod tests {
 
         // Forward: with values 1 the sample is the path, exactly; with other
         // values, the mixture of the same rows.
-        let ones: Vec<Tensor> = genotype.iter().map(|&g| Tensor::zeros([5], (Kind::Float, Device::Cpu)).index_fill(0, &Tensor::from_slice(&[g as i64]), 1.0)).collect();
+        let ones: Vec<Tensor> =
+            genotype.iter().map(|&g| Tensor::zeros([5], (Kind::Float, Device::Cpu)).index_fill(0, &Tensor::from_slice(&[g as i64]), 1.0)).collect();
         tch::no_grad(|| {
             let path = s.net.forward(&x, &Route::Path(&genotype));
             assert!(s.net.forward(&x, &Route::Sample(&ones, &chosen)).equal(&path), "a sample of ones is the path");

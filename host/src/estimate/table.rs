@@ -79,8 +79,8 @@ impl Table {
         })?;
         let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty());
         let (at, first) = lines.next().ok_or_else(|| err(1, "empty file: expected a header line".into()))?;
-        let header: Header = typed(first, HEADER_FIELDS)
-            .map_err(|e| err(at, format!("bad header ({e}); expected {{\"nasbox_table\": 1, \"space\": \"...\"}}")))?;
+        let header: Header =
+            typed(first, HEADER_FIELDS).map_err(|e| err(at, format!("bad header ({e}); expected {{\"nasbox_table\": 1, \"space\": \"...\"}}")))?;
         if header.nasbox_table != 1 {
             return Err(err(at, format!("table format {} is not supported (expected 1)", header.nasbox_table)));
         }
@@ -94,8 +94,18 @@ impl Table {
             if !(row.fidelity > 0.0 && row.fidelity <= 1.0) {
                 return Err(err(n, format!("fidelity {} is not in (0, 1]", row.fidelity)));
             }
-            if !(0.0..=1.0).contains(&row.valid_accuracy) || !row.cost.is_finite() || row.cost < 0.0 || row.test_accuracy.is_some_and(|t| !(0.0..=1.0).contains(&t)) {
-                return Err(err(n, format!("valid_accuracy {} and test_accuracy {:?} must be in [0, 1] and cost {} a finite number of seconds", row.valid_accuracy, row.test_accuracy, row.cost)));
+            if !(0.0..=1.0).contains(&row.valid_accuracy)
+                || !row.cost.is_finite()
+                || row.cost < 0.0
+                || row.test_accuracy.is_some_and(|t| !(0.0..=1.0).contains(&t))
+            {
+                return Err(err(
+                    n,
+                    format!(
+                        "valid_accuracy {} and test_accuracy {:?} must be in [0, 1] and cost {} a finite number of seconds",
+                        row.valid_accuracy, row.test_accuracy, row.cost
+                    ),
+                ));
             }
             let list = entries.entry(genotype).or_default();
             if list.iter().any(|e| e.fidelity == row.fidelity) {
@@ -196,7 +206,11 @@ fn typed<T: serde::de::DeserializeOwned>(line: &str, fields: &[(&str, Kind)]) ->
     let without_position = |e: serde_json::Error| {
         let text = e.to_string();
         let what = text.split(" at line ").next().unwrap_or(&text).to_string();
-        if e.column() > 0 { format!("{what} at column {}", e.column()) } else { what }
+        if e.column() > 0 {
+            format!("{what} at column {}", e.column())
+        } else {
+            what
+        }
     };
     let value: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {}", without_position(e)))?;
     let object = value.as_object().ok_or_else(|| format!("expected a JSON object, found `{}`", short(&value)))?;

@@ -190,20 +190,22 @@ pub fn run_job_cached(job: &TrainJob, cache: &mut DataCache, emit: &mut dyn FnMu
         valid_accuracy: if r.valid_accuracy.is_finite() { r.valid_accuracy } else { 0.0 },
         diverged: r.diverged,
         seconds: r.seconds,
-        metrics: finite(vec![
-            ("params".into(), r.params as f64),
-            ("flops".into(), r.flops as f64),
-            ("latency-ms".into(), r.latency_ms),
-            ("train-loss".into(), r.train_loss),
-            ("valid-loss".into(), r.valid_loss),
-            ("epochs".into(), r.epochs as f64),
-            // The trainer's own time (training, validation, latency): the
-            // rest of a trial's wall time is the fixed cost around it.
-            ("train-seconds".into(), r.seconds),
-        ]
-        .into_iter()
-        .chain(extra)
-        .collect()),
+        metrics: finite(
+            vec![
+                ("params".into(), r.params as f64),
+                ("flops".into(), r.flops as f64),
+                ("latency-ms".into(), r.latency_ms),
+                ("train-loss".into(), r.train_loss),
+                ("valid-loss".into(), r.valid_loss),
+                ("epochs".into(), r.epochs as f64),
+                // The trainer's own time (training, validation, latency): the
+                // rest of a trial's wall time is the fixed cost around it.
+                ("train-seconds".into(), r.seconds),
+            ]
+            .into_iter()
+            .chain(extra)
+            .collect(),
+        ),
     });
     Ok(())
 }
@@ -268,10 +270,8 @@ pub fn evaluation(curve: &[f64], done: Option<WorkerLine>, stopped: bool, second
 /// The curve a finished trial's metrics hold (for rebuilding the median
 /// rule from a journal).
 pub fn curve_of(metrics: &[(String, f64)]) -> Vec<f64> {
-    let mut points: Vec<(usize, f64)> = metrics
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix("valid-accuracy-epoch-").and_then(|e| e.parse().ok()).map(|e: usize| (e, *v)))
-        .collect();
+    let mut points: Vec<(usize, f64)> =
+        metrics.iter().filter_map(|(k, v)| k.strip_prefix("valid-accuracy-epoch-").and_then(|e| e.parse().ok()).map(|e: usize| (e, *v))).collect();
     points.sort_by_key(|p| p.0);
     points.into_iter().map(|p| p.1).collect()
 }

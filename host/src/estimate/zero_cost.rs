@@ -140,9 +140,7 @@ fn synflow(space: &SearchSpace, genotype: &[u32], skeleton: &Skeleton, shape: [i
     });
     let ones = Tensor::ones(shape, (Kind::Double, device));
     net.forward_t(&ones, false).sum(Kind::Double).backward();
-    let parts = tch::no_grad(|| {
-        weights(&vs).into_iter().filter(|w| w.grad().defined()).map(|w| (&w * w.grad()).sum(Kind::Double)).collect()
-    });
+    let parts = tch::no_grad(|| weights(&vs).into_iter().filter(|w| w.grad().defined()).map(|w| (&w * w.grad()).sum(Kind::Double)).collect());
     Ok(total(parts))
 }
 
@@ -165,11 +163,7 @@ impl Reference {
             return Err(GenotypeError::Space("a zero-cost reference needs at least one architecture".into()));
         }
         let genotypes = space.sample(seed, n)?;
-        let scores = genotypes
-            .iter()
-            .enumerate()
-            .map(|(i, g)| score(space, g, skeleton, x, y, seed.wrapping_add(i as u64)))
-            .collect::<Result<_, _>>()?;
+        let scores = genotypes.iter().enumerate().map(|(i, g)| score(space, g, skeleton, x, y, seed.wrapping_add(i as u64))).collect::<Result<_, _>>()?;
         Ok(Reference { genotypes, scores })
     }
 

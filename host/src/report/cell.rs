@@ -92,20 +92,16 @@ pub fn graph_svg(g: &Graph) -> anyhow::Result<String> {
             root.draw(&PathElement::new(points, colour.stroke_width(2)))?;
             if !label.is_empty() {
                 let mid = ((x0 + x1) / 2, base - lift - if lift == 0 { 18 } else { 6 });
-                let style = TextStyle::from(("sans-serif", 13).into_font()).pos(plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Center,
-                    plotters::style::text_anchor::VPos::Bottom,
-                ));
+                let style = TextStyle::from(("sans-serif", 13).into_font())
+                    .pos(plotters::style::text_anchor::Pos::new(plotters::style::text_anchor::HPos::Center, plotters::style::text_anchor::VPos::Bottom));
                 root.draw(&Text::new(label.clone(), mid, style))?;
             }
         }
         for (n, label) in g.nodes.iter().enumerate() {
             root.draw(&Circle::new((x(n), base), 16, ShapeStyle::from(&WHITE).filled()))?;
             root.draw(&Circle::new((x(n), base), 16, BLACK.stroke_width(2)))?;
-            let style = TextStyle::from(("sans-serif", 12).into_font()).pos(plotters::style::text_anchor::Pos::new(
-                plotters::style::text_anchor::HPos::Center,
-                plotters::style::text_anchor::VPos::Center,
-            ));
+            let style = TextStyle::from(("sans-serif", 12).into_font())
+                .pos(plotters::style::text_anchor::Pos::new(plotters::style::text_anchor::HPos::Center, plotters::style::text_anchor::VPos::Center));
             root.draw(&Text::new(label.clone(), (x(n), base), style))?;
         }
         root.present()?;

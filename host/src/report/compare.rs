@@ -132,15 +132,7 @@ pub struct Row {
 impl Row {
     /// The final table's column names, `score` naming what is scored.
     pub fn header(score: &str) -> [String; 7] {
-        [
-            "strategy".into(),
-            "runs".into(),
-            format!("{score} mean ± std"),
-            "regret mean ± std".into(),
-            "mean rank".into(),
-            "trials".into(),
-            "at best".into(),
-        ]
+        ["strategy".into(), "runs".into(), format!("{score} mean ± std"), "regret mean ± std".into(), "mean rank".into(), "trials".into(), "at best".into()]
     }
 
     /// The row as the final table shows it, on the terminal and in the

@@ -41,14 +41,7 @@ pub fn comparison(title: &str, setup: &[(String, String)], plots: &[String], row
     h.push_str("</table><h2>Pairwise tests</h2><p>Two-sided Mann–Whitney U on the final scores, p adjusted for the number of pairs (Holm–Bonferroni); bold: p<sub>Holm</sub> &lt; 0.05.</p><table><tr><th>pair</th><th>U</th><th>p</th><th>p (Holm)</th></tr>");
     for p in pairs {
         let class = if p.p_holm < 0.05 { " class=\"sig\"" } else { "" };
-        h.push_str(&format!(
-            "<tr{class}><td>{} vs {}</td><td>{:.1}</td><td>{:.3e}</td><td>{:.3e}</td></tr>",
-            escape(&p.a),
-            escape(&p.b),
-            p.u,
-            p.p,
-            p.p_holm
-        ));
+        h.push_str(&format!("<tr{class}><td>{} vs {}</td><td>{:.1}</td><td>{:.3e}</td><td>{:.3e}</td></tr>", escape(&p.a), escape(&p.b), p.u, p.p, p.p_holm));
     }
     h.push_str("</table></body></html>\n");
     h
@@ -68,7 +61,14 @@ pub fn search(title: &str, setup: &[(String, String)], plots: &[String], cells: 
 }
 
 /// [`search`], with a multi-objective run's Pareto front listed after the plots.
-pub fn search_with_front(title: &str, setup: &[(String, String)], plots: &[String], cells: &[String], top: &[(u64, f64, String)], front: Option<&Front>) -> String {
+pub fn search_with_front(
+    title: &str,
+    setup: &[(String, String)],
+    plots: &[String],
+    cells: &[String],
+    top: &[(u64, f64, String)],
+    front: Option<&Front>,
+) -> String {
     let mut h = page_start(title, setup, "td,th{text-align:left}code{font-size:90%}");
     h.push_str("<h2>The best architecture</h2>");
     for svg in cells {

@@ -140,7 +140,9 @@ pub fn non_dominated(points: &[Vec<f64>]) -> Vec<Vec<f64>> {
     // By the first coordinate, best first: a point can only be dominated by
     // one before it (or an equal one).
     let mut order: Vec<usize> = (0..points.len()).collect();
-    order.sort_by(|&a, &b| points[b].iter().zip(&points[a]).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        points[b].iter().zip(&points[a]).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b))
+    });
     let mut kept: Vec<usize> = vec![];
     for i in order {
         if !kept.iter().any(|&k| points[k] == points[i] || dominates(&points[k], &points[i])) {

@@ -40,15 +40,18 @@ pub fn anytime_svg(title: &str, x_label: &str, y_label: &str, series: &[Series<'
                 chart.configure_mesh().x_desc(x_label).y_desc(y_label).light_line_style(WHITE.mix(0.0)).draw()?;
                 for (k, s) in series.iter().enumerate() {
                     let colour = COLOURS[k % COLOURS.len()];
-                    let points = |v: &[f64]| s.x.iter().zip(v).filter(|(x, y)| x.is_finite() && y.is_finite() && (!log_x || **x > 0.0)).map(|(x, y)| (*x, *y)).collect::<Vec<_>>();
+                    let points = |v: &[f64]| {
+                        s.x.iter().zip(v).filter(|(x, y)| x.is_finite() && y.is_finite() && (!log_x || **x > 0.0)).map(|(x, y)| (*x, *y)).collect::<Vec<_>>()
+                    };
                     let (lo, hi) = (points(&s.band.lo), points(&s.band.hi));
                     let polygon: Vec<(f64, f64)> = lo.iter().chain(hi.iter().rev()).copied().collect();
                     if polygon.len() > 2 {
                         chart.draw_series(std::iter::once(Polygon::new(polygon, colour.mix(0.18))))?;
                     }
-                    chart.draw_series(LineSeries::new(points(&s.band.mean), colour.stroke_width(2)))?.label(s.name).legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-                    });
+                    chart
+                        .draw_series(LineSeries::new(points(&s.band.mean), colour.stroke_width(2)))?
+                        .label(s.name)
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
                 }
                 chart.configure_series_labels().position(SeriesLabelPosition::LowerRight).background_style(WHITE.mix(0.85)).border_style(BLACK).draw()?;
             }};
@@ -134,8 +137,14 @@ pub fn scatter_svg(title: &str, x_label: &str, y_label: &str, points: &[(f64, f6
             ($chart:expr) => {{
                 let mut chart = $chart;
                 chart.configure_mesh().x_desc(x_label).y_desc(y_label).light_line_style(WHITE.mix(0.0)).draw()?;
-                chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, COLOURS[0].mix(0.6).filled())))?.label("architectures").legend(|(x, y)| Circle::new((x + 9, y), 3, COLOURS[0].filled()));
-                chart.draw_series(LineSeries::new(steps.clone(), COLOURS[3].stroke_width(2)))?.label("Pareto front").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], COLOURS[3].stroke_width(2)));
+                chart
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 3, COLOURS[0].mix(0.6).filled())))?
+                    .label("architectures")
+                    .legend(|(x, y)| Circle::new((x + 9, y), 3, COLOURS[0].filled()));
+                chart
+                    .draw_series(LineSeries::new(steps.clone(), COLOURS[3].stroke_width(2)))?
+                    .label("Pareto front")
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], COLOURS[3].stroke_width(2)));
                 chart.configure_series_labels().position(SeriesLabelPosition::LowerRight).background_style(WHITE.mix(0.85)).border_style(BLACK).draw()?;
             }};
         }
@@ -152,7 +161,15 @@ pub fn scatter_svg(title: &str, x_label: &str, y_label: &str, points: &[(f64, f6
 /// (`all`), with its Pareto front (`front`) marked; `steps` joins the front
 /// as a staircase (exactly two objectives, `x_better_larger` saying which
 /// way x improves); `log_x` when x spans more than a decade.
-pub fn front_svg(title: &str, x_label: &str, y_label: &str, all: &[(f64, f64)], front: &[(f64, f64)], steps: Option<bool>, log_x: bool) -> anyhow::Result<String> {
+pub fn front_svg(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    all: &[(f64, f64)],
+    front: &[(f64, f64)],
+    steps: Option<bool>,
+    log_x: bool,
+) -> anyhow::Result<String> {
     let ok = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite() && (!log_x || p.0 > 0.0);
     let pts: Vec<(f64, f64)> = all.iter().filter(ok).copied().collect();
     let mut marked: Vec<(f64, f64)> = front.iter().filter(ok).copied().collect();
@@ -177,11 +194,17 @@ pub fn front_svg(title: &str, x_label: &str, y_label: &str, all: &[(f64, f64)], 
             ($chart:expr) => {{
                 let mut chart = $chart;
                 chart.configure_mesh().x_desc(x_label).y_desc(y_label).light_line_style(WHITE.mix(0.0)).draw()?;
-                chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, COLOURS[0].mix(0.5).filled())))?.label("trials").legend(|(x, y)| Circle::new((x + 9, y), 3, COLOURS[0].filled()));
+                chart
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 3, COLOURS[0].mix(0.5).filled())))?
+                    .label("trials")
+                    .legend(|(x, y)| Circle::new((x + 9, y), 3, COLOURS[0].filled()));
                 if stairs.len() > 1 {
                     chart.draw_series(LineSeries::new(stairs.clone(), COLOURS[3].stroke_width(2)))?;
                 }
-                chart.draw_series(marked.iter().map(|&p| Circle::new(p, 5, COLOURS[3].filled())))?.label("Pareto front").legend(|(x, y)| Circle::new((x + 9, y), 5, COLOURS[3].filled()));
+                chart
+                    .draw_series(marked.iter().map(|&p| Circle::new(p, 5, COLOURS[3].filled())))?
+                    .label("Pareto front")
+                    .legend(|(x, y)| Circle::new((x + 9, y), 5, COLOURS[3].filled()));
                 chart.configure_series_labels().position(SeriesLabelPosition::LowerRight).background_style(WHITE.mix(0.85)).border_style(BLACK).draw()?;
             }};
         }

@@ -31,7 +31,9 @@ impl Budget {
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (k, v) = part.split_once('=').ok_or_else(|| format!("budget `{part}`: expected KEY=VALUE (trials=N, time=1h, sim=10h)"))?;
             match k.trim() {
-                "trials" => b.trials = Some(v.trim().parse().ok().filter(|&n| n > 0).ok_or_else(|| format!("budget `{part}`: trials must be a positive integer"))?),
+                "trials" => {
+                    b.trials = Some(v.trim().parse().ok().filter(|&n| n > 0).ok_or_else(|| format!("budget `{part}`: trials must be a positive integer"))?)
+                }
                 "time" => b.time = Some(duration(v.trim()).map_err(|e| format!("budget `{part}`: {e}"))?),
                 "sim" => b.simulated = Some(duration(v.trim()).map_err(|e| format!("budget `{part}`: {e}"))?.as_secs_f64()),
                 other => return Err(format!("budget `{part}`: unknown limit `{other}` (use trials, time or sim)")),

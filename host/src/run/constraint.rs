@@ -97,7 +97,9 @@ mod tests {
 
     #[test]
     fn bad_constraints_name_the_part_and_the_problem() {
-        for (text, problem) in [("params<1e6", "expected METRIC<=BOUND"), ("<=3", "not a metric name"), ("params<=lots", "not a number"), ("params<=inf", "finite")] {
+        for (text, problem) in
+            [("params<1e6", "expected METRIC<=BOUND"), ("<=3", "not a metric name"), ("params<=lots", "not a number"), ("params<=inf", "finite")]
+        {
             let e = Constraints::parse(&[text]).unwrap_err();
             assert!(e.contains(text) && e.contains(problem), "{text}: {e}");
         }

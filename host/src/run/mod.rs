@@ -22,12 +22,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::estimate::train::TrainOptions;
-pub use budget::Budget;
 pub use crate::estimate::command::CommandOptions;
 pub use crate::estimate::one_shot::OneShotOptions;
-pub use executor::slurm::SlurmOptions;
+pub use crate::estimate::train::TrainOptions;
 pub use crate::strategy::SandboxOptions;
+pub use budget::Budget;
+pub use executor::slurm::SlurmOptions;
 
 /// Where training trials run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -167,14 +167,20 @@ impl RunConfig {
             (t.channels.is_some_and(|c| c < 1), format!("[train] channels = {}: at least 1", t.channels.unwrap_or_default())),
             (t.cells == Some(0), "[train] cells = 0: at least 1".to_string()),
             (t.threads.is_some_and(|n| n < 1), format!("[train] threads = {}: at least 1", t.threads.unwrap_or_default())),
-            (crate::train::TrainConfig::default().with_memory_format(&t.memory_format).is_err(), format!("[train] memory_format = {:?}: use auto, channels-last or contiguous", t.memory_format)),
+            (
+                crate::train::TrainConfig::default().with_memory_format(&t.memory_format).is_err(),
+                format!("[train] memory_format = {:?}: use auto, channels-last or contiguous", t.memory_format),
+            ),
             (s.steps == 0 || s.valid_batches == 0, format!("[supernet] steps = {} and valid_batches = {}: at least 1 each", s.steps, s.valid_batches)),
             (!positive(s.lr), format!("[supernet] lr = {:?}: a positive number", s.lr)),
             (!(s.momentum >= 0.0 && s.momentum < 1.0), format!("[supernet] momentum = {:?} is not in [0, 1)", s.momentum)),
             (!(s.weight_decay >= 0.0 && s.weight_decay.is_finite()), format!("[supernet] weight_decay = {:?}: zero or a positive number", s.weight_decay)),
             (!(s.grad_clip > 0.0), format!("[supernet] grad_clip = {:?}: a positive number (inf: no clipping)", s.grad_clip)),
             (self.slurm.cpus == 0, "[slurm] cpus = 0: at least 1".to_string()),
-            (!(positive(self.slurm.poll_seconds) && self.slurm.poll_seconds < 1e9), format!("[slurm] poll_seconds = {:?}: a positive number of seconds", self.slurm.poll_seconds)),
+            (
+                !(positive(self.slurm.poll_seconds) && self.slurm.poll_seconds < 1e9),
+                format!("[slurm] poll_seconds = {:?}: a positive number of seconds", self.slurm.poll_seconds),
+            ),
         ];
         match problems.into_iter().find(|(bad, _)| *bad) {
             Some((_, why)) => Err(why),
@@ -293,7 +299,21 @@ mod fuzz {
     /// A key of run.toml (with its table) and a value, right or wrong.
     fn setting() -> impl Strategy<Value = (&'static str, &'static str, &'static str)> {
         let numbers = vec!["0", "1", "-1", "0.5", "1.5", "nan", "inf", "-inf", "1e300", "9223372036854775807", "18446744073709551616", "\"3\"", "true", "[]"];
-        let texts = vec!["\"\"", "\"train\"", "\"table:\"", "\"table:x.jsonl\"", "\"trials=0\"", "\"trials=5\"", "\"time=-1m\"", "\"time=nan\"", "\"sim=1e999\"", "\"10m\"", "\"soon\"", "5", "\"cuda:x\""];
+        let texts = vec![
+            "\"\"",
+            "\"train\"",
+            "\"table:\"",
+            "\"table:x.jsonl\"",
+            "\"trials=0\"",
+            "\"trials=5\"",
+            "\"time=-1m\"",
+            "\"time=nan\"",
+            "\"sim=1e999\"",
+            "\"10m\"",
+            "\"soon\"",
+            "5",
+            "\"cuda:x\"",
+        ];
         let top = prop::sample::select(vec!["strategy", "space", "dataset", "estimator", "budget", "trial_timeout", "executor"]).prop_flat_map({
             let texts = texts.clone();
             move |k| (Just(""), Just(k), prop::sample::select(texts.clone()))
@@ -302,10 +322,12 @@ mod fuzz {
             let numbers = numbers.clone();
             move |k| (Just(""), Just(k), prop::sample::select(numbers.clone()))
         });
-        let train = prop::sample::select(vec!["epochs", "batch_size", "lr", "data_fraction", "valid_fraction", "channels", "cells", "threads", "memory_format"]).prop_flat_map({
-            let numbers = numbers.clone();
-            move |k| (Just("train"), Just(k), prop::sample::select(numbers.clone()))
-        });
+        let train =
+            prop::sample::select(vec!["epochs", "batch_size", "lr", "data_fraction", "valid_fraction", "channels", "cells", "threads", "memory_format"])
+                .prop_flat_map({
+                    let numbers = numbers.clone();
+                    move |k| (Just("train"), Just(k), prop::sample::select(numbers.clone()))
+                });
         let supernet = prop::sample::select(vec!["steps", "valid_batches", "lr", "momentum", "weight_decay", "grad_clip"]).prop_flat_map({
             let numbers = numbers.clone();
             move |k| (Just("supernet"), Just(k), prop::sample::select(numbers.clone()))
@@ -315,7 +337,8 @@ mod fuzz {
             move |k| (Just("slurm"), Just(k), prop::sample::select(numbers.clone()))
         });
         let values: Vec<&str> = numbers.into_iter().chain(texts.clone()).chain(["\"256MiB\"", "\"0s\"", "\"lots\""]).collect();
-        let sandbox = prop::sample::select(vec!["fuel", "timeout", "memory"]).prop_flat_map(move |k| (Just("sandbox"), Just(k), prop::sample::select(values.clone())));
+        let sandbox =
+            prop::sample::select(vec!["fuel", "timeout", "memory"]).prop_flat_map(move |k| (Just("sandbox"), Just(k), prop::sample::select(values.clone())));
         prop_oneof![top, top_numbers, train, supernet, slurm, sandbox]
     }
 

@@ -80,21 +80,33 @@ impl Search {
         }
         init(&mut plugin, &decisions, &config, &budget)?;
         let info = plugin.info().clone();
-        let journal = Journal::create_with(&journal_path, &[
-            ("config", serde_json::to_value(&config)?),
-            ("command", serde_json::json!(command)),
-            ("strategy_path", serde_json::json!(strategy_path.display().to_string())),
-            ("strategy_sha256", serde_json::json!(sha256(strategy_path)?)),
-            ("strategy", serde_json::json!({"name": info.name, "version": info.version, "description": info.description})),
-            ("space", serde_json::json!({"name": space.name(), "decisions": decisions.decisions.len(), "size": decisions.size().map(|s| s.to_string())})),
-            ("versions", serde_json::json!({"nasbox": env!("CARGO_PKG_VERSION"), "contract": crate::strategy::CONTRACT, "libtorch": "2.11.0"})),
-            ("elapsed", serde_json::json!(0.0)),
-        ])?;
+        let journal = Journal::create_with(
+            &journal_path,
+            &[
+                ("config", serde_json::to_value(&config)?),
+                ("command", serde_json::json!(command)),
+                ("strategy_path", serde_json::json!(strategy_path.display().to_string())),
+                ("strategy_sha256", serde_json::json!(sha256(strategy_path)?)),
+                ("strategy", serde_json::json!({"name": info.name, "version": info.version, "description": info.description})),
+                ("space", serde_json::json!({"name": space.name(), "decisions": decisions.decisions.len(), "size": decisions.size().map(|s| s.to_string())})),
+                ("versions", serde_json::json!({"nasbox": env!("CARGO_PKG_VERSION"), "contract": crate::strategy::CONTRACT, "libtorch": "2.11.0"})),
+                ("elapsed", serde_json::json!(0.0)),
+            ],
+        )?;
         Ok(Search::assemble(dir, config, space, journal, plugin, budget, Duration::ZERO, lock))
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn assemble(dir: &Path, config: RunConfig, space: SearchSpace, journal: Journal, plugin: Plugin, budget: Budget, elapsed_before: Duration, lock: RunLock) -> Search {
+    fn assemble(
+        dir: &Path,
+        config: RunConfig,
+        space: SearchSpace,
+        journal: Journal,
+        plugin: Plugin,
+        budget: Budget,
+        elapsed_before: Duration,
+        lock: RunLock,
+    ) -> Search {
         // Checked when the run was started (and by `RunConfig::check`).
         let constraints = Constraints::parse(&config.constraints).unwrap_or_default();
         Search {
@@ -129,10 +141,7 @@ impl Search {
     /// Makes `path` the run's strategy from now on: a rebuilt file whose
     /// replay reproduced every recorded proposal.
     pub fn adopt_strategy(&mut self, path: &Path, sha: &str) -> anyhow::Result<()> {
-        self.journal.set_manifest(&[
-            ("strategy_path", serde_json::json!(path.display().to_string())),
-            ("strategy_sha256", serde_json::json!(sha)),
-        ])?;
+        self.journal.set_manifest(&[("strategy_path", serde_json::json!(path.display().to_string())), ("strategy_sha256", serde_json::json!(sha))])?;
         Ok(())
     }
 
@@ -226,7 +235,8 @@ impl Search {
     }
 
     fn observation(&self, t: &Trial) -> Observation {
-        let proposal = self.proposals.get(&t.id).cloned().unwrap_or_else(|| Proposal::Genotype(Candidate { genotype: t.genotype.clone(), fidelity: t.fidelity }));
+        let proposal =
+            self.proposals.get(&t.id).cloned().unwrap_or_else(|| Proposal::Genotype(Candidate { genotype: t.genotype.clone(), fidelity: t.fidelity }));
         let status = match &t.status {
             TrialStatus::Ok => Status::Ok,
             TrialStatus::Failed(r) => Status::Failed(r.clone()),
@@ -320,10 +330,19 @@ impl Search {
     /// a finished architecture are answered at once (the repeat from the
     /// journal), the others go to the executor. The same on resume as live,
     /// so a resumed run makes the same decisions.
-    fn dispatch(&mut self, id: u64, genotype: &[u32], arch: &str, fidelity: Option<f64>, executor: &mut dyn Executor, ready: &mut Vec<(u64, Evaluation)>) -> anyhow::Result<()> {
+    fn dispatch(
+        &mut self,
+        id: u64,
+        genotype: &[u32],
+        arch: &str,
+        fidelity: Option<f64>,
+        executor: &mut dyn Executor,
+        ready: &mut Vec<(u64, Evaluation)>,
+    ) -> anyhow::Result<()> {
         if let Some(Proposal::Relaxed(weights)) = self.proposals.get(&id) {
             if !executor.submit_relaxed(id, weights, self.plugin.relaxed_kind())? {
-                ready.push((id, Evaluation::invalid("a relaxed (continuous) proposal needs the supernet estimator; this run evaluates discrete architectures")));
+                ready
+                    .push((id, Evaluation::invalid("a relaxed (continuous) proposal needs the supernet estimator; this run evaluates discrete architectures")));
             }
         } else if let Err(e) = self.space.check(genotype) {
             ready.push((id, Evaluation::invalid(e.to_string())));
@@ -386,7 +405,8 @@ impl Search {
     /// A relaxed proposal as text: the architecture its largest weights
     /// pick, marked as relaxed.
     fn relaxed_text(&self, weights: &[Vec<f64>]) -> String {
-        let argmax: Vec<u32> = weights.iter().map(|w| w.iter().enumerate().fold((0, f64::NEG_INFINITY), |b, (k, &v)| if v > b.1 { (k, v) } else { b }).0 as u32).collect();
+        let argmax: Vec<u32> =
+            weights.iter().map(|w| w.iter().enumerate().fold((0, f64::NEG_INFINITY), |b, (k, &v)| if v > b.1 { (k, v) } else { b }).0 as u32).collect();
         match self.space.to_string(&argmax) {
             Ok(text) => format!("relaxed, argmax {text}"),
             Err(_) => format!("relaxed, argmax {argmax:?}"),
@@ -403,7 +423,9 @@ impl Search {
         if trials.len() <= k {
             return None;
         }
-        let best = |ts: &[Trial]| ts.iter().filter(|t| t.status == TrialStatus::Ok).map(|t| t.objective).fold(None, |b: Option<f64>, o| Some(b.map_or(o, |b| b.max(o))));
+        let best = |ts: &[Trial]| {
+            ts.iter().filter(|t| t.status == TrialStatus::Ok).map(|t| t.objective).fold(None, |b: Option<f64>, o| Some(b.map_or(o, |b| b.max(o))))
+        };
         Some((k, best(&trials[..k])?, best(trials)?))
     }
 
@@ -459,7 +481,10 @@ fn objectives_setting(plugin: &Plugin, config: &RunConfig) -> anyhow::Result<Opt
     }
     let info = plugin.info();
     if !info.config.iter().any(|k| k.name == super::objectives::KEY) {
-        bail!("--objectives: the strategy `{}` does not take objectives (its info lists no `objectives` setting); use a multi-objective strategy such as nsga2", info.name);
+        bail!(
+            "--objectives: the strategy `{}` does not take objectives (its info lists no `objectives` setting); use a multi-objective strategy such as nsga2",
+            info.name
+        );
     }
     Ok(Some((super::objectives::KEY.into(), crate::report::pareto::list(&objectives))))
 }
@@ -481,7 +506,21 @@ mod tests {
 
     #[test]
     fn the_start_is_a_fifth_of_the_trials_between_10_and_50() {
-        let ts: Vec<Trial> = (0..60).map(|i| trial(i, TrialStatus::Ok, if i == 3 { 0.5 } else if i == 40 { 0.9 } else { 0.1 })).collect();
+        let ts: Vec<Trial> = (0..60)
+            .map(|i| {
+                trial(
+                    i,
+                    TrialStatus::Ok,
+                    if i == 3 {
+                        0.5
+                    } else if i == 40 {
+                        0.9
+                    } else {
+                        0.1
+                    },
+                )
+            })
+            .collect();
         assert_eq!(Search::beyond_start(&ts), Some((12, 0.5, 0.9)));
         assert_eq!(Search::beyond_start(&ts[..10]), None, "no longer than its start");
         let failed: Vec<Trial> = (0..20).map(|i| trial(i, if i < 10 { TrialStatus::Failed("x".into()) } else { TrialStatus::Ok }, 0.3)).collect();

@@ -98,7 +98,8 @@ impl Server {
             ["compare"] => self.compare(r),
             ["api", "runs"] => {
                 let catalog = self.catalog();
-                let summaries: Vec<view::Summary> = catalog.names(Kind::Run).filter_map(|n| catalog.get(n, Kind::Run).map(|d| self.views.get(n, d).summary.clone())).collect();
+                let summaries: Vec<view::Summary> =
+                    catalog.names(Kind::Run).filter_map(|n| catalog.get(n, Kind::Run).map(|d| self.views.get(n, d).summary.clone())).collect();
                 Response::json(&api::runs(&summaries, &catalog.names(Kind::Bench).collect::<Vec<_>>()))
             }
             ["run", ..] => self.with_run(rest(1), |name, _| Response::html(pages::run(name))),

@@ -72,7 +72,9 @@ pub fn bench(name: &str, summary: &serde_json::Value) -> anyhow::Result<String> 
         let bands: Vec<(String, Vec<f64>, Band)> = runs
             .iter()
             .map(|(strategy, seeds)| {
-                let curves: Vec<Vec<f64>> = seeds.as_array().map_or(vec![], |s| s.iter().map(|a| a[key].as_array().map_or(vec![], |c| c.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect())).collect());
+                let curves: Vec<Vec<f64>> = seeds.as_array().map_or(vec![], |s| {
+                    s.iter().map(|a| a[key].as_array().map_or(vec![], |c| c.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect())).collect()
+                });
                 let band = Band::of(&curves);
                 ((strategy.clone()), (1..=band.mean.len()).map(|i| i as f64).collect(), band)
             })

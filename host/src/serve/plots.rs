@@ -66,7 +66,9 @@ pub fn draw(view: &View) -> Plots {
     };
     let best = best_curve_svg("Best found so far", &[(view.summary.name.as_str(), view.best_so_far())]);
     let cells = match (&view.space, view.summary.best_trial) {
-        (Some(space), Some(id)) => view.trials.get(id as usize).map_or_else(Vec::new, |t| cell::graphs(space, &t.genotype).iter().filter_map(|g| cell::graph_svg(g).ok()).collect()),
+        (Some(space), Some(id)) => {
+            view.trials.get(id as usize).map_or_else(Vec::new, |t| cell::graphs(space, &t.genotype).iter().filter_map(|g| cell::graph_svg(g).ok()).collect())
+        }
         _ => vec![],
     };
     Plots {

@@ -77,7 +77,11 @@ impl View {
                 if ranked(t) {
                     best = best.max(t.objective);
                 }
-                if best.is_finite() { best } else { f64::NAN }
+                if best.is_finite() {
+                    best
+                } else {
+                    f64::NAN
+                }
             })
             .collect()
     }

@@ -457,20 +457,40 @@ mod fuzz {
     fn assembled_toml() -> impl Strategy<Value = String> {
         // Each key right three times in four, so that most files have one
         // or two wrong values among right ones.
-        let pick = |good: &[&'static str], bad: &[&'static str]| {
-            prop_oneof![3 => prop::sample::select(good.to_vec()), 1 => prop::sample::select(bad.to_vec())]
-        };
+        let pick = |good: &[&'static str], bad: &[&'static str]| prop_oneof![3 => prop::sample::select(good.to_vec()), 1 => prop::sample::select(bad.to_vec())];
         (
             pick(&["", "name = \"ok\"\n"], &["name = \"\"\n", "name = \"../up\"\n", "name = \"a\\u0007b\"\n", "name = 5\n"]),
-            pick(&["layers = 1\n", "layers = 3\n", "layers = 17\n", "layers = 64\n"], &["layers = 0\n", "layers = 65\n", "layers = -1\n", "layers = 3.5\n", "layers = \"3\"\n", "layers = 18446744073709551616\n", ""]),
+            pick(
+                &["layers = 1\n", "layers = 3\n", "layers = 17\n", "layers = 64\n"],
+                &["layers = 0\n", "layers = 65\n", "layers = -1\n", "layers = 3.5\n", "layers = \"3\"\n", "layers = 18446744073709551616\n", ""],
+            ),
             pick(
                 &["ops = [\"conv_3x3\"]\n", "ops = [\"conv_3x3\", \"identity\", \"max_pool_5x5\"]\n", "ops = [\"sep_conv_15x15\", \"avg_pool_1x1\"]\n"],
-                &["ops = []\n", "ops = [\"conv_4x4\"]\n", "ops = [\"conv_17x17\"]\n", "ops = [\"conv_3x5\"]\n", "ops = [\"conv_3x3\", \"conv_3x3\"]\n", "ops = [\"lstm\"]\n", "ops = [\"conv_x\"]\n", "ops = \"conv_3x3\"\n", "ops = [3]\n"],
+                &[
+                    "ops = []\n",
+                    "ops = [\"conv_4x4\"]\n",
+                    "ops = [\"conv_17x17\"]\n",
+                    "ops = [\"conv_3x5\"]\n",
+                    "ops = [\"conv_3x3\", \"conv_3x3\"]\n",
+                    "ops = [\"lstm\"]\n",
+                    "ops = [\"conv_x\"]\n",
+                    "ops = \"conv_3x3\"\n",
+                    "ops = [3]\n",
+                ],
             ),
-            pick(&["widths = [8]\n", "widths = [4, 4096]\n", "widths = [4096]\n", "widths = [1, 2]\n"], &["widths = []\n", "widths = [0]\n", "widths = [-8]\n", "widths = [4097]\n", "widths = [9223372036854775807]\n", "widths = [8.0]\n", ""]),
+            pick(
+                &["widths = [8]\n", "widths = [4, 4096]\n", "widths = [4096]\n", "widths = [1, 2]\n"],
+                &["widths = []\n", "widths = [0]\n", "widths = [-8]\n", "widths = [4097]\n", "widths = [9223372036854775807]\n", "widths = [8.0]\n", ""],
+            ),
             pick(&["", "skips = false\n", "skips = true\n"], &["skips = 1\n"]),
-            pick(&["", "reduce_at = [0]\n", "reduce_at = [0, 1, 2]\n", "reduce_at = ALL\n", "reduce_at = ALL\n"], &["reduce_at = [1, 1]\n", "reduce_at = [64]\n", "reduce_at = [-1]\n", "reduce_at = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]\n"]),
-            pick(&["", "stem_channels = 16\n"], &["stem_channels = 0\n", "stem_channels = -1\n", "stem_channels = 5000\n", "stem_channels = 9223372036854775807\n"]),
+            pick(
+                &["", "reduce_at = [0]\n", "reduce_at = [0, 1, 2]\n", "reduce_at = ALL\n", "reduce_at = ALL\n"],
+                &["reduce_at = [1, 1]\n", "reduce_at = [64]\n", "reduce_at = [-1]\n", "reduce_at = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]\n"],
+            ),
+            pick(
+                &["", "stem_channels = 16\n"],
+                &["stem_channels = 0\n", "stem_channels = -1\n", "stem_channels = 5000\n", "stem_channels = 9223372036854775807\n"],
+            ),
             pick(&[""], &["depth = 3\n", "[extra]\nx = 1\n", "layers = 2\n"]),
         )
             .prop_map(|(n, l, o, w, s, r, st, x)| {

@@ -11,16 +11,7 @@
 use super::{Decision, GenotypeError, Space};
 
 /// The operations, in DARTS' `PRIMITIVES` order.
-pub const OPS: [&str; 8] = [
-    "none",
-    "max_pool_3x3",
-    "avg_pool_3x3",
-    "skip_connect",
-    "sep_conv_3x3",
-    "sep_conv_5x5",
-    "dil_conv_3x3",
-    "dil_conv_5x5",
-];
+pub const OPS: [&str; 8] = ["none", "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5"];
 
 /// The two cell types, in genotype order.
 pub const CELLS: [&str; 2] = ["normal", "reduce"];
@@ -44,10 +35,7 @@ pub fn space() -> Space {
         for k in 0..NODES {
             for edge in ["a", "b"] {
                 let node = k + 2;
-                decisions.push(Decision {
-                    name: format!("{cell}.{node}{edge}.input"),
-                    choices: (0..node).map(|i| i.to_string()).collect(),
-                });
+                decisions.push(Decision { name: format!("{cell}.{node}{edge}.input"), choices: (0..node).map(|i| i.to_string()).collect() });
                 decisions.push(Decision { name: format!("{cell}.{node}{edge}.op"), choices: OPS.iter().map(|o| o.to_string()).collect() });
             }
         }
@@ -58,12 +46,7 @@ pub fn space() -> Space {
 /// The edges of each cell: `[normal, reduce]`, 8 edges each, two per node.
 pub fn cells(genotype: &[u32]) -> [Vec<Edge>; 2] {
     let per_cell = NODES * 2 * 2;
-    let cell = |c: usize| {
-        genotype[c * per_cell..(c + 1) * per_cell]
-            .chunks(2)
-            .map(|pair| Edge { input: pair[0] as usize, op: pair[1] as usize })
-            .collect()
-    };
+    let cell = |c: usize| genotype[c * per_cell..(c + 1) * per_cell].chunks(2).map(|pair| Edge { input: pair[0] as usize, op: pair[1] as usize }).collect();
     [cell(0), cell(1)]
 }
 
@@ -74,10 +57,7 @@ pub fn check(genotype: &[u32]) -> Result<(), GenotypeError> {
     for (name, edges) in CELLS.iter().zip(cells(genotype)) {
         for (k, pair) in edges.chunks(2).enumerate() {
             if pair.iter().all(|e| OPS[e.op] == "none") {
-                return Err(GenotypeError::Invalid(format!(
-                    "node {} of the {name} cell has no input: both of its operations are `none`",
-                    k + 2
-                )));
+                return Err(GenotypeError::Invalid(format!("node {} of the {name} cell has no input: both of its operations are `none`", k + 2)));
             }
         }
     }
@@ -86,15 +66,9 @@ pub fn check(genotype: &[u32]) -> Result<(), GenotypeError> {
 
 /// The genotype in DARTS' notation (assumed in range).
 pub fn to_string(genotype: &[u32]) -> String {
-    let list = |edges: &[Edge]| {
-        edges.iter().map(|e| format!("('{}', {})", OPS[e.op], e.input)).collect::<Vec<_>>().join(", ")
-    };
+    let list = |edges: &[Edge]| edges.iter().map(|e| format!("('{}', {})", OPS[e.op], e.input)).collect::<Vec<_>>().join(", ");
     let [normal, reduce] = cells(genotype);
-    format!(
-        "Genotype(normal=[{}], normal_concat=[2, 3, 4, 5], reduce=[{}], reduce_concat=[2, 3, 4, 5])",
-        list(&normal),
-        list(&reduce)
-    )
+    format!("Genotype(normal=[{}], normal_concat=[2, 3, 4, 5], reduce=[{}], reduce_concat=[2, 3, 4, 5])", list(&normal), list(&reduce))
 }
 
 /// Parses DARTS' notation: `Genotype(normal=[(op, input), ...8], normal_concat=..., reduce=[...], reduce_concat=...)`.
@@ -118,10 +92,7 @@ pub fn parse(text: &str) -> Result<Vec<u32>, GenotypeError> {
         }
         for (i, (op, input)) in pairs.into_iter().enumerate() {
             let node = i / 2 + 2;
-            let op = OPS
-                .iter()
-                .position(|o| *o == op)
-                .ok_or_else(|| err(format!("unknown operation `{op}` (known: {})", OPS.join(", "))))?;
+            let op = OPS.iter().position(|o| *o == op).ok_or_else(|| err(format!("unknown operation `{op}` (known: {})", OPS.join(", "))))?;
             if input >= node {
                 return Err(err(format!("{cell} cell: node {node} cannot read node {input} (only 0..{})", node - 1)));
             }
@@ -130,7 +101,11 @@ pub fn parse(text: &str) -> Result<Vec<u32>, GenotypeError> {
         let concat_key = format!("{cell}_concat=");
         if let Some(at) = body.find(&concat_key) {
             let rest = &body[at + concat_key.len()..];
-            let value = if rest.starts_with("range(") { &rest[..rest.find(')').map_or(rest.len(), |i| i + 1)] } else { &rest[..rest.find(']').map_or(rest.len(), |i| i + 1)] };
+            let value = if rest.starts_with("range(") {
+                &rest[..rest.find(')').map_or(rest.len(), |i| i + 1)]
+            } else {
+                &rest[..rest.find(']').map_or(rest.len(), |i| i + 1)]
+            };
             let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
             if compact != "[2,3,4,5]" && compact != "range(2,6)" {
                 return Err(err(format!("{cell}_concat must be all intermediate nodes ([2, 3, 4, 5]), found `{value}`")));
@@ -245,8 +220,9 @@ mod fuzz {
         let pair = (op, input, quote).prop_map(|(o, i, q)| format!("({q}{o}{q}, {i})"));
         let cell = prop_oneof![6 => prop::collection::vec(pair.clone(), 8..=8), 1 => prop::collection::vec(pair, 0..11)].prop_map(|p| p.join(", "));
         let concat = prop::sample::select(vec!["[2, 3, 4, 5]", "range(2, 6)", "[2,3,4,5]", "[4, 5]", "range(2, 5)", "[2, 3, 4, 5", "range(2, 6"]);
-        (cell.clone(), concat.clone(), cell, concat, any::<bool>())
-            .prop_map(|(n, nc, r, rc, close)| format!("Genotype(normal=[{n}], normal_concat={nc}, reduce=[{r}], reduce_concat={rc}{}", if close { ")" } else { "" }))
+        (cell.clone(), concat.clone(), cell, concat, any::<bool>()).prop_map(|(n, nc, r, rc, close)| {
+            format!("Genotype(normal=[{n}], normal_concat={nc}, reduce=[{r}], reduce_concat={rc}{}", if close { ")" } else { "" })
+        })
     }
 
     proptest! {

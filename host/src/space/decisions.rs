@@ -109,12 +109,8 @@ impl DecisionSpec {
 
     /// The genotype as a JSON object, keys in decision order.
     pub fn to_string(&self, genotype: &[u32]) -> String {
-        let fields: Vec<String> = self
-            .decisions
-            .iter()
-            .zip(genotype)
-            .map(|((name, choices), &i)| format!("{}:{}", Value::String(name.clone()), choices[i as usize]))
-            .collect();
+        let fields: Vec<String> =
+            self.decisions.iter().zip(genotype).map(|((name, choices), &i)| format!("{}:{}", Value::String(name.clone()), choices[i as usize])).collect();
         format!("{{{}}}", fields.join(","))
     }
 
@@ -139,11 +135,9 @@ impl DecisionSpec {
             .iter()
             .map(|(name, choices)| {
                 let given = object.get(name).ok_or_else(|| notation(format!("decision `{name}` is missing")))?;
-                choices
-                    .iter()
-                    .position(|c| same(c, given))
-                    .map(|i| i as u32)
-                    .ok_or_else(|| notation(format!("{given} is not a choice of `{name}` (choices: {})", choices.iter().map(label).collect::<Vec<_>>().join(", "))))
+                choices.iter().position(|c| same(c, given)).map(|i| i as u32).ok_or_else(|| {
+                    notation(format!("{given} is not a choice of `{name}` (choices: {})", choices.iter().map(label).collect::<Vec<_>>().join(", ")))
+                })
             })
             .collect()
     }
@@ -307,7 +301,11 @@ bias = [true, false]
 
     #[test]
     fn log_grids_of_integers_stay_integers_and_floats_read_back_as_written() {
-        let s = DecisionSpec::from_text("[decisions]\nw = { low = 16, high = 256, steps = 5, scale = \"log\" }\nlr = { low = 1e-4, high = 1e-1, steps = 4, scale = \"log\" }\n", "g").unwrap();
+        let s = DecisionSpec::from_text(
+            "[decisions]\nw = { low = 16, high = 256, steps = 5, scale = \"log\" }\nlr = { low = 1e-4, high = 1e-1, steps = 4, scale = \"log\" }\n",
+            "g",
+        )
+        .unwrap();
         assert_eq!(s.space().decisions[0].choices, ["16", "32", "64", "128", "256"]);
         assert_eq!(s.space().decisions[1].choices, ["0.0001", "0.001", "0.01", "0.1"]);
         assert_eq!(s.name, "g");
@@ -339,7 +337,8 @@ bias = [true, false]
         let e = |t: &str| s.parse(t).unwrap_err().to_string();
         assert!(e("[1,2]").contains("not a JSON object"), "{}", e("[1,2]"));
         assert!(e("{\"layers\":2}").contains("decision `activation` is missing"));
-        assert!(e(r#"{"layers":5,"activation":"relu","width":32,"dropout":0,"lr":0.001,"bias":true}"#).contains("5 is not a choice of `layers` (choices: 1, 2, 3, 4)"));
+        assert!(e(r#"{"layers":5,"activation":"relu","width":32,"dropout":0,"lr":0.001,"bias":true}"#)
+            .contains("5 is not a choice of `layers` (choices: 1, 2, 3, 4)"));
         assert!(e(r#"{"depth":1}"#).contains("`depth` is not a decision of tabular-mlp"));
     }
 

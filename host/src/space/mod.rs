@@ -94,9 +94,9 @@ impl SearchSpace {
                     Ok(SearchSpace::Chain(chain::ChainSpec::from_toml(file)?))
                 }
             }
-            other => Err(GenotypeError::Space(format!(
-                "unknown space `{other}` (use nb201, darts, chain, or a .toml file: a chain space or a decision space)"
-            ))),
+            other => {
+                Err(GenotypeError::Space(format!("unknown space `{other}` (use nb201, darts, chain, or a .toml file: a chain space or a decision space)")))
+            }
         }
     }
 
@@ -234,7 +234,11 @@ impl SearchSpace {
 
     /// Number of training decisions at the end of a genotype (0 without `+hp`).
     pub fn recipe_len(&self) -> usize {
-        if matches!(self, SearchSpace::WithHp(_)) { hp::COUNT } else { 0 }
+        if matches!(self, SearchSpace::WithHp(_)) {
+            hp::COUNT
+        } else {
+            0
+        }
     }
 
     /// The architecture's part of a genotype (for [`SearchSpace::network`]).
@@ -338,10 +342,8 @@ mod tests {
     fn size_multiplies_arities_and_reports_overflow() {
         assert_eq!(builtin("toy").unwrap().size(), Some(2 * 3 * 4 * 5 * 5));
         assert_eq!(builtin("wide").unwrap().size(), Some(5u128.pow(30)));
-        let huge = Space {
-            name: "huge".into(),
-            decisions: (0..200).map(|i| Decision { name: i.to_string(), choices: vec!["a".into(), "b".into()] }).collect(),
-        };
+        let huge =
+            Space { name: "huge".into(), decisions: (0..200).map(|i| Decision { name: i.to_string(), choices: vec!["a".into(), "b".into()] }).collect() };
         assert_eq!(huge.size(), None);
     }
 }

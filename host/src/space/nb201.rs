@@ -18,10 +18,7 @@ pub const EDGES: [(usize, usize); 6] = [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), 
 pub fn space() -> Space {
     Space {
         name: "nb201".into(),
-        decisions: EDGES
-            .iter()
-            .map(|(t, s)| Decision { name: format!("{t}<-{s}"), choices: OPS.iter().map(|o| o.to_string()).collect() })
-            .collect(),
+        decisions: EDGES.iter().map(|(t, s)| Decision { name: format!("{t}<-{s}"), choices: OPS.iter().map(|o| o.to_string()).collect() }).collect(),
     }
 }
 
@@ -55,9 +52,8 @@ fn parse_text(text: &str) -> Result<Vec<u32>, String> {
     let mut genotype = vec![u32::MAX; EDGES.len()];
     for (n, group) in nodes.iter().enumerate() {
         let target = n + 1;
-        let inner = group.strip_prefix('|').and_then(|g| g.strip_suffix('|')).ok_or_else(|| {
-            format!("`{text}`: node group `{group}` must start and end with `|`")
-        })?;
+        let inner =
+            group.strip_prefix('|').and_then(|g| g.strip_suffix('|')).ok_or_else(|| format!("`{text}`: node group `{group}` must start and end with `|`"))?;
         let edges: Vec<&str> = inner.split('|').collect();
         if edges.len() != target {
             return Err(format!("`{text}`: node {target} needs {target} inputs, found {}", edges.len()));
@@ -65,9 +61,7 @@ fn parse_text(text: &str) -> Result<Vec<u32>, String> {
         for e in edges {
             let (op, source) = e.split_once('~').ok_or_else(|| format!("`{text}`: `{e}` is not op~source"))?;
             let source: usize = source.parse().map_err(|_| format!("`{text}`: bad source node in `{e}`"))?;
-            let op = OPS.iter().position(|o| *o == op).ok_or_else(|| {
-                format!("`{text}`: unknown operation `{op}` (known: {})", OPS.join(", "))
-            })?;
+            let op = OPS.iter().position(|o| *o == op).ok_or_else(|| format!("`{text}`: unknown operation `{op}` (known: {})", OPS.join(", ")))?;
             let k = EDGES
                 .iter()
                 .position(|&(t, s)| t == target && s == source)

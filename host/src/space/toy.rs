@@ -20,9 +20,7 @@ pub fn get(name: &str) -> Option<Space> {
         }),
         "wide" => Some(Space {
             name: "wide".into(),
-            decisions: (0..30)
-                .map(|i| decision(&format!("edge-{i}"), &["none", "skip_connect", "conv1x1", "conv3x3", "avg_pool_3x3"]))
-                .collect(),
+            decisions: (0..30).map(|i| decision(&format!("edge-{i}"), &["none", "skip_connect", "conv1x1", "conv3x3", "avg_pool_3x3"])).collect(),
         }),
         _ => None,
     }

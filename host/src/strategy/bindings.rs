@@ -10,19 +10,29 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::nasbox::strategy::strategy::Guest;
-pub use nasbox::strategy::types::{
-    Candidate, ConfigKey, Decision, Metric, Observation, Proposal, RunContext, Setting, Space,
-    Status, StrategyError as GuestError, StrategyInfo,
-};
 pub use nasbox::strategy::log::Level;
+pub use nasbox::strategy::types::{
+    Candidate, ConfigKey, Decision, Metric, Observation, Proposal, RunContext, Setting, Space, Status, StrategyError as GuestError, StrategyInfo,
+};
 
 /// `relaxation.relaxed-kind`, the optional interface of 0.1.1. It is not in
 /// the `nasbox-strategy` world the bindings above are generated from (that
 /// world is what every strategy exports; `relaxation` is optional), so the
 /// host looks the function up itself ([`super::imports::relaxation`]) and
 /// lifts its answer into this type.
-#[derive(wasmtime::component::ComponentType, wasmtime::component::Lift, wasmtime::component::Lower)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    wasmtime::component::ComponentType,
+    wasmtime::component::Lift,
+    wasmtime::component::Lower,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[component(enum)]
 #[repr(u8)]
 pub enum RelaxedKind {
@@ -47,13 +57,6 @@ impl std::fmt::Display for RelaxedKind {
 
 impl From<&crate::space::Space> for Space {
     fn from(s: &crate::space::Space) -> Self {
-        Space {
-            name: s.name.clone(),
-            decisions: s
-                .decisions
-                .iter()
-                .map(|d| Decision { name: d.name.clone(), choices: d.choices.clone() })
-                .collect(),
-        }
+        Space { name: s.name.clone(), decisions: s.decisions.iter().map(|d| Decision { name: d.name.clone(), choices: d.choices.clone() }).collect() }
     }
 }

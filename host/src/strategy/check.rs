@@ -94,10 +94,7 @@ pub fn run(loaded: &Loaded, opts: &Options) -> Report {
         }
     };
     let info = main.info().clone();
-    report.pass(
-        "load, info and init",
-        format!("{} {}, {} config keys, space `{}`", info.name, info.version, info.config.len(), opts.space.name),
-    );
+    report.pass("load, info and init", format!("{} {}, {} config keys, space `{}`", info.name, info.version, info.config.len(), opts.space.name));
 
     match main.ask(0) {
         Ok(p) if p.is_empty() => report.pass("ask(0) proposes nothing", ""),
@@ -121,10 +118,7 @@ pub fn run(loaded: &Loaded, opts: &Options) -> Report {
         Ok(()) if script.proposed.is_empty() => report.fail(rounds_check, "proposed nothing on a fresh search"),
         Ok(()) => {
             let distinct = script.proposed.iter().map(|p| format!("{p:?}")).collect::<HashSet<_>>().len();
-            report.pass(
-                rounds_check,
-                format!("{} rounds, {} valid proposals ({distinct} distinct)", opts.rounds, script.proposed.len()),
-            );
+            report.pass(rounds_check, format!("{} rounds, {} valid proposals ({distinct} distinct)", opts.rounds, script.proposed.len()));
         }
         Err(e) => {
             report.fail(rounds_check, e.to_string());
@@ -137,9 +131,7 @@ pub fn run(loaded: &Loaded, opts: &Options) -> Report {
     report.transcript.push(json!({"call": "recommend", "result": recommendation.as_ref().ok()}));
     match recommendation {
         Ok(Some(g)) => report.pass(recommend_check, opts.space.describe(&g)),
-        Ok(None) if script.ok_genotypes > 0 => {
-            report.fail(recommend_check, format!("returned nothing after {} successful results", script.ok_genotypes))
-        }
+        Ok(None) if script.ok_genotypes > 0 => report.fail(recommend_check, format!("returned nothing after {} successful results", script.ok_genotypes)),
         Ok(None) => report.pass(recommend_check, "nothing to recommend (no successful discrete results)"),
         Err(e) => report.fail(recommend_check, e.to_string()),
     }
@@ -149,14 +141,14 @@ pub fn run(loaded: &Loaded, opts: &Options) -> Report {
     match fresh() {
         Err(e) => report.fail(determinism, e.to_string()),
         Ok(mut twin) => {
-        let mut twin_script = Script::new(&opts.space, opts.batch);
-        match twin_script.rounds(&mut twin, 0..opts.rounds).and_then(|_| twin_script.drain(&mut twin)) {
-            Ok(()) => match first_difference(&script.proposed, &twin_script.proposed) {
-                None => report.pass(determinism, ""),
-                Some(i) => report.fail(determinism, format!("proposal {i} differs between two runs with seed {}", opts.seed)),
-            },
-            Err(e) => report.fail(determinism, e.to_string()),
-        }
+            let mut twin_script = Script::new(&opts.space, opts.batch);
+            match twin_script.rounds(&mut twin, 0..opts.rounds).and_then(|_| twin_script.drain(&mut twin)) {
+                Ok(()) => match first_difference(&script.proposed, &twin_script.proposed) {
+                    None => report.pass(determinism, ""),
+                    Some(i) => report.fail(determinism, format!("proposal {i} differs between two runs with seed {}", opts.seed)),
+                },
+                Err(e) => report.fail(determinism, e.to_string()),
+            }
         }
     }
 
@@ -169,9 +161,7 @@ pub fn run(loaded: &Loaded, opts: &Options) -> Report {
             }
             check_resume(&mut report, resume, fresh(), &snap, script_at_half, &script, half, opts);
         }
-        Some((Ok(None), _)) if info.supports_snapshot => {
-            report.fail(resume, "info says supports-snapshot: true but snapshot returns unsupported")
-        }
+        Some((Ok(None), _)) if info.supports_snapshot => report.fail(resume, "info says supports-snapshot: true but snapshot returns unsupported"),
         Some((Ok(None), _)) => report.pass(resume, "not supported (the host resumes by replay)"),
         Some((Err(e), _)) => report.fail(resume, e.to_string()),
         None => {}
@@ -205,10 +195,7 @@ fn check_resume(
     match script.rounds(&mut restored, half..opts.rounds).and_then(|_| script.drain(&mut restored)) {
         Ok(()) => match first_difference(&original.proposed[before..], &script.proposed[before..]) {
             None => report.pass(check, format!("{} byte state", snap.state.len())),
-            Some(i) => report.fail(
-                check,
-                format!("after restore, proposal {} differs from the uninterrupted run", before + i),
-            ),
+            Some(i) => report.fail(check, format!("after restore, proposal {} differs from the uninterrupted run", before + i)),
         },
         Err(e) => report.fail(check, e.to_string()),
     }
@@ -260,10 +247,7 @@ impl Script {
     fn tell_pending(&mut self, p: &mut Plugin) -> Result<(), StrategyError> {
         let kind = p.relaxed_kind();
         let observations: Vec<Observation> = self.pending.drain(..).map(|(t, prop)| observe(&self.space, t, prop, kind)).collect();
-        self.ok_genotypes += observations
-            .iter()
-            .filter(|o| matches!((&o.status, &o.proposal), (Status::Ok, Proposal::Genotype(_))))
-            .count();
+        self.ok_genotypes += observations.iter().filter(|o| matches!((&o.status, &o.proposal), (Status::Ok, Proposal::Genotype(_)))).count();
         self.transcript.push(json!({"call": "tell", "trials": observations.iter().map(|o| o.trial).collect::<Vec<_>>()}));
         p.tell(&observations)
     }
@@ -312,10 +296,7 @@ fn observe(space: &Space, trial: u64, proposal: Proposal, kind: super::RelaxedKi
         status,
         objective,
         cost: 1.0 + (trial % 5) as f64,
-        metrics: vec![
-            Metric { name: "params".into(), value: 1e5 + trial as f64 },
-            Metric { name: "train-loss".into(), value: 1.0 - objective },
-        ],
+        metrics: vec![Metric { name: "params".into(), value: 1e5 + trial as f64 }, Metric { name: "train-loss".into(), value: 1.0 - objective }],
         gradient,
     }
 }

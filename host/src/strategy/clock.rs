@@ -91,10 +91,7 @@ impl monotonic_clock::Host for ClockView<'_> {
 impl wall_clock::Host for ClockView<'_> {
     fn now(&mut self) -> wasmtime::Result<wall_clock::Datetime> {
         let since = Duration::from_nanos(self.clock.read());
-        Ok(wall_clock::Datetime {
-            seconds: WALL_START_SECONDS + since.as_secs(),
-            nanoseconds: since.subsec_nanos(),
-        })
+        Ok(wall_clock::Datetime { seconds: WALL_START_SECONDS + since.as_secs(), nanoseconds: since.subsec_nanos() })
     }
 
     fn resolution(&mut self) -> wasmtime::Result<wall_clock::Datetime> {

@@ -44,7 +44,11 @@ pub const WINCH_ABOVE: usize = 2 << 20;
 impl Compiler {
     /// The compiler for a component with `code` bytes of function bodies.
     pub fn for_code(code: usize) -> Compiler {
-        if code > WINCH_ABOVE { Compiler::Winch } else { Compiler::Cranelift }
+        if code > WINCH_ABOVE {
+            Compiler::Winch
+        } else {
+            Compiler::Cranelift
+        }
     }
 
     pub fn name(self) -> &'static str {
@@ -168,14 +172,7 @@ pub fn peak_rss() -> Option<u64> {
 /// Compiles `bytes` in a child process (`exe compile-strategy`) that puts
 /// the machine code into the signed cache in `cache_dir` under `entry`.
 /// Returns the child's peak resident memory, when it could tell.
-pub fn in_child(
-    exe: &Path,
-    cache_dir: &Path,
-    entry: &str,
-    compiler: Compiler,
-    bytes: &[u8],
-    limits: &CompileLimits,
-) -> Result<Option<u64>, ErrorKind> {
+pub fn in_child(exe: &Path, cache_dir: &Path, entry: &str, compiler: Compiler, bytes: &[u8], limits: &CompileLimits) -> Result<Option<u64>, ErrorKind> {
     let started = Instant::now();
     let mut child = Command::new(exe)
         .arg(CHILD_COMMAND)
@@ -293,7 +290,11 @@ pub fn limit_this_process(memory: usize, cpu_seconds: u64) -> std::io::Result<()
 fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 { p as u64 } else { 4096 }
+    if p > 0 {
+        p as u64
+    } else {
+        4096
+    }
 }
 
 #[cfg(test)]

@@ -166,14 +166,7 @@ impl Engine {
             CachePolicy::Default => Cache::default_dir().and_then(|d| open_cache(&d)),
             CachePolicy::Dir(d) => open_cache(&d),
         };
-        Ok(Engine {
-            cranelift,
-            winch,
-            cache,
-            compile,
-            compiled: Arc::default(),
-            _ticker: Arc::new(Ticker { stop }),
-        })
+        Ok(Engine { cranelift, winch, cache, compile, compiled: Arc::default(), _ticker: Arc::new(Ticker { stop }) })
     }
 
     fn backend(&self, compiler: Compiler) -> &Backend {
@@ -195,8 +188,7 @@ impl Engine {
         let label = path.file_stem().map_or_else(|| path.display().to_string(), |s| s.to_string_lossy().into_owned());
         let fail = |kind| StrategyError::new(label.clone(), Call::Load, kind);
 
-        let bytes = std::fs::read(path)
-            .map_err(|source| fail(ErrorKind::Read { path: path.display().to_string(), source }))?;
+        let bytes = std::fs::read(path).map_err(|source| fail(ErrorKind::Read { path: path.display().to_string(), source }))?;
         check_header(&bytes).map_err(fail)?;
         imports::precheck(&bytes).map_err(fail)?;
         let code = compile::precheck(&bytes, &self.compile.limits).map_err(fail)?;
@@ -208,8 +200,7 @@ impl Engine {
         imports::check_imports(&component, &backend.engine).map_err(fail)?;
         let instantiate = |e: wasmtime::Error| fail(ErrorKind::Instantiate(format!("{e:#}")));
         let http = imports::stub_http(&backend.linker, &component).map_err(instantiate)?;
-        let instance_pre: InstancePre<GuestState> =
-            http.as_ref().unwrap_or(&backend.linker).instantiate_pre(&component).map_err(instantiate)?;
+        let instance_pre: InstancePre<GuestState> = http.as_ref().unwrap_or(&backend.linker).instantiate_pre(&component).map_err(instantiate)?;
         imports::check_signatures(&component, &instance_pre).map_err(fail)?;
         let relaxation = imports::relaxation(&component, &instance_pre).map_err(fail)?;
         let pre = NasboxStrategyPre::new(instance_pre).map_err(|e| fail(ErrorKind::Instantiate(format!("{e:#}"))))?;
@@ -275,22 +266,15 @@ impl Engine {
         }
     }
 
-    fn compile_in_child(
-        &self,
-        exe: &Path,
-        cache: &Cache,
-        compiler: Compiler,
-        name: &str,
-        bytes: &[u8],
-    ) -> Result<(Component, bool, Option<u64>), ErrorKind> {
+    fn compile_in_child(&self, exe: &Path, cache: &Cache, compiler: Compiler, name: &str, bytes: &[u8]) -> Result<(Component, bool, Option<u64>), ErrorKind> {
         let engine = &self.backend(compiler).engine;
         if let Some(c) = self.cached(engine, cache, name) {
             return Ok((c, true, None));
         }
         let memory = compile::in_child(exe, cache.dir(), name, compiler, bytes, &self.compile.limits)?;
-        let component = self.cached(engine, cache, name).ok_or_else(|| {
-            ErrorKind::Compile(format!("the compiler process left no signed code in {}", cache.dir().display()))
-        })?;
+        let component = self
+            .cached(engine, cache, name)
+            .ok_or_else(|| ErrorKind::Compile(format!("the compiler process left no signed code in {}", cache.dir().display())))?;
         Ok((component, false, memory))
     }
 

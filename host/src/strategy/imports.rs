@@ -83,16 +83,8 @@ const WASI: &[(&str, &[&str], &str)] = &[
     ("wasi:cli", &["stdin"], "empty"),
     ("wasi:cli", &["stdout"], "discarded"),
     ("wasi:cli", &["stderr"], "captured; its tail is shown when the strategy fails"),
-    (
-        "wasi:cli",
-        &["terminal-input", "terminal-output", "terminal-stdin", "terminal-stdout", "terminal-stderr"],
-        "no terminal",
-    ),
-    (
-        "wasi:clocks",
-        &["wall-clock", "monotonic-clock"],
-        "virtual: starts at 2000-01-01 in every instance, 1 µs per reading, sleeps return at once",
-    ),
+    ("wasi:cli", &["terminal-input", "terminal-output", "terminal-stdin", "terminal-stdout", "terminal-stderr"], "no terminal"),
+    ("wasi:clocks", &["wall-clock", "monotonic-clock"], "virtual: starts at 2000-01-01 in every instance, 1 µs per reading, sleeps return at once"),
     ("wasi:filesystem", &["preopens"], "no directories"),
     ("wasi:filesystem", &["types"], "linked, but with no directories no file can be opened"),
     (
@@ -208,9 +200,7 @@ pub fn check_exports(component: &Component, engine: &wasmtime::Engine) -> Result
             found: name.clone(),
             supported: SUPPORTED.iter().map(|s| format!("{PACKAGE}/strategy@{s}.x")).collect::<Vec<_>>().join(", "),
         }),
-        None => Err(ErrorKind::ContractMissing {
-            exports: if exports.is_empty() { "nothing".into() } else { exports.join(", ") },
-        }),
+        None => Err(ErrorKind::ContractMissing { exports: if exports.is_empty() { "nothing".into() } else { exports.join(", ") } }),
     }
 }
 
@@ -233,11 +223,7 @@ pub fn check_signatures(component: &Component, pre: &InstancePre<GuestState>) ->
     // function, as the likelier mistake.
     let mut missing = None;
     let mut check = |function: &str, expected: &str, typecheck: &dyn Fn(&ComponentFunc) -> wasmtime::Result<()>| {
-        let wrong = |detail: String| ErrorKind::ContractSignature {
-            function: function.to_string(),
-            expected: expected.to_string(),
-            detail,
-        };
+        let wrong = |detail: String| ErrorKind::ContractSignature { function: function.to_string(), expected: expected.to_string(), detail };
         match component.get_export(Some(&index), function) {
             Some((ComponentItem::ComponentFunc(f), _)) => typecheck(&f).map_err(|e| wrong(format!("{e:#}"))),
             Some(_) => Err(wrong("it is not a function".into())),
@@ -251,18 +237,10 @@ pub fn check_signatures(component: &Component, pre: &InstancePre<GuestState>) ->
     check("init", "func(space: space, config: list<setting>, context: run-context) -> result<_, strategy-error>", &|f| {
         f.typecheck::<(Space, Vec<Setting>, RunContext), (Unit,)>(&ty)
     })?;
-    check("ask", "func(n: u32) -> result<list<proposal>, strategy-error>", &|f| {
-        f.typecheck::<(u32,), (Result<Vec<Proposal>, GuestError>,)>(&ty)
-    })?;
-    check("tell", "func(observations: list<observation>) -> result<_, strategy-error>", &|f| {
-        f.typecheck::<(Vec<Observation>,), (Unit,)>(&ty)
-    })?;
-    check("recommend", "func() -> result<option<genotype>, strategy-error>", &|f| {
-        f.typecheck::<(), (Result<Option<Vec<u32>>, GuestError>,)>(&ty)
-    })?;
-    check("snapshot", "func() -> result<list<u8>, strategy-error>", &|f| {
-        f.typecheck::<(), (Result<Vec<u8>, GuestError>,)>(&ty)
-    })?;
+    check("ask", "func(n: u32) -> result<list<proposal>, strategy-error>", &|f| f.typecheck::<(u32,), (Result<Vec<Proposal>, GuestError>,)>(&ty))?;
+    check("tell", "func(observations: list<observation>) -> result<_, strategy-error>", &|f| f.typecheck::<(Vec<Observation>,), (Unit,)>(&ty))?;
+    check("recommend", "func() -> result<option<genotype>, strategy-error>", &|f| f.typecheck::<(), (Result<Option<Vec<u32>>, GuestError>,)>(&ty))?;
+    check("snapshot", "func() -> result<list<u8>, strategy-error>", &|f| f.typecheck::<(), (Result<Vec<u8>, GuestError>,)>(&ty))?;
     check("restore", "func(state: list<u8>) -> result<_, strategy-error>", &|f| f.typecheck::<(Vec<u8>,), (Unit,)>(&ty))?;
     missing.map_or(Ok(()), Err)
 }

@@ -17,10 +17,10 @@
 //! went wrong; an instance that trapped is never entered again.
 
 mod bindings;
-mod clock;
 mod cache;
-mod compile;
 pub mod check;
+mod clock;
+mod compile;
 mod engine;
 mod error;
 mod imports;
@@ -31,9 +31,7 @@ mod stderr;
 mod text;
 mod validate;
 
-pub use bindings::{
-    Candidate, ConfigKey, Metric, Observation, Proposal, RelaxedKind, RunContext, Status, StrategyInfo,
-};
+pub use bindings::{Candidate, ConfigKey, Metric, Observation, Proposal, RelaxedKind, RunContext, Status, StrategyInfo};
 pub use compile::{precheck, CodeSize, CompileLimits, Compiler, WINCH_ABOVE};
 pub use engine::{compile_child, CachePolicy, CompileOptions, Engine, Loaded};
 pub use error::{Call, ErrorKind, InvalidOutput, StrategyError};

@@ -5,9 +5,7 @@ use std::path::Path;
 use wasmtime::component::TypedFunc;
 use wasmtime::{Store, Trap, WasmBacktrace};
 
-use super::bindings::{
-    Guest, GuestError, NasboxStrategy, Observation, Proposal, RelaxedKind, RunContext, Setting, StrategyInfo,
-};
+use super::bindings::{Guest, GuestError, NasboxStrategy, Observation, Proposal, RelaxedKind, RunContext, Setting, StrategyInfo};
 use super::engine::{Engine, Loaded, EPOCH_TICK};
 use super::error::{Call, ErrorKind, InvalidOutput, StrategyError};
 use super::imports::NoNetwork;
@@ -54,10 +52,7 @@ impl Plugin {
     /// Wasmtime engine of the compiler that made its code, and reads its
     /// `info`.
     pub fn instantiate(loaded: &Loaded, seed: u64, limits: Limits) -> Result<Plugin, StrategyError> {
-        let label = loaded
-            .path
-            .file_stem()
-            .map_or_else(|| loaded.path.display().to_string(), |s| s.to_string_lossy().into_owned());
+        let label = loaded.path.file_stem().map_or_else(|| loaded.path.display().to_string(), |s| s.to_string_lossy().into_owned());
         let mut store = Store::new(loaded.pre.engine(), GuestState::new(&label, seed, &limits));
         store.limiter(|s| &mut s.limiter);
         store.set_hostcall_fuel(limits.max_copy);
@@ -77,13 +72,7 @@ impl Plugin {
         };
         let mut plugin = Plugin {
             name: label,
-            info: StrategyInfo {
-                name: String::new(),
-                version: String::new(),
-                description: String::new(),
-                config: vec![],
-                supports_snapshot: false,
-            },
+            info: StrategyInfo { name: String::new(), version: String::new(), description: String::new(), config: vec![], supports_snapshot: false },
             store,
             guest,
             relaxation,
@@ -138,8 +127,7 @@ impl Plugin {
         }
         let settings: Vec<Setting> = settings.iter().map(|(k, v)| Setting { key: k.clone(), value: v.clone() }).collect();
         let wit_space = space.into();
-        self.call(Call::Init, |g, s| g.call_init(s, &wit_space, &settings, context))?
-            .map_err(|e| self.error(Call::Init, ErrorKind::Guest(e)))?;
+        self.call(Call::Init, |g, s| g.call_init(s, &wit_space, &settings, context))?.map_err(|e| self.error(Call::Init, ErrorKind::Guest(e)))?;
         // Part of `init` as the user sees it: the answer may depend on the
         // config, and a failure is the strategy failing to start.
         if let Some(kind) = self.relaxation {
@@ -184,8 +172,7 @@ impl Plugin {
         let r = self.guest_result(Call::Recommend, |g, s| g.call_recommend(s))?;
         if let Some(genotype) = &r {
             let space = self.space.as_ref().expect("checked above");
-            validate::recommendation(space, genotype)
-                .map_err(|e| self.error(Call::Recommend, ErrorKind::InvalidOutput(e)))?;
+            validate::recommendation(space, genotype).map_err(|e| self.error(Call::Recommend, ErrorKind::InvalidOutput(e)))?;
         }
         Ok(r)
     }
@@ -195,10 +182,8 @@ impl Plugin {
         self.space(Call::Snapshot)?;
         let rng_position = self.store.data().rng.position();
         match self.call(Call::Snapshot, |g, s| g.call_snapshot(s))? {
-            Ok(state) if state.len() > self.limits.max_state => Err(self.error(
-                Call::Snapshot,
-                ErrorKind::InvalidOutput(InvalidOutput::TooLarge { what: "snapshot", size: state.len(), cap: self.limits.max_state }),
-            )),
+            Ok(state) if state.len() > self.limits.max_state => Err(self
+                .error(Call::Snapshot, ErrorKind::InvalidOutput(InvalidOutput::TooLarge { what: "snapshot", size: state.len(), cap: self.limits.max_state }))),
             Ok(state) => Ok(Some(Snapshot { state, rng_position })),
             Err(GuestError::Unsupported(_)) => Ok(None),
             Err(e) => Err(self.error(Call::Snapshot, ErrorKind::Guest(e))),
@@ -237,11 +222,7 @@ impl Plugin {
 
     /// Enters the guest under fresh limits and turns a trap into a specific
     /// error, poisoning the instance.
-    fn call<R>(
-        &mut self,
-        call: Call,
-        f: impl FnOnce(&Guest, &mut Store<GuestState>) -> wasmtime::Result<R>,
-    ) -> Result<R, StrategyError> {
+    fn call<R>(&mut self, call: Call, f: impl FnOnce(&Guest, &mut Store<GuestState>) -> wasmtime::Result<R>) -> Result<R, StrategyError> {
         if let Some(reason) = &self.poisoned {
             return Err(self.error(call, ErrorKind::Poisoned { reason: reason.clone() }));
         }
@@ -388,7 +369,6 @@ fn stderr_suffix(stderr: &str) -> String {
 /// Bytes of a failed call's stderr shown, from the end; the whole error is
 /// capped at 2 KiB (`text::MAX_TEXT`).
 const STDERR_SHOWN: usize = 1536;
-
 
 #[cfg(test)]
 mod tests {

@@ -12,9 +12,7 @@ pub fn proposals(space: &Space, asked: u32, proposals: &[Proposal]) -> Result<()
     for (i, p) in proposals.iter().enumerate() {
         match p {
             Proposal::Genotype(c) => {
-                space
-                    .validate(&c.genotype)
-                    .map_err(|e| InvalidOutput::Genotype { proposal: i, detail: e.to_string() })?;
+                space.validate(&c.genotype).map_err(|e| InvalidOutput::Genotype { proposal: i, detail: e.to_string() })?;
                 if let Some(f) = c.fidelity {
                     if !(f > 0.0 && f <= 1.0) {
                         return Err(InvalidOutput::Fidelity { proposal: i, value: f });
@@ -63,9 +61,7 @@ pub fn info(info: &StrategyInfo) -> Result<(), InvalidOutput> {
     if info.config.len() > MAX_KEYS {
         return bad(format!("{} config keys, over the cap of {MAX_KEYS}", info.config.len()));
     }
-    let texts = [&info.version, &info.description]
-        .into_iter()
-        .chain(info.config.iter().flat_map(|k| [&k.name, &k.default, &k.description]));
+    let texts = [&info.version, &info.description].into_iter().chain(info.config.iter().flat_map(|k| [&k.name, &k.default, &k.description]));
     if let Some(t) = texts.into_iter().find(|t| t.len() > MAX_TEXT) {
         return bad(format!("a text of {} bytes, over the cap of {MAX_TEXT}", t.len()));
     }
@@ -94,10 +90,7 @@ mod tests {
     fn proposals_are_checked_against_the_space() {
         let s = builtin("toy").unwrap();
         assert!(proposals(&s, 2, &[g(vec![1, 2, 3, 4, 4], None), g(vec![0; 5], Some(0.5))]).is_ok());
-        assert_eq!(
-            proposals(&s, 1, &[g(vec![0; 5], None), g(vec![0; 5], None)]),
-            Err(InvalidOutput::TooManyProposals { returned: 2, asked: 1 })
-        );
+        assert_eq!(proposals(&s, 1, &[g(vec![0; 5], None), g(vec![0; 5], None)]), Err(InvalidOutput::TooManyProposals { returned: 2, asked: 1 }));
         let e = proposals(&s, 1, &[g(vec![0, 0, 0, 0, 5], None)]).unwrap_err();
         assert!(e.to_string().contains("`width`"), "{e}");
         assert!(proposals(&s, 1, &[g(vec![0; 4], None)]).is_err());
@@ -122,13 +115,8 @@ mod tests {
     #[test]
     fn info_needs_a_name_and_unique_keys() {
         let key = |n: &str| ConfigKey { name: n.into(), default: "1".into(), description: String::new() };
-        let mut i = StrategyInfo {
-            name: "ok".into(),
-            version: "1".into(),
-            description: "d".into(),
-            config: vec![key("a"), key("b")],
-            supports_snapshot: false,
-        };
+        let mut i =
+            StrategyInfo { name: "ok".into(), version: "1".into(), description: "d".into(), config: vec![key("a"), key("b")], supports_snapshot: false };
         assert!(info(&i).is_ok());
         i.config.push(key("a"));
         assert!(info(&i).unwrap_err().to_string().contains("`a` declared twice"));

@@ -136,11 +136,7 @@ impl Cell {
         let s0 = self.pre0.forward(s0, train);
         let mut states = vec![s0, self.pre1.forward_t(s1, train)];
         for node in &self.edges {
-            let sum = node
-                .iter()
-                .map(|e| e.forward(&states[e.input], train))
-                .reduce(|a, b| a + b)
-                .expect("checked genotypes give every node an input");
+            let sum = node.iter().map(|e| e.forward(&states[e.input], train)).reduce(|a, b| a + b).expect("checked genotypes give every node an input");
             states.push(sum);
         }
         Tensor::cat(&states[2..], 1)

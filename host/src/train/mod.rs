@@ -106,10 +106,7 @@ pub fn build(p: &tch::nn::Path, space: &SearchSpace, genotype: &[u32], skeleton:
         )));
     }
     if skeleton.channels < 1 || (matches!(space, SearchSpace::Darts) && skeleton.cells < 3) {
-        return Err(GenotypeError::Space(format!(
-            "{}: channels must be at least 1 and a DARTS network needs at least 3 cells",
-            space.name()
-        )));
+        return Err(GenotypeError::Space(format!("{}: channels must be at least 1 and a DARTS network needs at least 3 cells", space.name())));
     }
     Ok(match space {
         SearchSpace::Nb201 => Box::new(nb201::Nb201Net::new(p, genotype, skeleton)),
@@ -184,7 +181,8 @@ mod tests {
         let _torch = ops::TORCH_TEST_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let toml = dir.path().join("gray.toml");
-        std::fs::write(&toml, "layers = 3\nops = [\"conv_3x3\", \"sep_conv_5x5\", \"max_pool_3x3\", \"identity\"]\nwidths = [4, 6]\nreduce_at = [1, 2]\n").unwrap();
+        std::fs::write(&toml, "layers = 3\nops = [\"conv_3x3\", \"sep_conv_5x5\", \"max_pool_3x3\", \"identity\"]\nwidths = [4, 6]\nreduce_at = [1, 2]\n")
+            .unwrap();
         for (spec, in_channels, side) in [("nb201", 3, 8), ("darts", 3, 8), ("chain", 3, 8), (toml.to_str().unwrap(), 1, 7)] {
             let space = SearchSpace::resolve(spec).unwrap();
             for seed in 0..4 {

@@ -143,4 +143,3 @@ impl Network for Nb201Net {
         total + (4 * s.channels * s.classes) as u64
     }
 }
-

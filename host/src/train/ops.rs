@@ -150,11 +150,7 @@ pub struct Conv {
 impl Conv {
     pub fn new(p: nn::Path, c_in: i64, c_out: i64, kernel: i64, stride: i64, dilation: i64, groups: i64) -> Conv {
         let cfg = nn::ConvConfig { stride, padding: dilation * (kernel / 2), dilation, groups, bias: false, ..Default::default() };
-        Conv {
-            conv: nn::conv2d(p, c_in, c_out, kernel, cfg),
-            macs_per_pixel: (c_in / groups * c_out * kernel * kernel) as u64,
-            stride,
-        }
+        Conv { conv: nn::conv2d(p, c_in, c_out, kernel, cfg), macs_per_pixel: (c_in / groups * c_out * kernel * kernel) as u64, stride }
     }
 
     /// MACs on an input of `h`×`w`.
@@ -330,14 +326,54 @@ mod tests {
     #[test]
     fn every_op_runs_forward_and_backward_with_the_right_shape() {
         for side in [7, 8] {
-            forward_backward(|p| { let m = ReluConvBn::new(p, 4, 6, 3, 2); Box::new(move |x| m.forward_t(x, true)) }, 6, side, 2);
-            forward_backward(|p| { let m = DwSep::new(p, 4, 6, 5, 1, 2); Box::new(move |x| m.forward_t(x, true)) }, 6, side, 1);
-            forward_backward(|p| { let m = DwSep::new(p, 4, 4, 3, 2, 1); Box::new(move |x| m.forward_t(x, true)) }, 4, side, 2);
-            forward_backward(|p| { let m = FactorizedReduce::new(p, 4, 6); Box::new(move |x| m.forward_t(x, true)) }, 6, side, 2);
+            forward_backward(
+                |p| {
+                    let m = ReluConvBn::new(p, 4, 6, 3, 2);
+                    Box::new(move |x| m.forward_t(x, true))
+                },
+                6,
+                side,
+                2,
+            );
+            forward_backward(
+                |p| {
+                    let m = DwSep::new(p, 4, 6, 5, 1, 2);
+                    Box::new(move |x| m.forward_t(x, true))
+                },
+                6,
+                side,
+                1,
+            );
+            forward_backward(
+                |p| {
+                    let m = DwSep::new(p, 4, 4, 3, 2, 1);
+                    Box::new(move |x| m.forward_t(x, true))
+                },
+                4,
+                side,
+                2,
+            );
+            forward_backward(
+                |p| {
+                    let m = FactorizedReduce::new(p, 4, 6);
+                    Box::new(move |x| m.forward_t(x, true))
+                },
+                6,
+                side,
+                2,
+            );
             forward_backward(|_| Box::new(|x| avg_pool(x, 3, 2)), 4, side, 2);
             forward_backward(|_| Box::new(|x| max_pool(x, 5, 1)), 4, side, 1);
         }
-        forward_backward(|p| { let m = Reduction::new(p, 4, 8); Box::new(move |x| m.forward_t(x, true)) }, 8, 8, 2);
+        forward_backward(
+            |p| {
+                let m = Reduction::new(p, 4, 8);
+                Box::new(move |x| m.forward_t(x, true))
+            },
+            8,
+            8,
+            2,
+        );
     }
 
     /// The recorded kernel is N_A minus the Hamming distance between the

@@ -177,9 +177,7 @@ impl Data {
         augment::cutout(&mut pixels, images, cutout, rng);
         let plane = images.height * images.width;
         let x = augment::normalise(&pixels, images.channels, plane, &self.mean, &self.std);
-        let x = Tensor::from_slice(&x)
-            .view([indices.len() as i64, images.channels as i64, images.height as i64, images.width as i64])
-            .to_device(device);
+        let x = Tensor::from_slice(&x).view([indices.len() as i64, images.channels as i64, images.height as i64, images.width as i64]).to_device(device);
         let x = if cfg.channels_last { mixed::channels_last(&x) } else { x };
         let y: Vec<i64> = indices.iter().map(|&i| images.labels[i] as i64).collect();
         (x, Tensor::from_slice(&y).to_device(device))

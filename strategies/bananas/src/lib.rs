@@ -77,7 +77,17 @@ mod tests {
     #[test]
     fn bad_config_is_named() {
         let set = |k: &str, v: &str| vec![Setting { key: k.into(), value: v.into() }];
-        for (key, value) in [("acquisition", "ei"), ("kappa", "-1"), ("members", "0"), ("startup", "1"), ("width", "0"), ("candidates", "0"), ("neighbours", "17"), ("recombine", "1"), ("recombine", "17")] {
+        for (key, value) in [
+            ("acquisition", "ei"),
+            ("kappa", "-1"),
+            ("members", "0"),
+            ("startup", "1"),
+            ("width", "0"),
+            ("candidates", "0"),
+            ("neighbours", "17"),
+            ("recombine", "1"),
+            ("recombine", "17"),
+        ] {
             let r = Native::<Bananas>::init(1, space(), set(key, value), ctx());
             assert!(matches!(&r, Err(StrategyError::InvalidConfig(m)) if m.contains(key)), "{key}={value}: {:?}", r.err());
         }

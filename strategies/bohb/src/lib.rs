@@ -6,10 +6,7 @@
 
 use nasbox_kit::hyperband::{config_keys, Hyperband, Result_, Schedule};
 use nasbox_kit::tpe::Tpe;
-use nasbox_sdk::{
-    genotype, random, state, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy,
-    StrategyError, StrategyInfo,
-};
+use nasbox_sdk::{genotype, random, state, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
 
 pub struct Bohb {
     arities: Vec<u32>,
@@ -29,8 +26,7 @@ impl Bohb {
         fidelities.sort_by(|a, b| b.total_cmp(a));
         fidelities.dedup();
         for f in fidelities {
-            let at: Vec<(Genotype, f64)> =
-                results.iter().filter(|r| r.fidelity == f).map(|r| (r.genotype.clone(), r.objective)).collect();
+            let at: Vec<(Genotype, f64)> = results.iter().filter(|r| r.fidelity == f).map(|r| (r.genotype.clone(), r.objective)).collect();
             if at.len() >= min_points {
                 return model.suggest(arities, &at, |_| false);
             }

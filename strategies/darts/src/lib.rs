@@ -126,7 +126,16 @@ mod tests {
             assert!(w.iter().all(|v| (v.iter().sum::<f64>() - 1.0).abs() < 1e-9), "softmax weights");
             assert!(s.ask(1).unwrap().is_empty(), "one step in flight at a time");
             let gradient: Vec<Vec<f64>> = w.iter().enumerate().map(|(d, v)| (0..v.len()).map(|k| cost(d, k)).collect()).collect();
-            s.tell(vec![Observation { trial, proposal: p[0].clone(), status: Status::Ok, objective: 0.5, cost: 0.1, metrics: vec![], gradient: Some(gradient) }]).unwrap();
+            s.tell(vec![Observation {
+                trial,
+                proposal: p[0].clone(),
+                status: Status::Ok,
+                objective: 0.5,
+                cost: 0.1,
+                metrics: vec![],
+                gradient: Some(gradient),
+            }])
+            .unwrap();
         }
         let g = s.recommend().unwrap().unwrap();
         let best: Vec<u32> = (0..4).map(|d| (0..5).min_by(|&a, &b| cost(d, a).total_cmp(&cost(d, b))).unwrap() as u32).collect();

@@ -12,10 +12,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use nasbox_sdk::{
-    genotype, random, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy,
-    StrategyError, StrategyInfo,
-};
+use nasbox_sdk::{genotype, random, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
 use serde::{Deserialize, Serialize};
 
 pub struct Evolution {
@@ -163,10 +160,7 @@ mod tests {
     use nasbox_sdk::{native::Native, Decision, Setting, Status};
 
     fn space() -> Space {
-        Space {
-            name: "t".into(),
-            decisions: (0..8).map(|i| Decision { name: format!("d{i}"), choices: (0..4).map(|c| c.to_string()).collect() }).collect(),
-        }
+        Space { name: "t".into(), decisions: (0..8).map(|i| Decision { name: format!("d{i}"), choices: (0..4).map(|c| c.to_string()).collect() }).collect() }
     }
 
     fn settings(p: &str, s: &str) -> Vec<Setting> {
@@ -185,7 +179,13 @@ mod tests {
     fn after_the_initial_population_children_are_one_mutation_from_a_member() {
         let mut e = Native::<Evolution>::init(1, space(), settings("5", "2"), ctx()).unwrap();
         let initial = e.ask(5).unwrap();
-        let members: Vec<Genotype> = initial.iter().map(|p| match p { Proposal::Genotype(c) => c.genotype.clone(), _ => unreachable!() }).collect();
+        let members: Vec<Genotype> = initial
+            .iter()
+            .map(|p| match p {
+                Proposal::Genotype(c) => c.genotype.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
         e.tell(initial.into_iter().enumerate().map(|(i, p)| ok(i as u64, p, i as f64 / 10.0)).collect()).unwrap();
         for p in e.ask(10).unwrap() {
             let Proposal::Genotype(c) = p else { unreachable!() };

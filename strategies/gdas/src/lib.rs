@@ -59,7 +59,11 @@ impl Strategy for Gdas {
                 ConfigKey { name: "weight_decay".into(), default: "1e-3".into(), description: "L2 decay of alpha".into() },
                 ConfigKey { name: "tau_max".into(), default: "10".into(), description: "Gumbel-softmax temperature at the start".into() },
                 ConfigKey { name: "tau_min".into(), default: "0.1".into(), description: "temperature at the end of the budget".into() },
-                ConfigKey { name: "horizon".into(), default: "0".into(), description: "steps over which tau decays; 0: the run's trial budget (1000 without one)".into() },
+                ConfigKey {
+                    name: "horizon".into(),
+                    default: "0".into(),
+                    description: "steps over which tau decays; 0: the run's trial budget (1000 without one)".into(),
+                },
                 ConfigKey {
                     name: "relaxation".into(),
                     default: "sample".into(),
@@ -172,7 +176,16 @@ mod tests {
             // The loss of a one-hot choice is the chosen options' cost; its
             // gradient with respect to each weight is that option's cost.
             let gradient: Vec<Vec<f64>> = w.iter().enumerate().map(|(d, v)| (0..v.len()).map(|k| cost(d, k)).collect()).collect();
-            s.tell(vec![Observation { trial, proposal: p[0].clone(), status: Status::Ok, objective: 0.5, cost: 0.1, metrics: vec![], gradient: Some(gradient) }]).unwrap();
+            s.tell(vec![Observation {
+                trial,
+                proposal: p[0].clone(),
+                status: Status::Ok,
+                objective: 0.5,
+                cost: 0.1,
+                metrics: vec![],
+                gradient: Some(gradient),
+            }])
+            .unwrap();
         }
         assert!(distinct.len() > 10, "it explores: {} distinct samples", distinct.len());
         let g = s.recommend().unwrap().unwrap();

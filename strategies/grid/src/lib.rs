@@ -4,10 +4,7 @@
 //! reference next to random search. With `start` and `stride`, several runs
 //! split one space between them.
 
-use nasbox_sdk::{
-    genotype, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError,
-    StrategyInfo,
-};
+use nasbox_sdk::{genotype, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
 use serde::{Deserialize, Serialize};
 
 pub struct Grid {
@@ -48,11 +45,7 @@ impl Strategy for Grid {
                 .into(),
             config: vec![
                 ConfigKey { name: "start".into(), default: "0".into(), description: "index of the first architecture".into() },
-                ConfigKey {
-                    name: "stride".into(),
-                    default: "1".into(),
-                    description: "step between proposed indices (shard k of m: start=k, stride=m)".into(),
-                },
+                ConfigKey { name: "stride".into(), default: "1".into(), description: "step between proposed indices (shard k of m: start=k, stride=m)".into() },
             ],
             supports_snapshot: true,
         }
@@ -123,7 +116,10 @@ mod tests {
             if p.is_empty() {
                 return out;
             }
-            out.extend(p.into_iter().map(|p| match p { Proposal::Genotype(Candidate { genotype, .. }) => genotype, _ => unreachable!() }));
+            out.extend(p.into_iter().map(|p| match p {
+                Proposal::Genotype(Candidate { genotype, .. }) => genotype,
+                _ => unreachable!(),
+            }));
         }
     }
 

@@ -4,10 +4,7 @@
 //! The schedule is in `nasbox_kit::hyperband`.
 
 use nasbox_kit::hyperband::{config_keys, Hyperband, Schedule};
-use nasbox_sdk::{
-    genotype, state, Config, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError,
-    StrategyInfo,
-};
+use nasbox_sdk::{genotype, state, Config, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
 
 pub struct HyperbandStrategy {
     arities: Vec<u32>,
@@ -64,10 +61,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn space() -> Space {
-        Space {
-            name: "t".into(),
-            decisions: (0..8).map(|i| Decision { name: format!("d{i}"), choices: (0..4).map(|c| c.to_string()).collect() }).collect(),
-        }
+        Space { name: "t".into(), decisions: (0..8).map(|i| Decision { name: format!("d{i}"), choices: (0..4).map(|c| c.to_string()).collect() }).collect() }
     }
 
     /// Runs one whole Hyperband iteration sequentially and counts proposals
@@ -87,10 +81,7 @@ mod tests {
             s.tell(vec![Observation { trial, proposal: p.clone(), status: Status::Ok, objective: y, cost: 1.0, metrics: vec![], gradient: None }]).unwrap();
         }
         let expected: BTreeMap<String, usize> =
-            [("0.0370", 27), ("0.1111", 9 + 12), ("0.3333", 3 + 4 + 6), ("1.0000", 1 + 1 + 2 + 4)]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect();
+            [("0.0370", 27), ("0.1111", 9 + 12), ("0.3333", 3 + 4 + 6), ("1.0000", 1 + 1 + 2 + 4)].into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         assert_eq!(per_fidelity, expected);
         // The next proposal starts the schedule again at the lowest fidelity.
         let Proposal::Genotype(c) = s.ask(1).unwrap().pop().unwrap() else { unreachable!() };
@@ -103,13 +94,47 @@ mod tests {
         let mut s = Native::<HyperbandStrategy>::init(5, space(), settings, RunContext { max_trials: None, parallelism: 9 }).unwrap();
         // Bracket s=2: 9 at 1/9, then 3 at 1/3. Ask all 9, tell shuffled.
         let first = s.ask(9).unwrap();
-        let score = |p: &Proposal| match p { Proposal::Genotype(c) => c.genotype.iter().map(|&x| x as f64).sum::<f64>(), _ => 0.0 };
-        let mut ranked: Vec<(f64, Genotype)> = first.iter().map(|p| (score(p), match p { Proposal::Genotype(c) => c.genotype.clone(), _ => unreachable!() })).collect();
+        let score = |p: &Proposal| match p {
+            Proposal::Genotype(c) => c.genotype.iter().map(|&x| x as f64).sum::<f64>(),
+            _ => 0.0,
+        };
+        let mut ranked: Vec<(f64, Genotype)> = first
+            .iter()
+            .map(|p| {
+                (
+                    score(p),
+                    match p {
+                        Proposal::Genotype(c) => c.genotype.clone(),
+                        _ => unreachable!(),
+                    },
+                )
+            })
+            .collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let mut obs: Vec<Observation> = first.iter().enumerate().map(|(i, p)| Observation { trial: i as u64, proposal: p.clone(), status: Status::Ok, objective: score(p), cost: 1.0, metrics: vec![], gradient: None }).collect();
+        let mut obs: Vec<Observation> = first
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Observation {
+                trial: i as u64,
+                proposal: p.clone(),
+                status: Status::Ok,
+                objective: score(p),
+                cost: 1.0,
+                metrics: vec![],
+                gradient: None,
+            })
+            .collect();
         obs.reverse();
         s.tell(obs).unwrap();
-        let promoted: Vec<Genotype> = s.ask(3).unwrap().into_iter().map(|p| match p { Proposal::Genotype(c) => c.genotype, _ => unreachable!() }).collect();
+        let promoted: Vec<Genotype> = s
+            .ask(3)
+            .unwrap()
+            .into_iter()
+            .map(|p| match p {
+                Proposal::Genotype(c) => c.genotype,
+                _ => unreachable!(),
+            })
+            .collect();
         let mut want: Vec<Genotype> = ranked.iter().take(3).map(|r| r.1.clone()).collect();
         let mut got = promoted.clone();
         want.sort();
@@ -123,7 +148,16 @@ mod tests {
         // and cannot read back.
         let mut s = Native::<HyperbandStrategy>::init(1, space(), vec![], RunContext { max_trials: None, parallelism: 2 }).unwrap();
         let p = s.ask(2).unwrap();
-        s.tell(vec![Observation { trial: 0, proposal: p[0].clone(), status: Status::Failed("diverged".into()), objective: 0.0, cost: 1.0, metrics: vec![], gradient: None }]).unwrap();
+        s.tell(vec![Observation {
+            trial: 0,
+            proposal: p[0].clone(),
+            status: Status::Failed("diverged".into()),
+            objective: 0.0,
+            cost: 1.0,
+            metrics: vec![],
+            gradient: None,
+        }])
+        .unwrap();
         let state = s.snapshot().unwrap();
         let mut t = Native::<HyperbandStrategy>::init(1, space(), vec![], RunContext { max_trials: None, parallelism: 2 }).unwrap();
         t.restore(state.clone()).unwrap();

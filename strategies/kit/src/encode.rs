@@ -153,7 +153,10 @@ mod tests {
     fn cell() -> Space {
         let ops = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"];
         let edges = ["1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2"];
-        Space { name: "nb201".into(), decisions: edges.iter().map(|e| Decision { name: e.to_string(), choices: ops.iter().map(|o| o.to_string()).collect() }).collect() }
+        Space {
+            name: "nb201".into(),
+            decisions: edges.iter().map(|e| Decision { name: e.to_string(), choices: ops.iter().map(|o| o.to_string()).collect() }).collect(),
+        }
     }
 
     #[test]

@@ -17,10 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use std::marker::PhantomData;
 
-use nasbox_sdk::{
-    genotype, random, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError,
-    StrategyInfo,
-};
+use nasbox_sdk::{genotype, random, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
 use serde::{Deserialize, Serialize};
 
 use crate::encode::Encoding;
@@ -344,9 +341,7 @@ impl Guided {
         if elite.len() < 2 {
             return vec![];
         }
-        let choices: Vec<Vec<u32>> = (0..self.arities.len())
-            .map(|d| elite.iter().map(|g| g[d]).collect::<BTreeSet<u32>>().into_iter().collect())
-            .collect();
+        let choices: Vec<Vec<u32>> = (0..self.arities.len()).map(|d| elite.iter().map(|g| g[d]).collect::<BTreeSet<u32>>().into_iter().collect()).collect();
         let size = choices.iter().try_fold(1usize, |n, c| n.checked_mul(c.len()));
         match size {
             Some(size) if size <= self.settings.candidates => (0..size)
@@ -420,7 +415,20 @@ mod tests {
     use nasbox_sdk::{Candidate, Decision, Status};
 
     fn settings(select: Select) -> Settings {
-        Settings { startup: 10, members: 5, hidden: vec![32, 32], training: Training::default(), candidates: 100, parents: 2, edits: 1, explore: 0.0, select, encoding: "auto".into(), neighbours: 0, recombine: 0 }
+        Settings {
+            startup: 10,
+            members: 5,
+            hidden: vec![32, 32],
+            training: Training::default(),
+            candidates: 100,
+            parents: 2,
+            edits: 1,
+            explore: 0.0,
+            select,
+            encoding: "auto".into(),
+            neighbours: 0,
+            recombine: 0,
+        }
     }
 
     #[test]
@@ -442,7 +450,15 @@ mod tests {
         for (trial, g) in [vec![0, 0, 0, 0], vec![1, 1, 1, 1], vec![0, 1, 0, 1]].into_iter().enumerate() {
             let y = g.iter().sum::<u32>() as f64;
             s.history.propose(g.clone());
-            s.tell(&[Observation { trial: trial as u64, proposal: genotype::propose(g), status: Status::Ok, objective: y, cost: 1.0, metrics: vec![], gradient: None }]);
+            s.tell(&[Observation {
+                trial: trial as u64,
+                proposal: genotype::propose(g),
+                status: Status::Ok,
+                objective: y,
+                cost: 1.0,
+                metrics: vec![],
+                gradient: None,
+            }]);
         }
         let chosen: BTreeSet<Genotype> = s.best_candidates(100).into_iter().collect();
         let expected: Vec<Genotype> = genotype::neighbours(&[1, 1, 1, 1], &s.arities);
@@ -465,10 +481,17 @@ mod tests {
         let mut s = Guided::new(&space, Settings { candidates: 100, members: 1, recombine: 3, ..settings(Select::Mean) }).unwrap();
         for (trial, (g, y)) in results.iter().enumerate() {
             s.history.propose(g.clone());
-            s.tell(&[Observation { trial: trial as u64, proposal: genotype::propose(g.clone()), status: Status::Ok, objective: *y, cost: 1.0, metrics: vec![], gradient: None }]);
+            s.tell(&[Observation {
+                trial: trial as u64,
+                proposal: genotype::propose(g.clone()),
+                status: Status::Ok,
+                objective: *y,
+                cost: 1.0,
+                metrics: vec![],
+                gradient: None,
+            }]);
         }
-        let product: BTreeSet<Genotype> =
-            [0, 1].iter().flat_map(|&a| [0, 1, 2].map(|b| [0, 1].map(|d| vec![a, b, 0, d]))).flatten().collect();
+        let product: BTreeSet<Genotype> = [0, 1].iter().flat_map(|&a| [0, 1, 2].map(|b| [0, 1].map(|d| vec![a, b, 0, d]))).flatten().collect();
         assert_eq!(product.len(), 12);
         assert_eq!(s.recombinations().into_iter().collect::<BTreeSet<_>>(), product);
         let chosen: BTreeSet<Genotype> = s.best_candidates(1000).into_iter().collect();
@@ -491,7 +514,13 @@ mod tests {
         seed_for_tests(9);
         let arities = vec![5u32; 6];
         let f = |g: &[u32]| g.iter().enumerate().map(|(d, &c)| ((c as f64) - 2.0).abs() * (1.0 + d as f64 / 3.0)).sum::<f64>();
-        let train: Vec<(Genotype, f64)> = (0..60).map(|_| genotype::sample(&arities)).map(|g| { let y = f(&g); (g, y) }).collect();
+        let train: Vec<(Genotype, f64)> = (0..60)
+            .map(|_| genotype::sample(&arities))
+            .map(|g| {
+                let y = f(&g);
+                (g, y)
+            })
+            .collect();
         let encoding = Encoding::OneHot(arities.clone());
         let model = Ensemble::fit(&encoding, &train, &settings(Select::Mean));
         let test: Vec<Genotype> = (0..200).map(|_| genotype::sample(&arities)).collect();

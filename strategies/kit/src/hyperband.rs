@@ -51,10 +51,7 @@ impl Schedule {
         let eta = self.eta as f64;
         let n = (((self.s_max + 1) as f64 / (s + 1) as f64) * eta.powi(s as i32)).ceil();
         (0..=s)
-            .map(|i| Rung {
-                size: (n * eta.powi(-(i as i32)) + 1e-9).floor() as usize,
-                fidelity: eta.powi(i as i32 - s as i32),
-            })
+            .map(|i| Rung { size: (n * eta.powi(-(i as i32)) + 1e-9).floor() as usize, fidelity: eta.powi(i as i32 - s as i32) })
             .take_while(|r| r.size >= 1)
             .collect()
     }
@@ -106,16 +103,7 @@ pub struct Hyperband {
 
 impl Hyperband {
     pub fn new(schedule: Schedule) -> Hyperband {
-        Hyperband {
-            schedule,
-            next_bracket: 0,
-            brackets: vec![],
-            pending: BTreeMap::new(),
-            next_trial: 0,
-            next_id: 0,
-            results: vec![],
-            spent: BTreeMap::new(),
-        }
+        Hyperband { schedule, next_bracket: 0, brackets: vec![], pending: BTreeMap::new(), next_trial: 0, next_id: 0, results: vec![], spent: BTreeMap::new() }
     }
 
     pub fn schedule(&self) -> &Schedule {
@@ -131,14 +119,7 @@ impl Hyperband {
             None => {
                 let s = self.schedule.s_max - self.next_bracket;
                 self.next_bracket = (self.next_bracket + 1) % (self.schedule.s_max + 1);
-                self.brackets.push(Bracket {
-                    id: self.next_id,
-                    rungs: self.schedule.bracket(s),
-                    rung: 0,
-                    promoted: vec![],
-                    issued: 0,
-                    told: vec![],
-                });
+                self.brackets.push(Bracket { id: self.next_id, rungs: self.schedule.bracket(s), rung: 0, promoted: vec![], issued: 0, told: vec![] });
                 self.next_id += 1;
                 self.brackets.len() - 1
             }
@@ -164,11 +145,7 @@ impl Hyperband {
                 _ => None,
             };
             if let Some(objective) = objective {
-                self.results.push(Result_ {
-                    genotype: c.genotype.clone(),
-                    fidelity: c.fidelity.unwrap_or(1.0),
-                    objective,
-                });
+                self.results.push(Result_ { genotype: c.genotype.clone(), fidelity: c.fidelity.unwrap_or(1.0), objective });
             }
             let Some(bi) = self.brackets.iter().position(|b| b.id == id) else { continue };
             let b = &mut self.brackets[bi];
@@ -211,11 +188,7 @@ impl Hyperband {
 pub fn config_keys() -> Vec<ConfigKey> {
     vec![
         ConfigKey { name: "eta".into(), default: "3".into(), description: "halving rate: each rung keeps the best 1/eta".into() },
-        ConfigKey {
-            name: "min_fidelity".into(),
-            default: "1/27".into(),
-            description: "smallest fraction of the training budget (e.g. 1/27 or 0.037)".into(),
-        },
+        ConfigKey { name: "min_fidelity".into(), default: "1/27".into(), description: "smallest fraction of the training budget (e.g. 1/27 or 0.037)".into() },
     ]
 }
 

@@ -264,7 +264,11 @@ mod tests {
         let h = 1e-6;
         // Weights (`bias` false) and biases of every layer, one at a time.
         fn params(n: &mut Mlp, k: usize, bias: bool) -> &mut Vec<f64> {
-            if bias { &mut n.layers[k].b } else { &mut n.layers[k].w }
+            if bias {
+                &mut n.layers[k].b
+            } else {
+                &mut n.layers[k].w
+            }
         }
         for k in 0..net.layers.len() {
             for (bias, analytic) in [(false, &grads[k].w), (true, &grads[k].b)] {

@@ -109,10 +109,9 @@ impl Tpe {
         match (best, best_taken) {
             (Some((_, x)), _) => x,
             // Every candidate was taken: the model has converged; explore.
-            (None, _) => (0..64)
-                .map(|_| arities.iter().map(|&a| random::below(a as u64) as u32).collect::<Genotype>())
-                .find(|x| !taken(x))
-                .unwrap_or_else(|| l.sample()),
+            (None, _) => {
+                (0..64).map(|_| arities.iter().map(|&a| random::below(a as u64) as u32).collect::<Genotype>()).find(|x| !taken(x)).unwrap_or_else(|| l.sample())
+            }
         }
     }
 }

@@ -12,10 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use nasbox_sdk::{
-    genotype, random, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy,
-    StrategyError, StrategyInfo,
-};
+use nasbox_sdk::{genotype, random, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
 use serde::{Deserialize, Serialize};
 
 pub struct LocalSearch {
@@ -92,8 +89,7 @@ impl LocalSearch {
     }
 
     fn move_to(&mut self, g: Genotype, objective: f64) {
-        let mut queue: Vec<Genotype> =
-            genotype::neighbours(&g, &self.arities).into_iter().filter(|n| !self.state.seen.contains(n)).collect();
+        let mut queue: Vec<Genotype> = genotype::neighbours(&g, &self.arities).into_iter().filter(|n| !self.state.seen.contains(n)).collect();
         random::shuffle(&mut queue);
         self.state.queue = queue;
         self.state.incumbent = Some((g, objective));

@@ -22,10 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use nasbox_sdk::{
-    genotype, log, random, state, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy,
-    StrategyError, StrategyInfo,
-};
+use nasbox_sdk::{genotype, log, random, state, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
 use serde::{Deserialize, Serialize};
 
 /// One objective: a name (`accuracy` or a metric) and its direction.
@@ -194,7 +191,11 @@ impl Nsga2 {
     fn tournament(&self, ranked: &[(usize, f64)]) -> usize {
         let (a, b) = (random::index(ranked.len()), random::index(ranked.len()));
         let better = |x: usize, y: usize| ranked[x].0 < ranked[y].0 || (ranked[x].0 == ranked[y].0 && ranked[x].1 > ranked[y].1);
-        if better(b, a) { b } else { a }
+        if better(b, a) {
+            b
+        } else {
+            a
+        }
     }
 
     fn child(&self, ranked: &[(usize, f64)]) -> Genotype {
@@ -202,11 +203,8 @@ impl Nsga2 {
         let mut child = vec![];
         for _ in 0..DRAWS {
             let (p, q) = (&pop[self.tournament(ranked)].0, &pop[self.tournament(ranked)].0);
-            child = if random::f64() < self.crossover {
-                p.iter().zip(q).map(|(&x, &y)| if random::below(2) == 0 { x } else { y }).collect()
-            } else {
-                p.clone()
-            };
+            child =
+                if random::f64() < self.crossover { p.iter().zip(q).map(|(&x, &y)| if random::below(2) == 0 { x } else { y }).collect() } else { p.clone() };
             child = genotype::mutate(&child, &self.arities);
             if !self.state.seen.contains(&child) {
                 break;
@@ -243,8 +241,16 @@ impl Strategy for Nsga2 {
                                   (nasbox search --objectives sets it)"
                         .into(),
                 },
-                ConfigKey { name: "population".into(), default: "20".into(), description: "survivors P (at least 2); the first P proposals are uniform samples".into() },
-                ConfigKey { name: "crossover".into(), default: "0.9".into(), description: "probability in [0, 1] that a child crosses two parents before mutating".into() },
+                ConfigKey {
+                    name: "population".into(),
+                    default: "20".into(),
+                    description: "survivors P (at least 2); the first P proposals are uniform samples".into(),
+                },
+                ConfigKey {
+                    name: "crossover".into(),
+                    default: "0.9".into(),
+                    description: "probability in [0, 1] that a child crosses two parents before mutating".into(),
+                },
             ],
             supports_snapshot: true,
         }
@@ -398,7 +404,13 @@ mod tests {
         let mut trial = 0;
         for _ in 0..20 {
             let batch = s.ask(3).unwrap();
-            let obs: Vec<Observation> = batch.into_iter().map(|p| { trial += 1; observe(trial - 1, p) }).collect();
+            let obs: Vec<Observation> = batch
+                .into_iter()
+                .map(|p| {
+                    trial += 1;
+                    observe(trial - 1, p)
+                })
+                .collect();
             s.tell(obs).unwrap();
         }
         let pop = &s.inner().state.population;

@@ -13,10 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use nasbox_sdk::{
-    random, state, Best, Candidate, Config, Genotype, Observation, Proposal, RunContext, Space, Strategy,
-    StrategyError, StrategyInfo,
-};
+use nasbox_sdk::{random, state, Best, Candidate, Config, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
 use serde::{Deserialize, Serialize};
 
 /// Uniform random search without repeats.
@@ -139,10 +136,7 @@ impl Strategy for RandomSearch {
     }
 
     fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
-        Ok((0..n)
-            .map_while(|_| self.next())
-            .map(|genotype| Proposal::Genotype(Candidate { genotype, fidelity: None }))
-            .collect())
+        Ok((0..n).map_while(|_| self.next()).map(|genotype| Proposal::Genotype(Candidate { genotype, fidelity: None })).collect())
     }
 
     fn tell(&mut self, observations: Vec<Observation>) -> Result<(), StrategyError> {
@@ -177,11 +171,7 @@ mod tests {
     fn space(arities: &[usize]) -> Space {
         Space {
             name: "test".into(),
-            decisions: arities
-                .iter()
-                .enumerate()
-                .map(|(i, &a)| Decision { name: format!("d{i}"), choices: (0..a).map(|c| c.to_string()).collect() })
-                .collect(),
+            decisions: arities.iter().enumerate().map(|(i, &a)| Decision { name: format!("d{i}"), choices: (0..a).map(|c| c.to_string()).collect() }).collect(),
         }
     }
 
@@ -275,12 +265,7 @@ mod tests {
             metrics: vec![],
             gradient: None,
         };
-        s.tell(vec![
-            obs(2, &p[2], Status::Failed("oom".into()), 0.99),
-            obs(0, &p[0], Status::Ok, 0.5),
-            obs(1, &p[1], Status::Ok, 0.7),
-        ])
-        .unwrap();
+        s.tell(vec![obs(2, &p[2], Status::Failed("oom".into()), 0.99), obs(0, &p[0], Status::Ok, 0.5), obs(1, &p[1], Status::Ok, 0.7)]).unwrap();
         assert_eq!(s.recommend().unwrap(), genotypes(vec![p[1].clone()]).pop());
     }
 }

@@ -98,14 +98,7 @@ impl Controller {
     /// and its gradient, added into `grad`. The forward pass is replayed with
     /// `genotype`'s choices as the inputs (teacher forcing), so the gradient
     /// is for the parameters as they are now.
-    pub fn loss_and_gradient(
-        &self,
-        params: &[f64],
-        genotype: &[u32],
-        advantage: f64,
-        entropy_weight: f64,
-        grad: &mut [f64],
-    ) -> f64 {
+    pub fn loss_and_gradient(&self, params: &[f64], genotype: &[u32], advantage: f64, entropy_weight: f64, grad: &mut [f64]) -> f64 {
         debug_assert!(self.fits(genotype) && params.len() == self.len && grad.len() == self.len);
         let hidden = self.hidden;
         let lstm_weights = 8 * hidden * hidden;
@@ -124,13 +117,8 @@ impl Controller {
             let dz: Vec<f64> = (0..arity)
                 .map(|k| {
                     let onehot = if k == d.choice { 1.0 } else { 0.0 };
-                    let dlogit =
-                        advantage * (probs[k] - onehot) + entropy_weight * probs[k] * (d.log_probs[k] + entropy);
-                    let dsquash = if self.tanh_constant > 0.0 {
-                        self.tanh_constant * (1.0 - d.squashed[k] * d.squashed[k])
-                    } else {
-                        1.0
-                    };
+                    let dlogit = advantage * (probs[k] - onehot) + entropy_weight * probs[k] * (d.log_probs[k] + entropy);
+                    let dsquash = if self.tanh_constant > 0.0 { self.tanh_constant * (1.0 - d.squashed[k] * d.squashed[k]) } else { 1.0 };
                     dlogit * dsquash / self.temperature
                 })
                 .collect();

@@ -31,10 +31,7 @@ mod lstm;
 
 use std::collections::BTreeMap;
 
-use nasbox_sdk::{
-    genotype, log, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Status, Strategy,
-    StrategyError, StrategyInfo,
-};
+use nasbox_sdk::{genotype, log, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Status, Strategy, StrategyError, StrategyInfo};
 use serde::{Deserialize, Serialize};
 
 use adam::Adam;
@@ -106,11 +103,7 @@ impl Reinforce {
     }
 
     fn record_best(&mut self, trial: u64, objective: f64, genotype: &Genotype) {
-        let better = self
-            .state
-            .best
-            .as_ref()
-            .is_none_or(|b| objective > b.objective || (objective == b.objective && trial < b.trial));
+        let better = self.state.best.as_ref().is_none_or(|b| objective > b.objective || (objective == b.objective && trial < b.trial));
         if better {
             self.state.best = Some(Best { objective, trial, genotype: genotype.clone() });
         }
@@ -130,11 +123,7 @@ fn float(config: &Config, key: &str, rule: &str, ok: impl Fn(f64) -> bool) -> Re
 
 impl Strategy for Reinforce {
     fn info() -> StrategyInfo {
-        let key = |name: &str, default: &str, description: &str| ConfigKey {
-            name: name.into(),
-            default: default.into(),
-            description: description.into(),
-        };
+        let key = |name: &str, default: &str, description: &str| ConfigKey { name: name.into(), default: default.into(), description: description.into() };
         StrategyInfo {
             name: "reinforce".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -144,13 +133,13 @@ impl Strategy for Reinforce {
                           failed evaluations are ignored."
                 .into(),
             config: vec![
-                key("hidden", "32", "LSTM hidden size, also the size of the choice embeddings (1 to 128); the cost of learning from a result grows with its square"),
-                key("lr", "0.0035", "Adam learning rate (> 0)"),
                 key(
-                    "baseline_decay",
-                    "0.95",
-                    "decay of the reward baseline's moving average, in [0, 1]; 0 uses the last reward",
+                    "hidden",
+                    "32",
+                    "LSTM hidden size, also the size of the choice embeddings (1 to 128); the cost of learning from a result grows with its square",
                 ),
+                key("lr", "0.0035", "Adam learning rate (> 0)"),
+                key("baseline_decay", "0.95", "decay of the reward baseline's moving average, in [0, 1]; 0 uses the last reward"),
                 key("entropy_weight", "0.0001", "weight of the policy-entropy bonus in the loss (≥ 0)"),
                 key("temperature", "5.0", "the logits are divided by this before squashing (> 0); 1 disables"),
                 key(
@@ -182,14 +171,7 @@ impl Strategy for Reinforce {
 
         let controller = Controller::new(&genotype::arities(&space), hidden, temperature, tanh_constant);
         let params = controller.init(INIT_RANGE);
-        let state = State {
-            adam: Adam::new(params.len()),
-            params,
-            baseline: None,
-            pending: BTreeMap::new(),
-            next_trial: 0,
-            best: None,
-        };
+        let state = State { adam: Adam::new(params.len()), params, baseline: None, pending: BTreeMap::new(), next_trial: 0, best: None };
         Ok(Reinforce { controller, lr, baseline_decay, entropy_weight, clip, state })
     }
 
@@ -261,9 +243,7 @@ mod tests {
     pub(crate) fn space(decisions: usize, arity: usize) -> Space {
         Space {
             name: "t".into(),
-            decisions: (0..decisions)
-                .map(|i| Decision { name: format!("d{i}"), choices: (0..arity).map(|c| c.to_string()).collect() })
-                .collect(),
+            decisions: (0..decisions).map(|i| Decision { name: format!("d{i}"), choices: (0..arity).map(|c| c.to_string()).collect() }).collect(),
         }
     }
 
@@ -370,8 +350,7 @@ mod tests {
             let mut all = Vec::new();
             for t in 0..20 {
                 let p = s.ask(1).unwrap().pop().unwrap();
-                s.tell(vec![observe(t, p.clone(), Status::Ok, genotype_of(&p).iter().sum::<u32>() as f64 / 10.0)])
-                    .unwrap();
+                s.tell(vec![observe(t, p.clone(), Status::Ok, genotype_of(&p).iter().sum::<u32>() as f64 / 10.0)]).unwrap();
                 all.push(genotype_of(&p));
             }
             all

@@ -38,11 +38,7 @@ pub fn forward(w: &[f64], b: &[f64], x: &[f64], h_prev: &[f64], c_prev: &[f64]) 
     debug_assert_eq!(w.len(), 8 * hidden * hidden);
     debug_assert_eq!(b.len(), 4 * hidden);
     let input: Vec<f64> = x.iter().chain(h_prev).copied().collect();
-    let mut gates: Vec<f64> = w
-        .chunks_exact(2 * hidden)
-        .zip(b)
-        .map(|(row, bias)| bias + row.iter().zip(&input).map(|(a, b)| a * b).sum::<f64>())
-        .collect();
+    let mut gates: Vec<f64> = w.chunks_exact(2 * hidden).zip(b).map(|(row, bias)| bias + row.iter().zip(&input).map(|(a, b)| a * b).sum::<f64>()).collect();
     for (k, a) in gates.iter_mut().enumerate() {
         // The cell candidate (third block) is a tanh; the three gates are sigmoids.
         *a = if k / hidden == 2 { a.tanh() } else { sigmoid(*a) };
@@ -86,9 +82,7 @@ pub fn backward(w: &[f64], step: &Step, dh: &[f64], dc: &[f64], dw: &mut [f64], 
         dc_prev[j] = dc_total * f[j];
     }
     let mut dinput = vec![0.0; 2 * hidden];
-    for ((row, drow), (&d, dbias)) in
-        w.chunks_exact(2 * hidden).zip(dw.chunks_exact_mut(2 * hidden)).zip(da.iter().zip(db))
-    {
+    for ((row, drow), (&d, dbias)) in w.chunks_exact(2 * hidden).zip(dw.chunks_exact_mut(2 * hidden)).zip(da.iter().zip(db)) {
         *dbias += d;
         // Zipped rather than indexed so that no fuel goes to bounds checks:
         // this is the hottest loop of a `tell`.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use crate::{StrategyInfo, Setting, StrategyError};
+use crate::{Setting, StrategyError, StrategyInfo};
 
 /// The strategy's settings: the user's values over the defaults declared in
 /// [`crate::Strategy::info`]. Every declared key has a value.
@@ -17,8 +17,7 @@ impl Config {
     /// not declare is an error, so a typo never silently falls back to a
     /// default.
     pub fn new(info: &StrategyInfo, settings: Vec<Setting>) -> Result<Self, StrategyError> {
-        let mut values: BTreeMap<String, String> =
-            info.config.iter().map(|k| (k.name.clone(), k.default.clone())).collect();
+        let mut values: BTreeMap<String, String> = info.config.iter().map(|k| (k.name.clone(), k.default.clone())).collect();
         for s in settings {
             match values.get_mut(&s.key) {
                 Some(v) => *v = s.value,
@@ -42,17 +41,12 @@ impl Config {
         T::Err: std::fmt::Display,
     {
         let raw = self.raw(key)?;
-        raw.trim().parse::<T>().map_err(|e| {
-            StrategyError::InvalidConfig(format!("{key}: cannot use `{raw}`: {e}"))
-        })
+        raw.trim().parse::<T>().map_err(|e| StrategyError::InvalidConfig(format!("{key}: cannot use `{raw}`: {e}")))
     }
 
     /// The value of `key` as text.
     pub fn raw(&self, key: &str) -> Result<&str, StrategyError> {
-        self.values
-            .get(key)
-            .map(String::as_str)
-            .ok_or_else(|| StrategyError::InvalidConfig(format!("`{key}` is not declared in info()")))
+        self.values.get(key).map(String::as_str).ok_or_else(|| StrategyError::InvalidConfig(format!("`{key}` is not declared in info()")))
     }
 }
 

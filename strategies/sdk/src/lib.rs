@@ -54,14 +54,13 @@ pub mod bindings {
     });
 }
 
-pub use bindings::nasbox::strategy::types::{
-    Candidate, ConfigKey, Decision, Genotype, StrategyInfo, Metric, Observation, Proposal, Relaxed,
-    RunContext, Setting, Space, Status, StrategyError,
-};
+pub use best::Best;
 /// How the host reads a strategy's relaxed proposals; see
 /// [`Strategy::relaxed_kind`].
 pub use bindings::exports::nasbox::strategy::relaxation::RelaxedKind;
-pub use best::Best;
+pub use bindings::nasbox::strategy::types::{
+    Candidate, ConfigKey, Decision, Genotype, Metric, Observation, Proposal, Relaxed, RunContext, Setting, Space, Status, StrategyError, StrategyInfo,
+};
 pub use config::Config;
 
 /// A search strategy. One value of the implementing type lives inside the
@@ -123,6 +122,7 @@ pub trait Strategy: Sized + 'static {
 /// expands to nothing, so several strategies can be linked into one native
 /// test or benchmark binary.
 #[macro_export]
+#[rustfmt::skip] // rustfmt moves the export_component! line out of its block on every run
 macro_rules! export_strategy {
     ($strategy:ty) => {
         #[cfg(target_arch = "wasm32")]
@@ -147,9 +147,7 @@ macro_rules! export_strategy {
                 fn ask(n: u32) -> ::std::result::Result<::std::vec::Vec<$crate::Proposal>, $crate::StrategyError> {
                     STATE.with(|s| s.with_mut(|st| $crate::Strategy::ask(st, n)))
                 }
-                fn tell(
-                    observations: ::std::vec::Vec<$crate::Observation>,
-                ) -> ::std::result::Result<(), $crate::StrategyError> {
+                fn tell(observations: ::std::vec::Vec<$crate::Observation>) -> ::std::result::Result<(), $crate::StrategyError> {
                     STATE.with(|s| s.with_mut(|st| $crate::Strategy::tell(st, observations)))
                 }
                 fn recommend() -> ::std::result::Result<::std::option::Option<$crate::Genotype>, $crate::StrategyError> {

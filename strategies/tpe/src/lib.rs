@@ -10,10 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use nasbox_kit::tpe::Tpe;
-use nasbox_sdk::{
-    genotype, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError,
-    StrategyInfo,
-};
+use nasbox_sdk::{genotype, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
 use serde::{Deserialize, Serialize};
 
 pub struct TpeStrategy {
@@ -34,11 +31,7 @@ struct State {
 
 impl Strategy for TpeStrategy {
     fn info() -> StrategyInfo {
-        let key = |name: &str, default: &str, description: &str| ConfigKey {
-            name: name.into(),
-            default: default.into(),
-            description: description.into(),
-        };
+        let key = |name: &str, default: &str, description: &str| ConfigKey { name: name.into(), default: default.into(), description: description.into() };
         StrategyInfo {
             name: "tpe".into(),
             version: env!("CARGO_PKG_VERSION").into(),

@@ -236,11 +236,7 @@ impl Workers {
             None => self.spawn(device.clone(), log)?,
         };
         let w = &mut self.workers[index];
-        let text = if self.persistent {
-            serde_json::to_string(&Request { job: job.clone(), log: log.clone() })? + "\n"
-        } else {
-            serde_json::to_string(job)?
-        };
+        let text = if self.persistent { serde_json::to_string(&Request { job: job.clone(), log: log.clone() })? + "\n" } else { serde_json::to_string(job)? };
         let stdin = w.stdin.as_mut().expect("a worker that takes jobs");
         let written = stdin.write_all(text.as_bytes()).and_then(|_| stdin.flush());
         if written.is_err() && idle.is_some() {
@@ -308,11 +304,7 @@ impl Executor for Workers {
     }
 
     fn submit(&mut self, id: u64, _genotype: &[u32], arch: &str, fidelity: Option<f64>) -> anyhow::Result<()> {
-        let device = self
-            .devices
-            .iter()
-            .min_by_key(|d| self.running.iter().filter(|r| r.device.as_ref() == Some(*d)).count())
-            .cloned();
+        let device = self.devices.iter().min_by_key(|d| self.running.iter().filter(|r| r.device.as_ref() == Some(*d)).count()).cloned();
         let mut job = TrainJob { arch: arch.to_string(), fidelity, ..self.job.clone() };
         if let Some(d) = &device {
             job.train.device = d.clone();
@@ -348,10 +340,15 @@ impl Executor for Workers {
                 self.rx.try_recv().ok()
             };
             if let Some(timeout) = self.timeout {
-                let over: Vec<u64> = self.running.iter_mut().filter(|r| !r.timed_out && r.started.elapsed() > timeout).map(|r| {
-                    r.timed_out = true;
-                    r.id
-                }).collect();
+                let over: Vec<u64> = self
+                    .running
+                    .iter_mut()
+                    .filter(|r| !r.timed_out && r.started.elapsed() > timeout)
+                    .map(|r| {
+                        r.timed_out = true;
+                        r.id
+                    })
+                    .collect();
                 for id in over {
                     if let Some(w) = self.worker_of(id) {
                         w.stop();

@@ -86,4 +86,3 @@ impl<F: FnMut(&[u32], Option<f64>) -> Evaluation> Executor for InProcess<F> {
         vec![]
     }
 }
-

@@ -49,7 +49,8 @@ impl Journal {
     pub fn mark_jobs_cancelled(&mut self, jobs: &[String]) -> Result<(), JournalError> {
         let tx = self.conn.transaction().map_err(|e| JournalError::Sqlite { path: self.path.clone(), source: e })?;
         for job in jobs {
-            tx.execute("UPDATE jobs SET cancelled = 1 WHERE job = ?1", params![job]).map_err(|e| JournalError::Sqlite { path: self.path.clone(), source: e })?;
+            tx.execute("UPDATE jobs SET cancelled = 1 WHERE job = ?1", params![job])
+                .map_err(|e| JournalError::Sqlite { path: self.path.clone(), source: e })?;
         }
         tx.commit().map_err(|e| self.err(e))
     }

@@ -215,11 +215,8 @@ impl Journal {
             return Err(JournalError::NotAJournal { path: path.display().to_string(), detail: "no such file".into() });
         }
         let j = Journal::connect(path)?;
-        let format: Option<String> = j
-            .conn
-            .query_row("SELECT value FROM manifest WHERE key = 'format'", [], |r| r.get(0))
-            .optional()
-            .map_err(|e| match e.sqlite_error_code() {
+        let format: Option<String> =
+            j.conn.query_row("SELECT value FROM manifest WHERE key = 'format'", [], |r| r.get(0)).optional().map_err(|e| match e.sqlite_error_code() {
                 Some(rusqlite::ErrorCode::DatabaseCorrupt) => j.damaged(e.to_string()),
                 _ => JournalError::NotAJournal { path: j.path.clone(), detail: e.to_string() },
             })?;
@@ -231,11 +228,8 @@ impl Journal {
         // Journals written before the Slurm executor have no jobs table,
         // and before the one-shot estimators no relaxed proposals.
         j.conn.execute_batch(jobs::SCHEMA).map_err(|e| j.err(e))?;
-        let has_gradient: bool = j
-            .conn
-            .query_row("SELECT COUNT(*) FROM pragma_table_info('trials') WHERE name = 'gradient'", [], |r| r.get::<_, i64>(0))
-            .map_err(|e| j.err(e))?
-            > 0;
+        let has_gradient: bool =
+            j.conn.query_row("SELECT COUNT(*) FROM pragma_table_info('trials') WHERE name = 'gradient'", [], |r| r.get::<_, i64>(0)).map_err(|e| j.err(e))? > 0;
         if !has_gradient {
             j.conn.execute_batch("ALTER TABLE trials ADD COLUMN relaxed TEXT; ALTER TABLE trials ADD COLUMN gradient TEXT;").map_err(|e| j.err(e))?;
         }
@@ -256,10 +250,7 @@ impl Journal {
             }
         }
         let mut stmt = self.conn.prepare("PRAGMA quick_check(5)").map_err(|e| damaged(e.to_string()))?;
-        let report = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| damaged(e.to_string()))?;
+        let report = stmt.query_map([], |r| r.get::<_, String>(0)).and_then(|rows| rows.collect::<Result<Vec<_>, _>>()).map_err(|e| damaged(e.to_string()))?;
         if report != ["ok"] {
             return Err(damaged(format!("SQLite's check: {}", report.join("; ").replace('\n', " "))));
         }
@@ -311,8 +302,7 @@ impl Journal {
 
     /// A manifest entry.
     pub fn manifest(&self, key: &str) -> Result<Option<serde_json::Value>, JournalError> {
-        let v: Option<String> =
-            self.conn.query_row("SELECT value FROM manifest WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(|e| self.err(e))?;
+        let v: Option<String> = self.conn.query_row("SELECT value FROM manifest WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(|e| self.err(e))?;
         let value: Option<serde_json::Value> = v.map(|v| serde_json::from_str(&v).map_err(|e| self.corrupt(format!("manifest `{key}`: {e}")))).transpose()?;
         // The journal writes `elapsed` itself: seconds a resumed run adds to.
         if key == "elapsed" {
@@ -403,7 +393,9 @@ impl Journal {
     fn select<P: rusqlite::Params>(&self, tail: &str, args: P) -> Result<Vec<Trial>, JournalError> {
         let mut stmt = self
             .conn
-            .prepare_cached(&format!("SELECT id, genotype, arch, fidelity, status, reason, objective, cost, metrics, reused_from, relaxed, gradient FROM trials {tail}"))
+            .prepare_cached(&format!(
+                "SELECT id, genotype, arch, fidelity, status, reason, objective, cost, metrics, reused_from, relaxed, gradient FROM trials {tail}"
+            ))
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(args, |r| {
@@ -434,7 +426,19 @@ impl Journal {
             };
             let relaxed = vectors(relaxed, "relaxed weights")?;
             let gradient = vectors(gradient, "gradient")?;
-            out.push(Trial { id: id as u64, genotype, arch, fidelity, status, objective, cost, metrics, reused_from: reused_from.map(|r| r as u64), relaxed, gradient });
+            out.push(Trial {
+                id: id as u64,
+                genotype,
+                arch,
+                fidelity,
+                status,
+                objective,
+                cost,
+                metrics,
+                reused_from: reused_from.map(|r| r as u64),
+                relaxed,
+                gradient,
+            });
         }
         Ok(out)
     }
@@ -832,7 +836,8 @@ mod fuzz {
             let before = std::fs::read(&path).unwrap();
             let e = Journal::open(&path).unwrap_err().to_string();
             assert!(e.starts_with(&path.display().to_string()), "{e}");
-            let why = if table == "manifest" { "not a nasbox run journal (no such table: manifest)".to_string() } else { format!("its `{table}` table is missing") };
+            let why =
+                if table == "manifest" { "not a nasbox run journal (no such table: manifest)".to_string() } else { format!("its `{table}` table is missing") };
             assert!(e.contains(&why), "{e}");
             assert_eq!(std::fs::read(&path).unwrap(), before, "{table}");
         }
@@ -853,7 +858,10 @@ mod fuzz {
         let e = read_all(&altered(dir.path(), "UPDATE trials SET id = -1 WHERE id = 0")).unwrap_err().to_string();
         assert!(e.contains("trial 0 is missing (the next one recorded is -1)"), "{e}");
         let e = read_all(&altered(dir.path(), "DELETE FROM trials WHERE id >= 60")).unwrap_err().to_string();
-        assert!(e.contains("journal.sqlite: call `{\"call\":\"ask\",\"n\":1,\"first\":60,\"count\":1}` refers to trials the journal does not hold (it has 60)"), "{e}");
+        assert!(
+            e.contains("journal.sqlite: call `{\"call\":\"ask\",\"n\":1,\"first\":60,\"count\":1}` refers to trials the journal does not hold (it has 60)"),
+            "{e}"
+        );
         let e = read_all(&altered(dir.path(), "INSERT INTO calls (call) VALUES ('{\"call\":\"tell\",\"trials\":[80]}')")).unwrap_err().to_string();
         assert!(e.contains("refers to trials the journal does not hold (it has 80)"), "{e}");
         for bad in ["-5", "1e300", "\"soon\""] {

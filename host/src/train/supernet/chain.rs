@@ -122,7 +122,9 @@ impl Supernet for ChainSupernet {
                     None => x + s,
                 };
             }
-            let mix = |w: &[Tensor]| l.ops.iter().enumerate().map(|(o, op)| op.forward(&x) * w[l.op_decision].get(o as i64)).reduce(|a, b| a + b).expect("a layer has ops");
+            let mix = |w: &[Tensor]| {
+                l.ops.iter().enumerate().map(|(o, op)| op.forward(&x) * w[l.op_decision].get(o as i64)).reduce(|a, b| a + b).expect("a layer has ops")
+            };
             let y = match route {
                 Route::Path(g) => l.ops[g[l.op_decision] as usize].forward(&x),
                 Route::Mix(w) => mix(w),

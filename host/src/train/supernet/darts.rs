@@ -37,7 +37,10 @@ impl SuperCell {
                 (0..k + 2)
                     .map(|i| {
                         let stride = if reduction && i < 2 { 2 } else { 1 };
-                        OPS.iter().enumerate().map(|(o, name)| Op::new(&p / format!("n{}", k + 2) / format!("i{i}") / format!("op{o}"), name, c, stride)).collect()
+                        OPS.iter()
+                            .enumerate()
+                            .map(|(o, name)| Op::new(&p / format!("n{}", k + 2) / format!("i{i}") / format!("op{o}"), name, c, stride))
+                            .collect()
                     })
                     .collect()
             })
@@ -171,7 +174,8 @@ mod tests {
         assert_eq!(a.size(), vec![2, 4]);
         assert!(a.allclose(&b, 1e-4, 1e-5, false), "max diff {}", (a - b).abs().max().double_value(&[]));
         // Uniform weights run every edge: a forward and backward pass work.
-        let uniform: Vec<Tensor> = space.space().decisions.iter().map(|d| Tensor::full([d.choices.len() as i64], 1.0 / d.choices.len() as f64, (Kind::Float, Device::Cpu))).collect();
+        let uniform: Vec<Tensor> =
+            space.space().decisions.iter().map(|d| Tensor::full([d.choices.len() as i64], 1.0 / d.choices.len() as f64, (Kind::Float, Device::Cpu))).collect();
         net.forward(&x, &Route::Mix(&uniform)).sum(Kind::Float).backward();
         let grads = vs.variables().into_iter().filter(|(k, v)| k.starts_with("cell0.n2.i0.op4") && v.requires_grad() && v.grad().defined()).count();
         assert!(grads > 0, "the mixture trains the sep_conv of edge 0 → node 2");

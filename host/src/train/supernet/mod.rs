@@ -83,6 +83,9 @@ pub fn build(p: &tch::nn::Path, space: &SearchSpace, skeleton: &Skeleton) -> any
         }
         SearchSpace::Chain(spec) => Ok(Box::new(chain::ChainSupernet::new(p, spec, skeleton)?)),
         SearchSpace::Decisions(_) => Err(space.no_network().into()),
-        SearchSpace::WithHp(_) => anyhow::bail!("{}: a supernet shares one set of weights and cannot train each path with its own recipe; search it with the train estimator", space.name()),
+        SearchSpace::WithHp(_) => anyhow::bail!(
+            "{}: a supernet shares one set of weights and cannot train each path with its own recipe; search it with the train estimator",
+            space.name()
+        ),
     }
 }

@@ -129,7 +129,9 @@ impl Nb201Supernet {
                 let width = c << s;
                 let reduction = (s > 0).then(|| Reduction::new(p / format!("reduce{s}"), width / 2, width));
                 let cells = (0..skeleton.cells)
-                    .map(|i| Cell { edges: (0..EDGES.len()).map(|k| MixedEdge::new(p / format!("stage{s}") / format!("cell{i}") / format!("e{k}"), width)).collect() })
+                    .map(|i| Cell {
+                        edges: (0..EDGES.len()).map(|k| MixedEdge::new(p / format!("stage{s}") / format!("cell{i}") / format!("e{k}"), width)).collect(),
+                    })
                     .collect();
                 (reduction, cells)
             })
@@ -201,7 +203,8 @@ mod tests {
         let net = tiny(&vs);
         let x = Tensor::randn([4, 3, 8, 8], (Kind::Float, Device::Cpu));
         let genotype = [3u32, 1, 4, 2, 0, 3];
-        let one_hot: Vec<Tensor> = genotype.iter().map(|&g| Tensor::zeros([5], (Kind::Float, Device::Cpu)).index_fill(0, &Tensor::from_slice(&[g as i64]), 1.0)).collect();
+        let one_hot: Vec<Tensor> =
+            genotype.iter().map(|&g| Tensor::zeros([5], (Kind::Float, Device::Cpu)).index_fill(0, &Tensor::from_slice(&[g as i64]), 1.0)).collect();
         let a = net.forward(&x, &Route::Path(&genotype));
         let b = net.forward(&x, &Route::Mix(&one_hot));
         assert!(a.allclose(&b, 1e-5, 1e-6, false));
@@ -225,7 +228,10 @@ mod tests {
             let vars = vs.variables();
             let shared = vars["stage0.cell0.e0.op3.conv.weight"].grad();
             let only_b = vars["stage0.cell0.e1.op2.conv.weight"].grad();
-            (shared.defined() && shared.abs().sum(Kind::Float).double_value(&[]) > 0.0, only_b.defined() && only_b.abs().sum(Kind::Float).double_value(&[]) > 0.0)
+            (
+                shared.defined() && shared.abs().sum(Kind::Float).double_value(&[]) > 0.0,
+                only_b.defined() && only_b.abs().sum(Kind::Float).double_value(&[]) > 0.0,
+            )
         };
         assert_eq!(grads(&a), (true, false), "a trains the shared conv and not b's");
         assert_eq!(grads(&b), (true, true), "b trains the same shared conv");

@@ -63,11 +63,12 @@ impl Guest for V010 {
     }
 
     fn recommend() -> Result<Option<Genotype>, StrategyError> {
-        Ok(STATE.with(|s| {
-            let (arities, _) = &*s.borrow();
-            arities.iter().enumerate().map(|(d, &a)| choice(0, d, a)).collect::<Vec<_>>()
-        })
-        .into())
+        Ok(STATE
+            .with(|s| {
+                let (arities, _) = &*s.borrow();
+                arities.iter().enumerate().map(|(d, &a)| choice(0, d, a)).collect::<Vec<_>>()
+            })
+            .into())
     }
 
     fn snapshot() -> Result<Vec<u8>, StrategyError> {

@@ -4,10 +4,7 @@
 
 use std::cell::Cell;
 
-use nasbox_sdk::{
-    random, Candidate, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy,
-    StrategyError, StrategyInfo,
-};
+use nasbox_sdk::{random, Candidate, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
 
 pub struct Hostile {
     arities: Vec<u32>,
@@ -41,9 +38,7 @@ impl Hostile {
             "out-of-range" => Ok(vec![g(self.arities.clone())]),
             "wrong-length" => Ok(vec![g(vec![0; self.arities.len() + 1])]),
             "huge-list" => Ok((0..1_000_000).map(|_| g(vec![0; self.arities.len()])).collect()),
-            "nan-weights" => Ok(vec![Proposal::Relaxed(
-                self.arities.iter().map(|&a| (0..a).map(|_| f64::NAN).collect()).collect(),
-            )]),
+            "nan-weights" => Ok(vec![Proposal::Relaxed(self.arities.iter().map(|&a| (0..a).map(|_| f64::NAN).collect()).collect())]),
             "too-many" => Ok((0..=n).map(|_| g(vec![0; self.arities.len()])).collect()),
             "exit" => std::process::exit(3),
             // On wasm32, abort is the `unreachable` instruction.

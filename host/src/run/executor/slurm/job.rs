@@ -118,7 +118,8 @@ impl JobFolder {
         let job: TrainJob = serde_json::from_str(&text).with_context(|| format!("{}: not a training job", self.job().display()))?;
         let started_at = unix_now();
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
-        let mut starts = std::fs::OpenOptions::new().create(true).append(true).open(self.starts()).with_context(|| format!("opening {}", self.starts().display()))?;
+        let mut starts =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.starts()).with_context(|| format!("opening {}", self.starts().display()))?;
         writeln!(starts, "{started_at} {host}").and_then(|_| starts.sync_all()).with_context(|| format!("writing {}", self.starts().display()))?;
         let mut progress = std::fs::File::create(self.progress()).with_context(|| format!("creating {}", self.progress().display()))?;
         let mut curve = Vec::new();

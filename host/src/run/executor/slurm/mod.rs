@@ -110,7 +110,14 @@ pub struct Slurm {
 impl Slurm {
     /// `run_dir` holds the journal; job folders go to `run_dir/jobs`.
     /// Checks that sbatch is there before anything is submitted.
-    pub fn new(run_dir: &Path, job: TrainJob, capacity: usize, options: SlurmOptions, timeout: Option<Duration>, early_stop: Option<StopRule>) -> anyhow::Result<Slurm> {
+    pub fn new(
+        run_dir: &Path,
+        job: TrainJob,
+        capacity: usize,
+        options: SlurmOptions,
+        timeout: Option<Duration>,
+        early_stop: Option<StopRule>,
+    ) -> anyhow::Result<Slurm> {
         if which("sbatch").is_none() || which("squeue").is_none() {
             bail!("the slurm executor needs sbatch and squeue on PATH (this machine must be a Slurm submit host)");
         }
@@ -132,7 +139,20 @@ impl Slurm {
         if options.gpus > 0 && job.train.device == "cpu" {
             job.train.device = "cuda".into();
         }
-        Ok(Slurm { options, job, capacity: capacity.max(1), timeout, early_stop, jobs_dir, name, worker, journal, running: vec![], last_poll: None, accounting: None })
+        Ok(Slurm {
+            options,
+            job,
+            capacity: capacity.max(1),
+            timeout,
+            early_stop,
+            jobs_dir,
+            name,
+            worker,
+            journal,
+            running: vec![],
+            last_poll: None,
+            accounting: None,
+        })
     }
 
     /// Submits one attempt at a trial and records it.
@@ -173,7 +193,21 @@ impl Slurm {
         let submitted_at = unix_now();
         self.journal.record_job(&JobRecord { trial, attempt, job: id.clone(), submitted_at, cancelled: false })?;
         tracing::debug!("trial {trial} attempt {attempt}: Slurm job {id}");
-        self.running.push(Job { trial, attempt, id, folder, submitted_at, arch: arch.to_string(), fidelity, running_since: None, requeues: 0, curve: vec![], stopped: false, timed_out: false, missing: 0 });
+        self.running.push(Job {
+            trial,
+            attempt,
+            id,
+            folder,
+            submitted_at,
+            arch: arch.to_string(),
+            fidelity,
+            running_since: None,
+            requeues: 0,
+            curve: vec![],
+            stopped: false,
+            timed_out: false,
+            missing: 0,
+        });
         Ok(())
     }
 
@@ -333,7 +367,9 @@ impl Slurm {
         let exit = info.as_ref().and_then(|i| i.exit_code.clone()).unwrap_or_else(|| "?".into());
         let lost = match state {
             Some(JobState::Completed) => return Ok(Some((j.trial, Evaluation::failed(format!("Slurm job {id} ended without a result{tail} (log: {log})"))))),
-            Some(JobState::Failed) => return Ok(Some((j.trial, Evaluation::failed(format!("Slurm job {id} failed with exit code {exit}{tail} (log: {log})"))))),
+            Some(JobState::Failed) => {
+                return Ok(Some((j.trial, Evaluation::failed(format!("Slurm job {id} failed with exit code {exit}{tail} (log: {log})")))))
+            }
             Some(JobState::Timeout) => {
                 let limit = self.options.time.clone().unwrap_or_else(|| "the partition's".into());
                 return Ok(Some((j.trial, Evaluation::failed(format!("Slurm job {id} reached its time limit ({limit})")))));

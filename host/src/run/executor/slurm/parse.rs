@@ -173,7 +173,13 @@ pub fn sacct(output: &str, job: &str) -> Result<Option<JobInfo>, ParseError> {
             return Err(ParseError { command: "sacct", output: line.to_string(), detail: "expected JobID|State|ExitCode" });
         }
         if fields[0] == job {
-            return Ok(Some(JobInfo { id: job.to_string(), state: JobState::parse(fields[1]), reason: None, exit_code: Some(fields[2].to_string()), restarts: None }));
+            return Ok(Some(JobInfo {
+                id: job.to_string(),
+                state: JobState::parse(fields[1]),
+                reason: None,
+                exit_code: Some(fields[2].to_string()),
+                restarts: None,
+            }));
         }
     }
     Ok(None)
@@ -207,10 +213,16 @@ mod tests {
         assert_eq!(requeued[0].state, JobState::Pending);
         assert_eq!(requeued[0].reason, "BeginTime");
         let old = squeue(&fixture("squeue-17.11-compact.txt")).unwrap();
-        assert_eq!(old.iter().map(|j| j.state.clone()).collect::<Vec<_>>(), vec![JobState::Running, JobState::Pending, JobState::Completing, JobState::Pending]);
+        assert_eq!(
+            old.iter().map(|j| j.state.clone()).collect::<Vec<_>>(),
+            vec![JobState::Running, JobState::Pending, JobState::Completing, JobState::Pending]
+        );
         assert_eq!(old[3].id, "45_3");
         let new = squeue(&fixture("squeue-24.05.txt")).unwrap();
-        assert_eq!(new.iter().map(|j| j.state.clone()).collect::<Vec<_>>(), vec![JobState::Running, JobState::Pending, JobState::Requeued, JobState::Suspended, JobState::Completing]);
+        assert_eq!(
+            new.iter().map(|j| j.state.clone()).collect::<Vec<_>>(),
+            vec![JobState::Running, JobState::Pending, JobState::Requeued, JobState::Suspended, JobState::Completing]
+        );
         assert!(squeue(&fixture("squeue-unknown-22.05.txt")).unwrap().is_empty());
         assert!(squeue("").unwrap().is_empty());
         assert!(squeue("JOBID|STATE|REASON").is_err(), "a header line is not a job");
