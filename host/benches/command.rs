@@ -15,7 +15,6 @@
 
 mod common;
 #[path = "../../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use common::{median, unix_now as now};
@@ -32,9 +31,15 @@ use nasbox::strategy::{Limits, Plugin};
 const TRIALS: usize = 6;
 const ROUNDS: usize = 3;
 
-/// One search of `TRIALS` trials; per trial: (trial start, journal time,
-/// metrics).
-fn search(dir: &std::path::Path, config: RunConfig, job: TrainJob) -> anyhow::Result<Vec<(f64, f64, Vec<(String, f64)>)>> {
+/// When one trial started and when its result was journaled, with its metrics.
+struct Timed {
+    start: f64,
+    journaled: f64,
+    metrics: Vec<(String, f64)>,
+}
+
+/// One search of `TRIALS` trials, timed per trial.
+fn search(dir: &std::path::Path, config: RunConfig, job: TrainJob) -> anyhow::Result<Vec<Timed>> {
     let wasm = support::guest("random");
     let plugin = Plugin::load(support::engine(), &wasm, 0, Limits::default())?;
     let mut s = Search::start(dir, config, plugin, &wasm, "bench")?;
@@ -44,7 +49,7 @@ fn search(dir: &std::path::Path, config: RunConfig, job: TrainJob) -> anyhow::Re
     s.run(&mut executor, vec![], &mut |e| {
         if let Event::Finished { trial, .. } = e {
             let journaled = now();
-            out.push((start, journaled, trial.metrics.clone()));
+            out.push(Timed { start, journaled, metrics: trial.metrics.clone() });
             // One worker: the next trial starts once this one is recorded.
             start = journaled;
         }
@@ -84,7 +89,7 @@ fn main() -> anyhow::Result<()> {
             test: false,
             command: Some(CommandJob { run, dir: dir.path().to_path_buf(), trial: 0, trial_dir: Default::default() }),
         };
-        for (t0, journaled, metrics) in search(&dir.path().join(format!("command-{round}")), config, job)? {
+        for Timed { start: t0, journaled, metrics } in search(&dir.path().join(format!("command-{round}")), config, job)? {
             let m = |k: &str| metrics.iter().find(|(n, _)| n == k).map(|(_, v)| *v).expect("stamped");
             start_cost.push(m("s") - t0);
             own.push(m("e") - m("s"));
@@ -102,7 +107,7 @@ fn main() -> anyhow::Result<()> {
             test: false,
             command: None,
         };
-        for (t0, journaled, _) in search(&dir.path().join(format!("builtin-{round}")), config, job)? {
+        for Timed { start: t0, journaled, .. } in search(&dir.path().join(format!("builtin-{round}")), config, job)? {
             builtin_total.push(journaled - t0);
         }
     }

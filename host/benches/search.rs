@@ -6,7 +6,6 @@
 //!     cargo bench -p nasbox --bench search     (after scripts/build-strategies)
 
 #[path = "../../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::time::Instant;

@@ -8,7 +8,6 @@
 //!
 //!     scripts/slurm-local up && cargo bench -p nasbox --bench slurm
 
-#[allow(dead_code)]
 mod common;
 
 use std::path::Path;

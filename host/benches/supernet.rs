@@ -18,7 +18,6 @@
 //!
 //!     cargo bench -p nasbox --bench supernet
 
-#[allow(dead_code)]
 mod common;
 
 use std::time::Instant;

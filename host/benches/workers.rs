@@ -12,7 +12,6 @@
 
 mod common;
 #[path = "../../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use common::{median, unix_now as now};

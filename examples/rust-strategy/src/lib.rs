@@ -60,7 +60,7 @@ impl Strategy for Mutator {
     fn tell(&mut self, observations: Vec<Observation>) -> Result<(), StrategyError> {
         for o in observations {
             if let (Status::Ok, Proposal::Genotype(c)) = (&o.status, &o.proposal) {
-                if self.best.as_ref().map_or(true, |(b, _)| o.objective > *b) {
+                if self.best.as_ref().is_none_or(|(b, _)| o.objective > *b) {
                     self.best = Some((o.objective, c.genotype.clone()));
                 }
             }

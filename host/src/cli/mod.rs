@@ -93,6 +93,7 @@ impl CompileArgs {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant, reason = "parsed once per process")]
 enum Command {
     /// Inspect and check strategy components.
     #[command(subcommand)]

@@ -215,7 +215,7 @@ impl SplitMix {
 
     /// Uniform in [0, n), n > 0 (bias below 2^-32 for the sizes used here).
     pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() >> 32) * n as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
 
     /// Uniform in [0, 1).

@@ -173,7 +173,7 @@ pub fn run_job_cached(job: &TrainJob, cache: &mut DataCache, emit: &mut dyn FnMu
         Some(recipe) => cfg.with_recipe(&recipe, skeleton.image_size as usize),
         None => cfg,
     };
-    let r = train::train_with_progress(&vs, net.as_ref(), &splits, &cfg, dataset.flip_ok, &mut |p| {
+    let r = train::train_with_progress(&vs, net.as_ref(), splits, &cfg, dataset.flip_ok, &mut |p| {
         if let Progress::Epoch(e) = p {
             let train_loss = if e.train_loss.is_finite() { e.train_loss } else { f64::MAX };
             emit(WorkerLine::Epoch { epoch: e.epoch, valid_accuracy: e.valid_accuracy, train_loss });
@@ -183,7 +183,7 @@ pub fn run_job_cached(job: &TrainJob, cache: &mut DataCache, emit: &mut dyn FnMu
     let finite = |m: Vec<(String, f64)>| m.into_iter().filter(|(_, v)| v.is_finite()).collect();
     let mut extra = vec![];
     if job.test && !r.diverged {
-        let (acc, loss) = train::test(net.as_ref(), &splits, &cfg);
+        let (acc, loss) = train::test(net.as_ref(), splits, &cfg);
         extra = vec![("test-accuracy".to_string(), acc), ("test-loss".to_string(), loss)];
     }
     emit(WorkerLine::Done {

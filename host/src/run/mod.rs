@@ -132,6 +132,7 @@ impl RunConfig {
     /// estimator, budget and trial timeout as the search will read them, and the
     /// ranges of the numbers (which would otherwise fail deep inside a
     /// worker, or stop the search with a panic).
+    #[allow(clippy::neg_cmp_op_on_partial_ord, reason = "`!(x > 0.0)` refuses NaN too")]
     pub fn check(&self) -> Result<(), String> {
         let space = crate::space::SearchSpace::resolve(&self.space).map_err(|e| format!("space: {e}"))?;
         let estimator = crate::estimate::EstimatorSpec::parse(&self.estimator).map_err(|e| format!("estimator: {e}"))?;

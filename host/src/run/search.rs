@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use super::budget::{Budget, Spent};
 use super::constraint::Constraints;
 use super::executor::Executor;
-use super::journal::{Call, Journal, Trial, TrialStatus};
+use super::journal::{Asked, Call, Journal, Trial, TrialStatus};
 use super::lock::RunLock;
 use super::RunConfig;
 use crate::estimate::Evaluation;
@@ -224,10 +224,8 @@ impl Search {
 
     fn note_finished(&mut self, t: &Trial) {
         // A relaxed step's accuracy is not an architecture's.
-        if t.status == TrialStatus::Ok && t.relaxed.is_none() {
-            if self.best.as_ref().is_none_or(|b| t.objective > b.objective) {
-                self.best = Some(t.clone());
-            }
+        if t.status == TrialStatus::Ok && t.relaxed.is_none() && self.best.as_ref().is_none_or(|b| t.objective > b.objective) {
+            self.best = Some(t.clone());
         }
         if t.status != TrialStatus::Pending {
             self.simulated += t.cost;
@@ -288,24 +286,24 @@ impl Search {
                     self.exhausted = true;
                 }
                 idle = proposals.is_empty();
-                let rows: Vec<(Vec<u32>, String, Option<f64>, Option<Vec<Vec<f64>>>)> = proposals
+                let rows: Vec<Asked> = proposals
                     .iter()
                     .map(|p| {
                         let (genotype, fidelity) = proposal_key(p);
                         match p {
-                            Proposal::Relaxed(w) => (genotype, self.relaxed_text(w), fidelity, Some(w.clone())),
+                            Proposal::Relaxed(w) => Asked { arch: self.relaxed_text(w), genotype, fidelity, relaxed: Some(w.clone()) },
                             Proposal::Genotype(_) => {
                                 let arch = self.space.to_string(&genotype).unwrap_or_default();
-                                (genotype, arch, fidelity, None)
+                                Asked::genotype(genotype, arch, fidelity)
                             }
                         }
                     })
                     .collect();
                 if !proposals.is_empty() {
                     let ids = self.journal.record_ask(n, &rows)?;
-                    for ((id, p), (genotype, arch, fidelity, _)) in ids.into_iter().zip(proposals).zip(rows) {
+                    for ((id, p), row) in ids.into_iter().zip(proposals).zip(rows) {
                         self.proposals.insert(id, p);
-                        self.dispatch(id, &genotype, &arch, fidelity, executor, &mut ready)?;
+                        self.dispatch(id, &row.genotype, &row.arch, row.fidelity, executor, &mut ready)?;
                     }
                     continue;
                 }

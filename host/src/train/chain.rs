@@ -133,7 +133,8 @@ impl ModuleT for ChainNet {
                 if let Some(proj) = proj {
                     s = proj.forward_t(&s, train);
                 }
-                x = x + s;
+                // Not `+=`: tch adds in place, into a tensor autograd may still hold.
+                x = &x + &s;
             }
             let mut y = l.body.forward(&x, train);
             if let Some(proj) = &l.proj {

@@ -16,6 +16,7 @@ use super::{Network, Skeleton};
 use crate::space::darts::{cells, Edge, NODES, OPS};
 
 /// One operation of an edge (`none` has none: it adds zeros).
+#[allow(clippy::large_enum_variant, reason = "one per edge of a network built once per trial; boxing buys nothing")]
 pub(crate) enum Op {
     MaxPool,
     AvgPool,

@@ -10,6 +10,7 @@ use super::ops::{activate, activation, avg_pool, batch_norm, Activation, Reducti
 use super::{Network, Skeleton};
 use crate::space::nb201::{EDGES, OPS};
 
+#[allow(clippy::large_enum_variant, reason = "one per edge of a network built once per trial; boxing buys nothing")]
 enum Edge {
     None,
     Skip,

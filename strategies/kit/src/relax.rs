@@ -49,7 +49,7 @@ pub fn mean_entropy(alphas: &[Vec<f64>]) -> (f64, f64) {
 /// Reports progress through the host's log (shown with `-v`): every 10
 /// steps, the weights' entropy and the architecture they derive.
 pub fn log_progress(name: &str, step: u64, space: &Space, alphas: &[Vec<f64>]) {
-    if step == 1 || step % 10 == 0 {
+    if step == 1 || step.is_multiple_of(10) {
         let (h, uniform) = mean_entropy(alphas);
         nasbox_sdk::log::debug(&format!("{name} step {step}: mean entropy of the weights {h:.4} (uniform {uniform:.4}), derived {:?}", derive(space, alphas)));
     }

@@ -123,6 +123,26 @@ pub enum Call {
     Tell { trials: Vec<u64> },
 }
 
+/// One proposal of an `ask`, as the journal records it before it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asked {
+    /// The decisions; empty for a relaxed proposal.
+    pub genotype: Vec<u32>,
+    /// The architecture as text (a relaxed proposal's summary).
+    pub arch: String,
+    /// The fidelity asked for, if the strategy asked for one.
+    pub fidelity: Option<f64>,
+    /// A relaxed proposal's weights, kept so a resume can hand them back.
+    pub relaxed: Option<Vec<Vec<f64>>>,
+}
+
+impl Asked {
+    /// A discrete architecture.
+    pub fn genotype(genotype: Vec<u32>, arch: impl Into<String>, fidelity: Option<f64>) -> Asked {
+        Asked { genotype, arch: arch.into(), fidelity, relaxed: None }
+    }
+}
+
 /// An open run journal.
 pub struct Journal {
     conn: Connection,
@@ -316,15 +336,13 @@ impl Journal {
     }
 
     /// Records an `ask` call and the trials it proposed, in one commit.
-    /// A proposal is its genotype, its text, its fidelity and, for a
-    /// relaxed one, its weights (with an empty genotype).
-    pub fn record_ask(&mut self, n: u32, proposals: &[(Vec<u32>, String, Option<f64>, Option<Vec<Vec<f64>>>)]) -> Result<Vec<u64>, JournalError> {
+    pub fn record_ask(&mut self, n: u32, proposals: &[Asked]) -> Result<Vec<u64>, JournalError> {
         let first = self.trial_count()?;
         let path = self.path.clone();
         let e = |source| JournalError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(e)?;
         let mut ids = Vec::with_capacity(proposals.len());
-        for (k, (genotype, arch, fidelity, relaxed)) in proposals.iter().enumerate() {
+        for (k, Asked { genotype, arch, fidelity, relaxed }) in proposals.iter().enumerate() {
             let id = first + k as u64;
             let relaxed = relaxed.as_ref().map(|w| serde_json::to_string(w).expect("serialises"));
             tx.execute(
@@ -514,7 +532,7 @@ mod tests {
         {
             let mut j = Journal::create(&path).unwrap();
             j.set_manifest(&[("seed", serde_json::json!(7))]).unwrap();
-            let ids = j.record_ask(2, &[(vec![0, 1], "a0".into(), None, None), (vec![1, 1], "a1".into(), Some(0.5), None)]).unwrap();
+            let ids = j.record_ask(2, &[Asked::genotype(vec![0, 1], "a0", None), Asked::genotype(vec![1, 1], "a1", Some(0.5))]).unwrap();
             assert_eq!(ids, vec![0, 1]);
             j.record_results(&[trial(1, 0.7)], 1.5).unwrap();
         }
@@ -537,7 +555,7 @@ mod tests {
     fn a_result_for_a_finished_trial_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let mut j = Journal::create(&dir.path().join("j.sqlite")).unwrap();
-        j.record_ask(1, &[(vec![0, 1], "a0".into(), None, None)]).unwrap();
+        j.record_ask(1, &[Asked::genotype(vec![0, 1], "a0", None)]).unwrap();
         j.record_results(&[trial(0, 0.5)], 1.0).unwrap();
         assert!(j.record_results(&[trial(0, 0.6)], 2.0).unwrap_err().to_string().contains("not pending"));
         assert_eq!(j.trials().unwrap()[0].objective, 0.5);
@@ -576,7 +594,7 @@ mod fuzz {
     fn record(j: &mut Journal, first: u64, n: u64) {
         for id in first..first + n {
             let g = vec![(id % 5) as u32, (id / 5 % 5) as u32, 3, 1];
-            j.record_ask(1, &[(g.clone(), format!("arch-{id}-{}", "x".repeat(40)), (id % 3 == 0).then_some(0.5), None)]).unwrap();
+            j.record_ask(1, &[Asked::genotype(g.clone(), format!("arch-{id}-{}", "x".repeat(40)), (id % 3 == 0).then_some(0.5))]).unwrap();
             if id + 1 < first + n {
                 let t = Trial {
                     id,
@@ -727,10 +745,20 @@ mod fuzz {
         }
     }
 
+    /// A run killed with trials in the write-ahead log, copied as it was.
+    struct KilledRun {
+        main: Vec<u8>,
+        wal: Vec<u8>,
+        /// Every trial, as the killed run had them.
+        trials: Vec<Trial>,
+        /// The trials the main file holds without the log.
+        checkpointed: usize,
+    }
+
     /// A run killed with trials in the write-ahead log: the main file and
     /// the log, copied as they were, then the log torn or scribbled at its end.
-    fn killed_run() -> &'static (Vec<u8>, Vec<u8>, Vec<Trial>, usize) {
-        static K: OnceLock<(Vec<u8>, Vec<u8>, Vec<Trial>, usize)> = OnceLock::new();
+    fn killed_run() -> &'static KilledRun {
+        static K: OnceLock<KilledRun> = OnceLock::new();
         K.get_or_init(|| {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("journal.sqlite");
@@ -750,7 +778,7 @@ mod fuzz {
             let wal = std::fs::read(format!("{}-wal", path.display())).unwrap();
             assert!(wal.len() > 10 * PAGE, "the log holds the later trials ({} bytes)", wal.len());
             std::mem::forget(j); // killed: no checkpoint
-            (main, wal, trials, checkpointed)
+            KilledRun { main, wal, trials, checkpointed }
         })
     }
 
@@ -758,7 +786,7 @@ mod fuzz {
         #![proptest_config(config(TORN_LOG))]
         #[test]
         fn a_torn_log_loses_at_most_its_tail(cut in any::<prop::sample::Index>(), scribble in prop::option::of(edits())) {
-            let (main, wal, all, checkpointed) = killed_run();
+            let KilledRun { main, wal, trials: all, checkpointed } = killed_run();
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("journal.sqlite");
             std::fs::write(&path, main).unwrap();

@@ -74,9 +74,10 @@ fn uri_path(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::journal::Asked;
 
     fn record(j: &mut Journal, id: u64) {
-        j.record_ask(1, &[(vec![id as u32], format!("a{id}"), None, None)]).unwrap();
+        j.record_ask(1, &[Asked::genotype(vec![id as u32], format!("a{id}"), None)]).unwrap();
         j.record_results(&[Trial::example(id)], 1.0).unwrap();
     }
 

@@ -77,8 +77,7 @@ impl ChainSupernet {
                 .collect();
             let mut skips = Vec::new();
             if spec.skips {
-                for j in 0..i.saturating_sub(1) {
-                    let (w_j, side_j) = outputs[j];
+                for (j, &(w_j, side_j)) in outputs.iter().enumerate().take(i.saturating_sub(1)) {
                     let proj = (w_j != c_in).then(|| ReluConvBn::new(&q / format!("skip{j}"), w_j, c_in, 1, 1));
                     skips.push((j, decision, (side_j / side).max(1), proj));
                     decision += 1;

@@ -12,6 +12,7 @@ use crate::train::ops::{avg_pool, batch_norm, relu, Reduction, ReluConvBn, Stem}
 use crate::train::Skeleton;
 
 /// One operation of an edge.
+#[allow(clippy::large_enum_variant, reason = "one per edge of a network built once per trial; boxing buys nothing")]
 enum Op {
     Zero,
     Skip,

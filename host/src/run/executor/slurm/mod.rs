@@ -110,6 +110,7 @@ pub struct Slurm {
 impl Slurm {
     /// `run_dir` holds the journal; job folders go to `run_dir/jobs`.
     /// Checks that sbatch is there before anything is submitted.
+    #[allow(clippy::neg_cmp_op_on_partial_ord, reason = "`!(x > 0.0)` refuses NaN too")]
     pub fn new(
         run_dir: &Path,
         job: TrainJob,
