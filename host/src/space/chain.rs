@@ -154,9 +154,15 @@ impl ChainSpec {
     /// stem_channels = 16              # optional, default the first width
     /// ```
     pub fn from_toml(path: &Path) -> Result<ChainSpec, GenotypeError> {
+        let text = std::fs::read_to_string(path).map_err(|e| GenotypeError::Space(format!("{}: {e}", path.display())))?;
+        ChainSpec::from_toml_text(&text, path)
+    }
+
+    /// A chain space from the text of the file at `path` (which names it
+    /// when the text does not, and its errors).
+    pub fn from_toml_text(text: &str, path: &Path) -> Result<ChainSpec, GenotypeError> {
         let err = |why: String| GenotypeError::Space(format!("{}: {why}", path.display()));
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let t: ChainToml = toml::from_str(&text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
+        let t: ChainToml = toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
         let name = t.name.unwrap_or_else(|| path.file_stem().map_or("custom".into(), |s| s.to_string_lossy().into_owned()));
         if name.trim().is_empty() || name.chars().any(|c| c == '/' || c == '\\' || c.is_control()) {
             return Err(err(format!("name = {name:?}: give a name without `/`, `\\` or control characters (it names run folders)")));

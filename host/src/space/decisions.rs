@@ -48,8 +48,14 @@ pub fn is_decision_space(text: &str) -> bool {
 impl DecisionSpec {
     pub fn from_toml(path: &Path) -> Result<DecisionSpec, GenotypeError> {
         let text = std::fs::read_to_string(path).map_err(|e| GenotypeError::Space(format!("{}: {e}", path.display())))?;
+        DecisionSpec::from_toml_text(&text, path)
+    }
+
+    /// A decision space from the text of the file at `path` (whose stem
+    /// names it when the text does not, and which its errors name).
+    pub fn from_toml_text(text: &str, path: &Path) -> Result<DecisionSpec, GenotypeError> {
         let stem = path.file_stem().map_or("custom".into(), |s| s.to_string_lossy().into_owned());
-        DecisionSpec::from_text(&text, &stem).map_err(|why| GenotypeError::Space(format!("{}: {why}", path.display())))
+        DecisionSpec::from_text(text, &stem).map_err(|why| GenotypeError::Space(format!("{}: {why}", path.display())))
     }
 
     /// Parses a decision space; `default_name` names it when the text does

@@ -88,10 +88,11 @@ impl SearchSpace {
             path if path.ends_with(".toml") => {
                 let file = Path::new(path);
                 let text = std::fs::read_to_string(file).map_err(|e| GenotypeError::Space(format!("{path}: {e}")))?;
+                // Read once: the file is parsed as the kind it is from this text.
                 if decisions::is_decision_space(&text) {
-                    Ok(SearchSpace::Decisions(decisions::DecisionSpec::from_toml(file)?))
+                    Ok(SearchSpace::Decisions(decisions::DecisionSpec::from_toml_text(&text, file)?))
                 } else {
-                    Ok(SearchSpace::Chain(chain::ChainSpec::from_toml(file)?))
+                    Ok(SearchSpace::Chain(chain::ChainSpec::from_toml_text(&text, file)?))
                 }
             }
             other => {
