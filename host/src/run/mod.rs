@@ -301,19 +301,8 @@ mod fuzz {
     fn setting() -> impl Strategy<Value = (&'static str, &'static str, &'static str)> {
         let numbers = vec!["0", "1", "-1", "0.5", "1.5", "nan", "inf", "-inf", "1e300", "9223372036854775807", "18446744073709551616", "\"3\"", "true", "[]"];
         let texts = vec![
-            "\"\"",
-            "\"train\"",
-            "\"table:\"",
-            "\"table:x.jsonl\"",
-            "\"trials=0\"",
-            "\"trials=5\"",
-            "\"time=-1m\"",
-            "\"time=nan\"",
-            "\"sim=1e999\"",
-            "\"10m\"",
-            "\"soon\"",
-            "5",
-            "\"cuda:x\"",
+            "\"\"", "\"train\"", "\"table:\"", "\"table:x.jsonl\"", "\"trials=0\"", "\"trials=5\"", "\"time=-1m\"", "\"time=nan\"", "\"sim=1e999\"", "\"10m\"",
+            "\"soon\"", "5", "\"cuda:x\"",
         ];
         let top = prop::sample::select(vec!["strategy", "space", "dataset", "estimator", "budget", "trial_timeout", "executor"]).prop_flat_map({
             let texts = texts.clone();

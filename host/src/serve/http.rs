@@ -280,18 +280,9 @@ mod tests {
     #[test]
     fn malformed_requests_are_400s() {
         for head in [
-            "GET /%zz HTTP/1.1\r\n\r\n",
-            "GET /%c3%28 HTTP/1.1\r\n\r\n",
-            "GET /a%00b HTTP/1.1\r\n\r\n",
-            "GET /%0a HTTP/1.1\r\n\r\n",
-            "GET run HTTP/1.1\r\n\r\n",
-            "GET http://evil/ HTTP/1.1\r\n\r\n",
-            "GET / HTTP/2\r\n\r\n",
-            "GET /\r\n\r\n",
-            "GET  / HTTP/1.1\r\n\r\n",
-            "get / HTTP/1.1\r\n\r\n",
-            "GET / HTTP/1.1\r\nno colon\r\n\r\n",
-            "GET /%4 HTTP/1.1\r\n\r\n",
+            "GET /%zz HTTP/1.1\r\n\r\n", "GET /%c3%28 HTTP/1.1\r\n\r\n", "GET /a%00b HTTP/1.1\r\n\r\n", "GET /%0a HTTP/1.1\r\n\r\n",
+            "GET run HTTP/1.1\r\n\r\n", "GET http://evil/ HTTP/1.1\r\n\r\n", "GET / HTTP/2\r\n\r\n", "GET /\r\n\r\n", "GET  / HTTP/1.1\r\n\r\n",
+            "get / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nno colon\r\n\r\n", "GET /%4 HTTP/1.1\r\n\r\n",
         ] {
             assert_eq!(status(head), 400, "{head:?}");
         }

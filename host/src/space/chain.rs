@@ -473,15 +473,8 @@ mod fuzz {
             pick(
                 &["ops = [\"conv_3x3\"]\n", "ops = [\"conv_3x3\", \"identity\", \"max_pool_5x5\"]\n", "ops = [\"sep_conv_15x15\", \"avg_pool_1x1\"]\n"],
                 &[
-                    "ops = []\n",
-                    "ops = [\"conv_4x4\"]\n",
-                    "ops = [\"conv_17x17\"]\n",
-                    "ops = [\"conv_3x5\"]\n",
-                    "ops = [\"conv_3x3\", \"conv_3x3\"]\n",
-                    "ops = [\"lstm\"]\n",
-                    "ops = [\"conv_x\"]\n",
-                    "ops = \"conv_3x3\"\n",
-                    "ops = [3]\n",
+                    "ops = []\n", "ops = [\"conv_4x4\"]\n", "ops = [\"conv_17x17\"]\n", "ops = [\"conv_3x5\"]\n", "ops = [\"conv_3x3\", \"conv_3x3\"]\n",
+                    "ops = [\"lstm\"]\n", "ops = [\"conv_x\"]\n", "ops = \"conv_3x3\"\n", "ops = [3]\n",
                 ],
             ),
             pick(

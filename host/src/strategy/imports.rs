@@ -283,15 +283,8 @@ mod tests {
     fn what_stock_toolchains_import_is_served_and_the_rest_is_not() {
         // The default componentize-js 0.23 build's imports, all served.
         for ok in [
-            "nasbox:strategy/random@0.1.0",
-            "nasbox:strategy/log@0.1.3",
-            "wasi:io/streams@0.2.12",
-            "wasi:cli/stderr@0.2.0",
-            "wasi:random/insecure-seed@0.2.0",
-            "wasi:clocks/monotonic-clock@0.2.12",
-            "wasi:filesystem/preopens@0.2.12",
-            "wasi:http/types@0.2.10",
-            "wasi:http/outgoing-handler@0.2.10",
+            "nasbox:strategy/random@0.1.0", "nasbox:strategy/log@0.1.3", "wasi:io/streams@0.2.12", "wasi:cli/stderr@0.2.0", "wasi:random/insecure-seed@0.2.0",
+            "wasi:clocks/monotonic-clock@0.2.12", "wasi:filesystem/preopens@0.2.12", "wasi:http/types@0.2.10", "wasi:http/outgoing-handler@0.2.10",
             "wasi:sockets/tcp@0.2.0",
         ] {
             assert_eq!(refusal(ok), None, "{ok}");
