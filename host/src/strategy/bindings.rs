@@ -18,7 +18,7 @@ pub use nasbox::strategy::types::{
 /// `relaxation.relaxed-kind`, the optional interface of 0.1.1. It is not in
 /// the `nasbox-strategy` world the bindings above are generated from (that
 /// world is what every strategy exports; `relaxation` is optional), so the
-/// host looks the function up itself ([`super::imports::relaxation`]) and
+/// host looks the function up itself (`strategy::imports::relaxation`) and
 /// lifts its answer into this type.
 #[derive(
     wasmtime::component::ComponentType,

@@ -297,7 +297,7 @@ impl Engine {
     }
 }
 
-/// The child's side of [`compile::in_child`]: reads the component from
+/// The child's side of `compile::in_child`: reads the component from
 /// standard input, compiles it under the given limits and signs the code into
 /// the cache at `cache_dir`. Exit status 2 means the component does not
 /// compile; the message is the last line of standard error.

@@ -52,7 +52,7 @@ pub fn relu(x: &Tensor) -> Tensor {
 
 /// Runs `f` (a forward pass) and returns its result with the N×N kernel of
 /// NASWOT (Mellor et al. 2021) over the ReLUs it ran through [`relu`]:
-/// K[i][j] counts the ReLU units on which images i and j are both active or
+/// `K[i][j]` counts the ReLU units on which images i and j are both active or
 /// both inactive. `None` when no ReLU ran. Scoped, so a panicking `f` or a
 /// nested recording leaves the recorder as it was; per thread, so other
 /// threads' forward passes are not counted.

@@ -1,7 +1,7 @@
 //! Policy-gradient search with a recurrent controller (Zoph & Le, "Neural
 //! Architecture Search with Reinforcement Learning", ICLR 2017).
 //!
-//! An LSTM controller ([`controller`]) emits the space's decisions one after
+//! An LSTM controller (the `controller` module) emits the space's decisions one after
 //! another, each conditioned on the choices before it, and is trained with
 //! REINFORCE (Williams 1992): every result of an architecture it sampled
 //! nudges the parameters along `(R − b)·∇ log π(architecture)`, where the
