@@ -121,6 +121,26 @@ fn user_mistakes_get_clear_errors() {
 }
 
 #[test]
+fn commands_given_a_folder_that_is_not_a_run_name_the_runs_below_it_and_write_nothing() {
+    let cache = tempfile::tempdir().unwrap();
+    let bench = tempfile::tempdir().unwrap();
+    let run = bench.path().join("runs/random-0");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::write(run.join("journal.sqlite"), b"").unwrap();
+    let dir = path(bench.path());
+    for args in [&["results", dir][..], &["report", dir], &["resume", dir], &["train", "--from", dir]] {
+        let o = nasbox(cache.path(), args);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(text(&o).contains(&format!("{dir}: not a run folder itself; the runs below it: {}", run.display())), "{args:?}: {}", text(&o));
+        // `train --from` took the run's lock before it looked, leaving a lock file behind.
+        let left: Vec<_> = std::fs::read_dir(bench.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["runs"], "{args:?} wrote into the folder");
+    }
+    let o = nasbox(cache.path(), &["results", &format!("{dir}/absent")]);
+    assert!(text(&o).contains("absent: no such folder (give a run folder: the --out of a `nasbox search`)"), "{}", text(&o));
+}
+
+#[test]
 fn space_list_shows_the_builtin_spaces() {
     let cache = tempfile::tempdir().unwrap();
     let o = nasbox(cache.path(), &["space", "list"]);

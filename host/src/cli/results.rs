@@ -38,6 +38,7 @@ pub fn leaderboard(trials: &[Trial]) -> Vec<&Trial> {
 
 pub fn run(a: ResultsArgs) -> anyhow::Result<ExitCode> {
     let mut objectives = a.front.as_deref().map(pareto::parse).transpose().map_err(anyhow::Error::msg).context("--front")?;
+    nasbox::run::folder::check(&a.dir)?;
     let journal = Journal::open(&a.dir.join(JOURNAL))?;
     if objectives.is_none() {
         objectives = run_objectives(&journal)?;

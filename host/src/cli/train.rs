@@ -88,6 +88,9 @@ pub struct TrainArgs {
 }
 
 pub fn run(mut a: TrainArgs) -> anyhow::Result<ExitCode> {
+    if let Some(run) = &a.from {
+        nasbox::run::folder::check(run)?;
+    }
     // Retraining into the run folder writes to it: no search may be running there.
     let _lock = match &a.from {
         Some(run) if a.out.is_none() => Some(nasbox::run::lock::RunLock::acquire(run)?),

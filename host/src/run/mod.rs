@@ -10,6 +10,7 @@
 pub mod budget;
 pub mod constraint;
 pub mod executor;
+pub mod folder;
 pub mod interrupt;
 pub mod journal;
 pub mod lock;

@@ -130,6 +130,7 @@ impl Search {
 
     /// Reads the configuration a run was started with.
     pub fn config_of(dir: &Path) -> anyhow::Result<(RunConfig, PathBuf, String)> {
+        super::folder::check(dir)?;
         let journal = Journal::open(&dir.join(JOURNAL))?;
         let config: RunConfig = serde_json::from_value(journal.manifest("config")?.context("the journal has no config")?)
             .with_context(|| format!("{}: config in the manifest", dir.display()))?;
@@ -151,6 +152,7 @@ impl Search {
     /// the journal keeps the change. Returns the search and the trials that
     /// were in flight, which the caller submits again.
     pub fn resume(dir: &Path, mut plugin: Plugin, amend: &dyn Fn(&mut RunConfig), observer: &mut dyn FnMut(Event<'_>)) -> anyhow::Result<(Search, Vec<Trial>)> {
+        super::folder::check(dir)?; // before the lock, which would write into a wrong folder
         let lock = RunLock::acquire(dir)?;
         let (mut config, _, _) = Search::config_of(dir)?;
         amend(&mut config);
