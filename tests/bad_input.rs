@@ -159,8 +159,39 @@ proptest! {
             let at = t.find(&format!("{}:", table.display())).ok_or_else(|| TestCaseError::fail(format!("the table is not named:\n{t}")))?;
             let rest = &t[at + table.display().to_string().len() + 1..];
             prop_assert!(rest.split_once(": ").is_some_and(|(line, why)| line.parse::<usize>().is_ok() && why.trim().len() > 3), "{}", t);
+            // The run folder the refused search made is gone, so the same --out can be given again.
+            prop_assert!(!out.exists(), "a refused search left {}", out.display());
         }
     }
+}
+
+#[test]
+fn a_search_whose_table_does_not_load_leaves_its_out_for_the_next_try() {
+    let dir = tempfile::tempdir().unwrap();
+    let (table, out) = (dir.path().join("t.jsonl"), dir.path().join("run"));
+    std::fs::create_dir(&out).unwrap(); // the user's folder: kept, with nothing of the search's in it
+    let search = || {
+        nasbox(&[
+            "search",
+            "--strategy",
+            path(&guest("random")),
+            "--estimator",
+            &format!("table:{}", table.display()),
+            "--budget",
+            "trials=3",
+            "--out",
+            path(&out),
+        ])
+    };
+    let o = search();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains(&format!("{}: No such file", table.display())), "{}", text(&o));
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "left in the folder: {:?}", std::fs::read_dir(&out).unwrap().collect::<Vec<_>>());
+    // Before, the journal it left made this "already holds a run", and resume would have retried the missing table.
+    std::fs::write(&table, small_table()).unwrap();
+    let o = search();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(Journal::open(&out.join("journal.sqlite")).unwrap().trials().unwrap().len(), 3);
 }
 
 proptest! {

@@ -220,9 +220,17 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     });
     let plugin = Plugin::load(engine, &strategy, config.seed, config.sandbox.limits().map_err(anyhow::Error::msg)?)?;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let mut s = Search::start(&dir, config, plugin, &strategy, &command)?;
+    // A search that cannot begin leaves nothing behind, so the same --out can be given again.
+    let made = !dir.exists();
+    let mut s = Search::start(&dir, config, plugin, &strategy, &command).inspect_err(|_| nasbox::run::folder::remove_unstarted(&dir, made))?;
+    let mut executor = match executor(&s, &estimator, timeout, false) {
+        Ok(executor) => executor,
+        Err(e) => {
+            s.discard(made)?;
+            return Err(e);
+        }
+    };
     nasbox::run::strategy_log::record_into(&dir);
-    let mut executor = executor(&s, &estimator, timeout, false)?;
     nasbox::run::interrupt::install()?;
     announce(&s, &strategy, false);
     drive(&mut s, executor.as_mut(), vec![])

@@ -42,6 +42,17 @@ pub fn check(dir: &Path) -> anyhow::Result<()> {
     bail!("{}: not a run folder itself; the runs below it: {}{more}", dir.display(), listed.join(", "))
 }
 
+/// Removes what a search that never began left in `dir`: its lock, an
+/// empty `trials` folder, and `dir` itself when `made` (the search created
+/// it) and nothing else is in it. The journal is the caller's to judge.
+pub fn remove_unstarted(dir: &Path, made: bool) {
+    let _ = std::fs::remove_file(dir.join(super::lock::LOCK));
+    if made {
+        let _ = std::fs::remove_dir(dir.join("trials"));
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
 fn runs_below(dir: &Path, depth: usize, runs: &mut Vec<PathBuf>, budget: &mut usize) {
     let Ok(read) = std::fs::read_dir(dir) else { return };
     let mut children = vec![];

@@ -139,6 +139,27 @@ impl Search {
         Ok((config, path, sha))
     }
 
+    /// Undoes [`Search::start`] when the search cannot begin after all (its
+    /// estimator did not load, say), so the same `--out` can be given again:
+    /// with no trial recorded, the journal and strategy log are removed,
+    /// and the folder too when `made` (`start` created it). A journal with
+    /// trials is kept whole.
+    pub fn discard(self, made: bool) -> anyhow::Result<()> {
+        if self.journal.trial_count()? > 0 {
+            return Ok(());
+        }
+        let dir = self.dir.clone();
+        drop(self); // closes the journal, then lets go of the lock
+        for file in [JOURNAL.to_string(), format!("{JOURNAL}-wal"), format!("{JOURNAL}-shm"), super::strategy_log::FILE.to_string()] {
+            match std::fs::remove_file(dir.join(&file)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).with_context(|| format!("removing {}", dir.join(file).display())),
+                _ => {}
+            }
+        }
+        super::folder::remove_unstarted(&dir, made);
+        Ok(())
+    }
+
     /// Makes `path` the run's strategy from now on: a rebuilt file whose
     /// replay reproduced every recorded proposal.
     pub fn adopt_strategy(&mut self, path: &Path, sha: &str) -> anyhow::Result<()> {
