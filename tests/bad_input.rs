@@ -192,6 +192,13 @@ fn a_search_whose_table_does_not_load_leaves_its_out_for_the_next_try() {
     let o = search();
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(Journal::open(&out.join("journal.sqlite")).unwrap().trials().unwrap().len(), 3);
+    // A resume after the table moved names the estimator it must use, and keeps the trials.
+    std::fs::rename(&table, dir.path().join("moved.jsonl")).unwrap();
+    let o = nasbox(&["resume", path(&out), "--budget", "trials=5"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let named = format!("the run's estimator `table:{}` (a resume uses the one the search started with): {}: No such file", table.display(), table.display());
+    assert!(text(&o).contains(&named), "{}", text(&o));
+    assert_eq!(Journal::open(&out.join("journal.sqlite")).unwrap().trials().unwrap().len(), 3);
 }
 
 proptest! {

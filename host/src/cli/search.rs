@@ -283,7 +283,8 @@ pub fn resume(a: ResumeArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
         s.adopt_strategy(&strategy, &now)?;
     }
     nasbox::run::strategy_log::record_into(&a.dir);
-    let mut executor = executor(&s, &estimator, timeout, true)?;
+    let mut executor = executor(&s, &estimator, timeout, true)
+        .with_context(|| format!("the run's estimator `{}` (a resume uses the one the search started with)", s.config.estimator))?;
     for t in s.finished_trials()? {
         executor.remember(&t.metrics);
     }
