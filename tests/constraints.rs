@@ -133,3 +133,49 @@ fn results_lists_the_pareto_front_of_accuracy_and_parameters() {
     let o = command(&["results", run.to_str().unwrap(), "--front", "accuracy"]).output().unwrap();
     assert!(!o.status.success() && text(&o).contains("at least two objectives"), "{}", text(&o));
 }
+
+#[test]
+fn a_constraint_on_a_metric_the_table_lacks_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("t.jsonl");
+    write_table(&table);
+    let estimator = format!("table:{}", table.display());
+    let run = dir.path().join("run");
+    let wasm = guest("random");
+    let expected = "--constraint: constraint `flops<=1000000`: `flops` is not a metric the table estimator reports, so every trial would be infeasible (it reports: params)";
+    for args in [
+        &[
+            "search",
+            "--strategy",
+            wasm.to_str().unwrap(),
+            "--estimator",
+            &estimator,
+            "--budget",
+            "trials=3",
+            "--constraint",
+            "flops<=1e6",
+            "--out",
+            run.to_str().unwrap(),
+        ][..],
+        &[
+            "bench",
+            "--strategies",
+            "random",
+            "--seeds",
+            "1",
+            "--estimator",
+            &estimator,
+            "--budget",
+            "trials=3",
+            "--constraint",
+            "flops<=1e6",
+            "--out",
+            run.to_str().unwrap(),
+        ],
+    ] {
+        let o = command(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains(expected), "{}", text(&o));
+        assert!(!run.exists(), "{} made its folder", args[0]);
+    }
+}

@@ -71,6 +71,7 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(budget.time.is_none(), "--budget: wall time would make the comparison depend on the machine; use trials= or sim=");
     anyhow::ensure!(a.seeds > 0, "--seeds must be at least 1");
     let constraints = Constraints::parse(&a.constraints).map_err(anyhow::Error::msg).context("--constraint")?;
+    constraints.check_reported(&table.metric_names(), "table").map_err(anyhow::Error::msg).context("--constraint")?;
     let objectives = match &a.objectives {
         Some(list) => pareto::parse(list).map_err(anyhow::Error::msg).context("--objectives")?,
         None => vec![],

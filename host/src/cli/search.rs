@@ -206,6 +206,7 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     nasbox::run::Budget::parse(&config.budget).map_err(anyhow::Error::msg).context("--budget")?;
     let space = nasbox::space::SearchSpace::resolve(&config.space)?;
     nasbox::run::objectives::check(&config.objectives, &estimator, &config.estimator, &space, a.out.as_deref())?;
+    nasbox::run::objectives::check_constraints(&config.constraints, &estimator, &config.estimator, &space, a.out.as_deref())?;
     let timeout = config.trial_timeout.as_deref().map(duration).transpose().map_err(anyhow::Error::msg).context("--trial-timeout")?;
     if config.executor == ExecutorKind::Slurm && !estimator.trains() {
         bail!("--executor slurm runs training trials as jobs; the {} estimator is evaluated in the search's own process (use --estimator train, early-stop or command)", config.estimator);

@@ -62,7 +62,7 @@ impl ZeroCost {
         let started = Instant::now();
         match self.scores(genotype) {
             Ok(s) => {
-                let metrics = Scores::NAMES.iter().zip(s.as_array()).filter(|(_, v)| v.is_finite()).map(|(n, v)| (n.replace('_', "-"), v)).collect();
+                let metrics = Scores::NAMES.iter().zip(s.as_array()).filter(|(_, v)| v.is_finite()).map(|(n, v)| (n.to_string(), v)).collect();
                 Evaluation::ok(self.reference.vote(&s), started.elapsed().as_secs_f64(), metrics)
             }
             Err(e) => Evaluation::failed(e.to_string()),

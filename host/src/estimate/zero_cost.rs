@@ -51,8 +51,8 @@ impl Scores {
         [self.synflow, self.naswot, self.grad_norm, self.snip]
     }
 
-    /// The proxies' names, in [`Scores::as_array`]'s order.
-    pub const NAMES: [&'static str; 4] = ["synflow", "naswot", "grad_norm", "snip"];
+    /// The proxies' names as trial metrics, in [`Scores::as_array`]'s order.
+    pub const NAMES: [&'static str; 4] = ["synflow", "naswot", "grad-norm", "snip"];
 }
 
 /// Scores `genotype` on the minibatch `x` (N×C×H×W, normalised as for

@@ -10,7 +10,9 @@
 //! told exactly that. Every strategy already treats an invalid trial as no
 //! result, so the incumbent, the best of the run and the recommendation are
 //! feasible ones without any change to the contract; a strategy that wants
-//! to learn from infeasible trials reads the reason and the metrics.
+//! to learn from infeasible trials reads the reason and the metrics. A
+//! metric the estimator is known never to report is refused before the run
+//! starts ([`Constraints::check_reported`]).
 
 use std::fmt;
 
@@ -63,6 +65,19 @@ impl Constraints {
         self.0.is_empty()
     }
 
+    /// Refuses, before a search starts, a constraint on a metric the
+    /// estimator never reports (`reported`): every trial would be infeasible.
+    pub fn check_reported(&self, reported: &[String], estimator: &str) -> Result<(), String> {
+        match self.0.iter().find(|c| !reported.contains(&c.metric)) {
+            None => Ok(()),
+            Some(c) => Err(format!(
+                "constraint `{c}`: `{}` is not a metric the {estimator} estimator reports, so every trial would be infeasible (it reports: {})",
+                c.metric,
+                if reported.is_empty() { "none".to_string() } else { reported.join(", ") }
+            )),
+        }
+    }
+
     /// `None` when `metrics` meet every constraint; otherwise why not, as
     /// the journal and the strategy get it (`infeasible: params = 1.2e6 > 1e6`).
     pub fn violation(&self, metrics: &[(String, f64)]) -> Option<String> {
@@ -93,6 +108,19 @@ mod tests {
         assert!(!c.0[2].at_most);
         assert_eq!(c.0[0].to_string(), "params<=1000000");
         assert!(Constraints::parse::<&str>(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_metric_the_estimator_never_reports_is_refused_up_front() {
+        let c = Constraints::parse(&["params<=1e6,flops<=3e8"]).unwrap();
+        let reported = vec!["params".to_string()];
+        let e = c.check_reported(&reported, "table").unwrap_err();
+        assert_eq!(
+            e,
+            "constraint `flops<=300000000`: `flops` is not a metric the table estimator reports, so every trial would be infeasible (it reports: params)"
+        );
+        assert!(Constraints::parse(&["params<=1e6"]).unwrap().check_reported(&reported, "table").is_ok());
+        assert!(c.check_reported(&[], "zero-cost").unwrap_err().ends_with("(it reports: none)"));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 use std::path::PathBuf;
 
+use super::constraint::Constraints;
 use crate::estimate::table::Table;
 use crate::estimate::zero_cost::Scores;
 use crate::estimate::EstimatorSpec;
@@ -50,6 +51,23 @@ pub fn reported(estimator: &EstimatorSpec, space: &SearchSpace, run_dir: Option<
     Ok(names.iter().map(|s| s.to_string()).collect())
 }
 
+/// Checks `--constraint` against what the estimator reports (a command's
+/// metrics are known only once trials ran).
+pub fn check_constraints(
+    constraints: &[String],
+    estimator: &EstimatorSpec,
+    estimator_text: &str,
+    space: &SearchSpace,
+    run_dir: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let constraints = Constraints::parse(constraints).map_err(|e| anyhow::anyhow!("--constraint: {e}"))?;
+    if constraints.is_empty() || matches!(estimator, EstimatorSpec::Command { .. }) {
+        return Ok(());
+    }
+    let kind = estimator_text.split(':').next().unwrap_or(estimator_text);
+    constraints.check_reported(&reported(estimator, space, run_dir)?, kind).map_err(|e| anyhow::anyhow!("--constraint: {e}"))
+}
+
 /// Checks `--objectives` against what the estimator reports, naming the
 /// flag and the metric.
 pub fn check(list: &[String], estimator: &EstimatorSpec, estimator_text: &str, space: &SearchSpace, run_dir: Option<&std::path::Path>) -> anyhow::Result<()> {
@@ -65,4 +83,22 @@ pub fn check(list: &[String], estimator: &EstimatorSpec, estimator_text: &str, s
     let reported = reported(estimator, space, run_dir)?;
     let kind = estimator_text.split(':').next().unwrap_or(estimator_text);
     pareto::check_reported(&objectives, &reported, kind).map_err(|e| anyhow::anyhow!("--objectives: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `--objectives` and `--constraint` are checked against must be
+    /// the names trials carry: zero-cost's `grad-norm` was listed as
+    /// `grad_norm`, which refused the real name and passed one no trial has.
+    #[test]
+    fn zero_cost_metrics_are_checked_under_the_names_trials_carry() {
+        let names = reported(&EstimatorSpec::ZeroCost, &SearchSpace::Nb201, None).unwrap();
+        assert_eq!(names, ["synflow", "naswot", "grad-norm", "snip"]);
+        assert!(check(&["accuracy".into(), "-grad-norm".into()], &EstimatorSpec::ZeroCost, "zero-cost", &SearchSpace::Nb201, None).is_ok());
+        assert!(check_constraints(&["grad-norm>=1".into()], &EstimatorSpec::ZeroCost, "zero-cost", &SearchSpace::Nb201, None).is_ok());
+        let e = check_constraints(&["params<=1e6".into()], &EstimatorSpec::ZeroCost, "zero-cost", &SearchSpace::Nb201, None).unwrap_err().to_string();
+        assert!(e.starts_with("--constraint: constraint `params<=1000000`: `params` is not a metric the zero-cost estimator reports"), "{e}");
+    }
 }
