@@ -31,6 +31,7 @@ pub struct BenchArgs {
     /// Seeds per strategy (0..N).
     #[arg(long, default_value_t = 20)]
     seeds: u64,
+    /// The table's space: nb201, darts, chain, or FILE.toml.
     #[arg(long, default_value = "nb201")]
     space: String,
     /// A benchmark table: table:FILE.

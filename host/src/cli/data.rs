@@ -11,6 +11,7 @@ pub enum Command {
     /// channel statistics. DATASET is `synthetic` (default), `cifar10:DIR`,
     /// `cifar100:DIR`, `mnist:DIR`, `fashion-mnist:DIR` or `folder:DIR`.
     Show {
+        /// synthetic, cifar10:DIR, cifar100:DIR, mnist:DIR, fashion-mnist:DIR or folder:DIR.
         #[arg(default_value = "synthetic")]
         dataset: String,
         /// Fraction of the training set held out for validation.
@@ -23,9 +24,11 @@ pub enum Command {
     /// Write a dataset (e.g. the synthetic one) in CIFAR-10's binary format,
     /// to use the same images in other tools.
     Export {
+        /// The dataset to write, as for `data show`.
         dataset: String,
         /// Output directory.
         dir: std::path::PathBuf,
+        /// Seed of the synthetic data and of the validation split.
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },

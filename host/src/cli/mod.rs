@@ -26,13 +26,13 @@ use nasbox::strategy::{CachePolicy, CompileLimits, CompileOptions, Compiler, Eng
 #[command(name = "nasbox", version, about, long_about = None)]
 pub struct Args {
     /// Where compiled strategies are cached (default: $NASBOX_CACHE_DIR, else ~/.cache/nasbox/strategies).
-    #[arg(long, global = true, value_name = "DIR", conflicts_with = "no_cache")]
+    #[arg(long, global = true, value_name = "DIR", conflicts_with = "no_cache", help_heading = "Global options")]
     cache_dir: Option<PathBuf>,
     /// Compile strategies every time instead of caching the machine code.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     no_cache: bool,
     /// Show debug messages, strategies' included.
-    #[arg(long, short, global = true)]
+    #[arg(long, short, global = true, help_heading = "Global options")]
     pub verbose: bool,
     #[command(flatten)]
     compile: CompileArgs,
@@ -43,6 +43,7 @@ pub struct Args {
 /// Bounds on compiling a strategy: untrusted code is compiled in a child
 /// process under a time and memory limit, after cheap size checks.
 #[derive(clap::Args, Debug)]
+#[command(next_help_heading = "Compiling strategies (global options)")]
 struct CompileArgs {
     /// Wall-clock limit on compiling one strategy, e.g. 60s.
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse::duration)]
@@ -163,5 +164,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             nasbox::strategy::compile_child(&into, &entry, with, memory, cpu_seconds)?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn undocumented(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for arg in cmd.get_arguments().filter(|a| !a.is_hide_set() && a.get_id() != "help" && a.get_id() != "version") {
+            if arg.get_help().is_none() {
+                out.push(format!("{path} --{}", arg.get_long().unwrap_or(arg.get_id().as_str())));
+            }
+        }
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            if sub.get_about().is_none() {
+                out.push(format!("{path} {}", sub.get_name()));
+            }
+            undocumented(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    /// `--help` is the first manual: every option and subcommand says what it is for.
+    #[test]
+    fn every_option_and_subcommand_has_help() {
+        let mut missing = vec![];
+        undocumented(&Args::command(), "nasbox", &mut missing);
+        assert!(missing.is_empty(), "without help text: {missing:#?}");
     }
 }

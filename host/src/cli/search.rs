@@ -52,6 +52,7 @@ pub struct SearchArgs {
     /// CUDA devices for workers, e.g. 0,1 (one trial per device at a time).
     #[arg(long, value_delimiter = ',')]
     devices: Option<Vec<usize>>,
+    /// Seed of the strategy's randomness, the data and the training: one seed, one search on CPU [default: 0].
     #[arg(long)]
     seed: Option<u64>,
     /// Strategy setting KEY=VALUE (repeatable).
@@ -95,8 +96,10 @@ pub struct SearchArgs {
 #[derive(Args, Debug)]
 #[command(next_help_heading = "Slurm")]
 struct SlurmArgs {
+    /// Slurm partition the jobs are submitted to (sbatch --partition).
     #[arg(long)]
     partition: Option<String>,
+    /// Slurm account the jobs are charged to (sbatch --account).
     #[arg(long)]
     account: Option<String>,
     /// Slurm time limit per trial (sbatch --time), e.g. 30:00.

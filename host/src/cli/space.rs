@@ -36,6 +36,7 @@ pub enum Command {
         /// Input channels and side, e.g. 3x32 (CIFAR) or 1x28 (MNIST).
         #[arg(long, default_value = "3x32")]
         input: String,
+        /// Classes the classifier head outputs.
         #[arg(long, default_value_t = 10)]
         classes: i64,
         /// Where to write the module (default: standard output).

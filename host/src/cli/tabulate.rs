@@ -21,8 +21,10 @@ use nasbox::strategy::{Engine, Limits, Plugin};
 
 #[derive(Args, Debug)]
 pub struct TabulateArgs {
+    /// nb201, darts, chain, or a chain space's FILE.toml.
     #[arg(long, default_value = "nb201")]
     space: String,
+    /// synthetic, cifar10:DIR, cifar100:DIR, mnist:DIR, fashion-mnist:DIR or folder:DIR.
     #[arg(long, default_value = "synthetic")]
     dataset: String,
     /// Epoch budgets, e.g. 4,12: one table fidelity each (budget / largest).
@@ -34,12 +36,16 @@ pub struct TabulateArgs {
     /// Skeleton size (nb201, darts).
     #[arg(long)]
     channels: Option<i64>,
+    /// Cells: per stage for nb201, in all for darts.
     #[arg(long)]
     cells: Option<usize>,
+    /// Training batch size.
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
+    /// Fraction of the training set used (for quick tables).
     #[arg(long, default_value_t = 1.0)]
     data_fraction: f64,
+    /// Seed of the trainings and of --sample.
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Trainings at once.

@@ -35,6 +35,7 @@ pub struct TrainArgs {
     /// Dataset: synthetic, cifar10:DIR, cifar100:DIR, mnist:DIR, fashion-mnist:DIR, folder:DIR [default: synthetic].
     #[arg(long)]
     dataset: Option<String>,
+    /// Training epochs.
     #[arg(long, default_value_t = 12)]
     epochs: usize,
     /// [default: 256]
@@ -64,6 +65,7 @@ pub struct TrainArgs {
     /// Cells: per stage for nb201 (N, default 5), in all for darts (default 8).
     #[arg(long)]
     cells: Option<usize>,
+    /// Seed of the weights, the data order and the synthetic data: one seed, one training on CPU.
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// CPU threads for libtorch (default: all cores).
