@@ -50,6 +50,9 @@ fn a_python_script_scores_a_decision_space_and_results_show_json_architectures()
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
+    // The closing hints are commands that work on a decision space: no `train --from`.
+    let hint = format!("leaderboard: nasbox results {0}   every trial as JSON: nasbox results {0} --json FILE", out.display());
+    assert!(text(&o).contains(&hint) && !text(&o).contains("train --from"), "{}", text(&o));
     let all = trials(&out);
     assert_eq!(all.len(), 30);
     for t in &all {

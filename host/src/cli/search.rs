@@ -437,6 +437,10 @@ fn drive(s: &mut Search, executor: &mut dyn Executor, pending: Vec<nasbox::run::
     if let Some(r) = s.recommendation()? {
         println!("the strategy recommends: {r}");
     }
-    println!("leaderboard: nasbox results {0}   retrain the best: nasbox train --from {0}", s.dir.display());
+    // Only a network space has a network of nasbox's to retrain; a decision space's best is the user's to train.
+    match s.space.is_network() {
+        true => println!("leaderboard: nasbox results {0}   retrain the best: nasbox train --from {0}", s.dir.display()),
+        false => println!("leaderboard: nasbox results {0}   every trial as JSON: nasbox results {0} --json FILE", s.dir.display()),
+    }
     Ok(ExitCode::SUCCESS)
 }
