@@ -39,7 +39,9 @@ pub fn check(dir: &Path) -> anyhow::Result<()> {
     runs.sort();
     let more = if runs.len() > LISTED { format!(" and {} more", runs.len() - LISTED) } else { String::new() };
     let listed: Vec<String> = runs.iter().take(LISTED).map(|p| p.display().to_string()).collect();
-    bail!("{}: not a run folder itself; the runs below it: {}{more}", dir.display(), listed.join(", "))
+    let bench =
+        if dir.join("summary.json").is_file() { format!(" (a bench folder: its comparison is {})", dir.join("report.html").display()) } else { String::new() };
+    bail!("{}: not a run folder itself{bench}; the runs below it: {}{more}", dir.display(), listed.join(", "))
 }
 
 /// Removes what a search that never began left in `dir`: its lock, an
@@ -105,7 +107,10 @@ mod tests {
         }
         let e = check(&r.join("bench")).unwrap_err().to_string();
         let first = r.join("bench/runs/random-0").display().to_string();
-        assert!(e.contains(&format!("the runs below it: {first}, ")) && e.ends_with(" and 2 more"), "{e}");
+        assert!(e.contains(&format!("not a run folder itself; the runs below it: {first}, ")) && e.ends_with(" and 2 more"), "{e}");
+        std::fs::write(r.join("bench/summary.json"), b"{}").unwrap();
+        let e = check(&r.join("bench")).unwrap_err().to_string();
+        assert!(e.contains(&format!("(a bench folder: its comparison is {}); the runs", r.join("bench/report.html").display())), "{e}");
         assert!(!e.contains("random-5"), "{e}");
         // Nothing was written into the folders looked at.
         assert!(!r.join("empty/lock").exists() && !r.join("bench/lock").exists());
