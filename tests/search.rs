@@ -673,6 +673,12 @@ fn a_run_folder_is_written_by_one_process_at_a_time() {
         assert!(said.contains(&format!("is in use by process {} (since ", first.id())), "{args:?}: {said}");
         assert!(!said.contains("panicked"), "{args:?}: {said}");
     }
+    // One after the other too: a refused search must leave the holder's lock
+    // file alone, or the resume after it locks a new file beside the run.
+    for args in [search("trials=5"), vec!["resume".into(), out_arg.into()]] {
+        let o = command(&args.iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap();
+        assert!(!o.status.success() && text(&o).contains("is in use by process"), "{args:?} ran beside the search: {}", text(&o));
+    }
     assert!(first.try_wait().unwrap().is_none(), "the first search was disturbed");
     // The kernel releases the lock of a killed holder: no stale lock.
     first.kill().unwrap();

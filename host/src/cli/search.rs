@@ -226,7 +226,7 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     // A search that cannot begin leaves nothing behind, so the same --out can be given again.
     let made = !dir.exists();
-    let mut s = Search::start(&dir, config, plugin, &strategy, &command).inspect_err(|_| nasbox::run::folder::remove_unstarted(&dir, made))?;
+    let mut s = Search::start(&dir, config, plugin, &strategy, &command)?;
     let mut executor = match executor(&s, &estimator, timeout, false) {
         Ok(executor) => executor,
         Err(e) => {

@@ -5,8 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 
+use super::lock::{RunLock, LOCK};
 use super::search::JOURNAL;
 
 /// Run folders listed when a path holds runs below it.
@@ -44,15 +45,27 @@ pub fn check(dir: &Path) -> anyhow::Result<()> {
     bail!("{}: not a run folder itself{bench}; the runs below it: {}{more}", dir.display(), listed.join(", "))
 }
 
-/// Removes what a search that never began left in `dir`: its lock, an
-/// empty `trials` folder, and `dir` itself when `made` (the search created
-/// it) and nothing else is in it. The journal is the caller's to judge.
-pub fn remove_unstarted(dir: &Path, made: bool) {
-    let _ = std::fs::remove_file(dir.join(super::lock::LOCK));
+/// Removes what a search that never began wrote into `dir` (its journal,
+/// strategy log and lock file), and `dir` itself when the search `made` it
+/// and nothing else is left there. Taking the lock proves the caller holds
+/// it: everything is removed while it is held, so a process that starts on
+/// the folder meanwhile is refused and never finds its own files removed,
+/// and the lock file goes last. (A lock file removed by a process that does
+/// not hold it would let a second one lock a new file beside a live run.)
+pub fn remove_unstarted(dir: &Path, lock: RunLock, made: bool) -> anyhow::Result<()> {
+    let files = [JOURNAL.to_string(), format!("{JOURNAL}-wal"), format!("{JOURNAL}-shm"), super::strategy_log::FILE.to_string(), LOCK.to_string()];
+    for file in files {
+        match std::fs::remove_file(dir.join(&file)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).with_context(|| format!("removing {}", dir.join(file).display())),
+            _ => {}
+        }
+    }
+    drop(lock);
     if made {
         let _ = std::fs::remove_dir(dir.join("trials"));
         let _ = std::fs::remove_dir(dir);
     }
+    Ok(())
 }
 
 fn runs_below(dir: &Path, depth: usize, runs: &mut Vec<PathBuf>, budget: &mut usize) {

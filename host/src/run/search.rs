@@ -72,28 +72,44 @@ impl Search {
         Constraints::parse(&config.constraints).map_err(anyhow::Error::msg)?;
         let decisions = space.space();
         objectives_setting(&plugin, &config)?;
+        let made = !dir.exists();
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let lock = RunLock::acquire(dir)?;
         let journal_path = dir.join(JOURNAL);
         if journal_path.exists() && !Journal::unstarted(&journal_path) {
             bail!("{}: already holds a run; continue it with `nasbox resume {}` or choose another --out", dir.display(), dir.display());
         }
-        init(&mut plugin, &decisions, &config, &budget)?;
-        let info = plugin.info().clone();
-        let journal = Journal::create_with(
-            &journal_path,
-            &[
-                ("config", serde_json::to_value(&config)?),
-                ("command", serde_json::json!(command)),
-                ("strategy_path", serde_json::json!(strategy_path.display().to_string())),
-                ("strategy_sha256", serde_json::json!(sha256(strategy_path)?)),
-                ("strategy", serde_json::json!({"name": info.name, "version": info.version, "description": info.description})),
-                ("space", serde_json::json!({"name": space.name(), "decisions": decisions.decisions.len(), "size": decisions.size().map(|s| s.to_string())})),
-                ("versions", serde_json::json!({"nasbox": env!("CARGO_PKG_VERSION"), "contract": crate::strategy::CONTRACT, "libtorch": "2.11.0"})),
-                ("elapsed", serde_json::json!(0.0)),
-            ],
-        )?;
-        Ok(Search::assemble(dir, config, space, journal, plugin, budget, Duration::ZERO, lock))
+        let begun = (|| {
+            init(&mut plugin, &decisions, &config, &budget)?;
+            let info = plugin.info().clone();
+            Journal::create_with(
+                &journal_path,
+                &[
+                    ("config", serde_json::to_value(&config)?),
+                    ("command", serde_json::json!(command)),
+                    ("strategy_path", serde_json::json!(strategy_path.display().to_string())),
+                    ("strategy_sha256", serde_json::json!(sha256(strategy_path)?)),
+                    ("strategy", serde_json::json!({"name": info.name, "version": info.version, "description": info.description})),
+                    (
+                        "space",
+                        serde_json::json!({"name": space.name(), "decisions": decisions.decisions.len(), "size": decisions.size().map(|s| s.to_string())}),
+                    ),
+                    ("versions", serde_json::json!({"nasbox": env!("CARGO_PKG_VERSION"), "contract": crate::strategy::CONTRACT, "libtorch": "2.11.0"})),
+                    ("elapsed", serde_json::json!(0.0)),
+                ],
+            )
+            .map_err(anyhow::Error::from)
+        })();
+        match begun {
+            Ok(journal) => Ok(Search::assemble(dir, config, space, journal, plugin, budget, Duration::ZERO, lock)),
+            // A strategy that would not start leaves no folder of ours behind.
+            Err(e) => {
+                if made {
+                    let _ = super::folder::remove_unstarted(dir, lock, true);
+                }
+                Err(e)
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -141,23 +157,15 @@ impl Search {
 
     /// Undoes [`Search::start`] when the search cannot begin after all (its
     /// estimator did not load, say), so the same `--out` can be given again:
-    /// with no trial recorded, the journal and strategy log are removed,
-    /// and the folder too when `made` (`start` created it). A journal with
-    /// trials is kept whole.
+    /// with no trial recorded, what it wrote is removed, and the folder too
+    /// when `made` (`start` created it). A journal with trials is kept whole.
     pub fn discard(self, made: bool) -> anyhow::Result<()> {
         if self.journal.trial_count()? > 0 {
             return Ok(());
         }
-        let dir = self.dir.clone();
-        drop(self); // closes the journal, then lets go of the lock
-        for file in [JOURNAL.to_string(), format!("{JOURNAL}-wal"), format!("{JOURNAL}-shm"), super::strategy_log::FILE.to_string()] {
-            match std::fs::remove_file(dir.join(&file)) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).with_context(|| format!("removing {}", dir.join(file).display())),
-                _ => {}
-            }
-        }
-        super::folder::remove_unstarted(&dir, made);
-        Ok(())
+        let Search { dir, journal, _lock: lock, .. } = self;
+        drop(journal);
+        super::folder::remove_unstarted(&dir, lock, made)
     }
 
     /// Makes `path` the run's strategy from now on: a rebuilt file whose

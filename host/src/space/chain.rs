@@ -180,6 +180,11 @@ impl ChainSpec {
         if t.widths.is_empty() || t.widths.iter().any(|&w| !(1..=4096).contains(&w)) {
             return Err(err(format!("widths = {:?}: give at least one width, each between 1 and 4096", t.widths)));
         }
+        // An architecture names its widths by value: a repeated one would print
+        // the same for two genotypes and parse back as the first.
+        if let Some((_, w)) = t.widths.iter().enumerate().find(|(i, w)| t.widths[..*i].contains(w)) {
+            return Err(err(format!("widths lists {w} twice")));
+        }
         if let Some(&r) = t.reduce_at.iter().find(|&&r| r >= t.layers) {
             return Err(err(format!("reduce_at contains {r}, but layers are numbered 0..{}", t.layers - 1)));
         }
@@ -573,6 +578,8 @@ mod fuzz {
             ChainSpec::from_toml(&path).unwrap_err().to_string()
         };
         assert!(bad("layers = 3\nops = [\"conv_3x3\"]\nwidths = [8]\nreduce_at = [1, 1]\n").contains("s.toml: reduce_at lists layer 1 twice"));
+        // Found by the fuzzer: widths [4, 16, 32, 32] printed genotypes that parsed back as others.
+        assert!(bad("layers = 3\nops = [\"conv_3x3\"]\nwidths = [4, 16, 32, 32]\n").contains("s.toml: widths lists 32 twice"));
         assert!(bad("name = \"../up\"\nlayers = 3\nops = [\"conv_3x3\"]\nwidths = [8]\n").contains("s.toml: name = \"../up\": give a name without `/`"));
         assert!(bad("name = \" \"\nlayers = 3\nops = [\"conv_3x3\"]\nwidths = [8]\n").contains("s.toml: name = \" \""));
     }
