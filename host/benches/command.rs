@@ -81,13 +81,8 @@ fn main() -> anyhow::Result<()> {
         };
         let job = TrainJob {
             space: config.space.clone(),
-            arch: String::new(),
-            dataset: "synthetic".into(),
-            seed: 0,
-            fidelity: None,
-            train: train.clone(),
-            test: false,
             command: Some(CommandJob { run, dir: dir.path().to_path_buf(), trial: 0, trial_dir: Default::default() }),
+            ..common::synthetic_job(&train)
         };
         for Timed { start: t0, journaled, metrics } in search(&dir.path().join(format!("command-{round}")), config, job)? {
             let m = |k: &str| metrics.iter().find(|(n, _)| n == k).map(|(_, v)| *v).expect("stamped");
@@ -97,16 +92,7 @@ fn main() -> anyhow::Result<()> {
             command_total.push(journaled - t0);
         }
         let config = RunConfig { budget: format!("trials={TRIALS}"), workers: 1, train: train.clone(), ..RunConfig::default() };
-        let job = TrainJob {
-            space: "nb201".into(),
-            arch: String::new(),
-            dataset: "synthetic".into(),
-            seed: 0,
-            fidelity: None,
-            train: train.clone(),
-            test: false,
-            command: None,
-        };
+        let job = common::synthetic_job(&train);
         for Timed { start: t0, journaled, .. } in search(&dir.path().join(format!("builtin-{round}")), config, job)? {
             builtin_total.push(journaled - t0);
         }

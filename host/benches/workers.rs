@@ -18,7 +18,6 @@ use common::{median, unix_now as now};
 
 use std::time::Instant;
 
-use nasbox::estimate::train::TrainJob;
 use nasbox::run::executor::Workers;
 use nasbox::run::search::{Event, Search};
 use nasbox::run::{RunConfig, TrainOptions};
@@ -32,16 +31,7 @@ fn search(dir: &std::path::Path, worker_trials: usize, train: &TrainOptions) -> 
     let wasm = support::guest("random");
     let plugin = Plugin::load(support::engine(), &wasm, 0, Limits::default())?;
     let config = RunConfig { budget: format!("trials={TRIALS}"), workers: 1, worker_trials, train: train.clone(), ..RunConfig::default() };
-    let job = TrainJob {
-        space: "nb201".into(),
-        arch: String::new(),
-        dataset: "synthetic".into(),
-        seed: 0,
-        fidelity: None,
-        train: train.clone(),
-        test: false,
-        command: None,
-    };
+    let job = common::synthetic_job(train);
     let mut s = Search::start(dir, config, plugin, &wasm, "bench")?;
     let mut executor = Workers::new(job, 1, None, None, dir.join("trials"))?
         .with_worker_trials(worker_trials)

@@ -4,11 +4,28 @@
 
 use std::path::PathBuf;
 
+use nasbox::estimate::train::TrainJob;
+use nasbox::run::TrainOptions;
 use nasbox::space;
 
 /// The workspace's target directory (honouring `CARGO_TARGET_DIR`).
 pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// The worker job of a built-in training on NAS-Bench-201 cells and the
+/// synthetic data, seed 0; the executors fill in each trial.
+pub fn synthetic_job(train: &TrainOptions) -> TrainJob {
+    TrainJob {
+        space: "nb201".into(),
+        arch: String::new(),
+        dataset: "synthetic".into(),
+        seed: 0,
+        fidelity: None,
+        train: train.clone(),
+        test: false,
+        command: None,
+    }
 }
 
 /// The median of some timings.

@@ -224,13 +224,12 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     });
     let plugin = Plugin::load(engine, &strategy, config.seed, config.sandbox.limits().map_err(anyhow::Error::msg)?)?;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
-    // A search that cannot begin leaves nothing behind, so the same --out can be given again.
-    let made = !dir.exists();
     let mut s = Search::start(&dir, config, plugin, &strategy, &command)?;
+    // A search that cannot begin leaves nothing behind, so the same --out can be given again.
     let mut executor = match executor(&s, &estimator, timeout, false) {
         Ok(executor) => executor,
         Err(e) => {
-            s.discard(made)?;
+            s.discard()?;
             return Err(e);
         }
     };

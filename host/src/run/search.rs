@@ -54,6 +54,8 @@ pub struct Search {
     started: Instant,
     /// The strategy proposed nothing while nothing was in flight.
     exhausted: bool,
+    /// `start` created the run folder (what [`Search::discard`] may remove).
+    made_folder: bool,
     /// This process writes the run; no other may while it lives.
     _lock: RunLock,
 }
@@ -101,7 +103,7 @@ impl Search {
             .map_err(anyhow::Error::from)
         })();
         match begun {
-            Ok(journal) => Ok(Search::assemble(dir, config, space, journal, plugin, budget, Duration::ZERO, lock)),
+            Ok(journal) => Ok(Search { made_folder: made, ..Search::assemble(dir, config, space, journal, plugin, budget, Duration::ZERO, lock) }),
             // A strategy that would not start leaves no folder of ours behind.
             Err(e) => {
                 if made {
@@ -140,6 +142,7 @@ impl Search {
             elapsed_before,
             started: Instant::now(),
             exhausted: false,
+            made_folder: false,
             _lock: lock,
         }
     }
@@ -158,14 +161,14 @@ impl Search {
     /// Undoes [`Search::start`] when the search cannot begin after all (its
     /// estimator did not load, say), so the same `--out` can be given again:
     /// with no trial recorded, what it wrote is removed, and the folder too
-    /// when `made` (`start` created it). A journal with trials is kept whole.
-    pub fn discard(self, made: bool) -> anyhow::Result<()> {
+    /// when `start` created it. A journal with trials is kept whole.
+    pub fn discard(self) -> anyhow::Result<()> {
         if self.journal.trial_count()? > 0 {
             return Ok(());
         }
-        let Search { dir, journal, _lock: lock, .. } = self;
+        let Search { dir, journal, made_folder, _lock: lock, .. } = self;
         drop(journal);
-        super::folder::remove_unstarted(&dir, lock, made)
+        super::folder::remove_unstarted(&dir, lock, made_folder)
     }
 
     /// Makes `path` the run's strategy from now on: a rebuilt file whose

@@ -90,6 +90,28 @@ struct Job {
     missing: u32,
 }
 
+impl Job {
+    /// A job the coordinator follows from now on: just submitted, or
+    /// re-attached to on resume; what it learns by polling starts empty.
+    fn followed(record: &JobRecord, folder: JobFolder, arch: &str, fidelity: Option<f64>) -> Job {
+        Job {
+            trial: record.trial,
+            attempt: record.attempt,
+            id: record.job.clone(),
+            folder,
+            submitted_at: record.submitted_at,
+            arch: arch.to_string(),
+            fidelity,
+            running_since: None,
+            requeues: 0,
+            curve: vec![],
+            stopped: false,
+            timed_out: false,
+            missing: 0,
+        }
+    }
+}
+
 /// Runs each trial as a Slurm job.
 pub struct Slurm {
     options: SlurmOptions,
@@ -191,24 +213,10 @@ impl Slurm {
         args.push(folder.script().display().to_string());
         let out = slurm_command("sbatch", &args).with_context(|| format!("submitting trial {trial}"))?;
         let id = parse::sbatch(&out)?;
-        let submitted_at = unix_now();
-        self.journal.record_job(&JobRecord { trial, attempt, job: id.clone(), submitted_at, cancelled: false })?;
-        tracing::debug!("trial {trial} attempt {attempt}: Slurm job {id}");
-        self.running.push(Job {
-            trial,
-            attempt,
-            id,
-            folder,
-            submitted_at,
-            arch: arch.to_string(),
-            fidelity,
-            running_since: None,
-            requeues: 0,
-            curve: vec![],
-            stopped: false,
-            timed_out: false,
-            missing: 0,
-        });
+        let record = JobRecord { trial, attempt, job: id, submitted_at: unix_now(), cancelled: false };
+        self.journal.record_job(&record)?;
+        tracing::debug!("trial {trial} attempt {attempt}: Slurm job {}", record.job);
+        self.running.push(Job::followed(&record, folder, arch, fidelity));
         Ok(())
     }
 
@@ -421,21 +429,7 @@ impl Executor for Slurm {
             let queued = self.queue(&[last.job.as_str()])?.into_iter().any(|q| q.id == last.job && !q.state.is_final());
             if queued || folder.result().exists() {
                 tracing::info!("trial {id}: re-attached to Slurm job {}", last.job);
-                self.running.push(Job {
-                    trial: id,
-                    attempt: last.attempt,
-                    id: last.job.clone(),
-                    folder,
-                    submitted_at: last.submitted_at,
-                    arch: arch.to_string(),
-                    fidelity,
-                    running_since: None,
-                    requeues: 0,
-                    curve: vec![],
-                    stopped: false,
-                    timed_out: false,
-                    missing: 0,
-                });
+                self.running.push(Job::followed(last, folder, arch, fidelity));
                 return Ok(());
             }
         }
