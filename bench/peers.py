@@ -1,6 +1,6 @@
 """Optuna's samplers on a nasbox benchmark table, with `nasbox bench`'s protocol, printed next to a `nasbox bench` run.
 
-    python bench/peers.py --table T.jsonl --bench-out DIR --budget trials=100 [--seeds 20] [--samplers random tpe nsga2]
+    python bench/peers.py --table T.jsonl --bench-out DIR --budget trials=100 [--seeds 20 | --seeds 20..40] [--samplers random tpe nsga2]
 
 Protocol, as `nasbox bench` runs its strategies: the six NAS-Bench-201 edges are six categorical parameters (five
 operations each); each seed is one study with the sampler seeded by it; a trial looks its architecture up in the table
@@ -135,6 +135,18 @@ def one_study_mo(table, objectives, reference, table_hv, name, seed, trials, sim
     return used, hypervolume(front, reference) / table_hv
 
 
+def seed_range(text):
+    """N → seeds 0..N; A..B → A to B-1, as `nasbox bench --seeds` takes them."""
+    a, sep, b = text.partition("..")
+    try:
+        seeds = range(int(a), int(b)) if sep else range(int(a))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}`: expected a number of seeds N, or a range A..B such as 20..40")
+    if not seeds or seeds.start < 0:
+        raise argparse.ArgumentTypeError(f"`{text}` holds no seeds")
+    return seeds
+
+
 def parse_budget(text):
     trials, sim = None, None
     for part in text.split(","):
@@ -217,7 +229,7 @@ def main():
     p.add_argument("--table", required=True)
     p.add_argument("--bench-out", required=True, help="the --out folder of the `nasbox bench` run to print next to")
     p.add_argument("--budget", required=True, help="trials=N and/or sim=SECONDS, as given to nasbox bench")
-    p.add_argument("--seeds", type=int, default=20)
+    p.add_argument("--seeds", type=seed_range, default="20", help="N (seeds 0..N) or A..B, as given to nasbox bench")
     p.add_argument("--samplers", nargs="+", default=["random", "tpe", "nsga2"])
     p.add_argument("--objectives", help="e.g. accuracy,-params: compare fronts by hypervolume, as nasbox bench --objectives")
     p.add_argument("--reference", help="the hypervolume's reference point, as measured, e.g. 0.5,1e6 [default: the table's worst values]")
@@ -248,10 +260,10 @@ def main():
             s[2].append(float(row["final_valid"]))
     for name in a.samplers:
         if objectives:
-            runs = [one_study_mo(table, objectives, reference, table_hv, name, seed, trials, sim) for seed in range(a.seeds)]
+            runs = [one_study_mo(table, objectives, reference, table_hv, name, seed, trials, sim) for seed in a.seeds]
             finals[f"optuna-{name}"] = ([r[1] for r in runs], [r[0] for r in runs], [])
         else:
-            runs = [one_study(table, name, seed, trials, sim) for seed in range(a.seeds)]
+            runs = [one_study(table, name, seed, trials, sim) for seed in a.seeds]
             finals[f"optuna-{name}"] = ([r[1][1] for r in runs], [r[0] for r in runs], [r[1][0] for r in runs])
     names = list(finals)
     seeds = min(len(finals[n][0]) for n in names)

@@ -278,3 +278,56 @@ fn bench_takes_the_sandbox_limits_and_a_rerun_continues_with_others() {
         assert_eq!(recorded.sandbox, Default::default(), "seed {seed}: the rerun's limits are recorded");
     }
 }
+
+/// `--seeds A..B` runs only those seeds, so a comparison can be split across
+/// machines: the halves' run folders copied into one `--out` and run with
+/// the whole range resume without a new trial and report what one run of
+/// every seed reports.
+#[test]
+fn a_bench_split_by_seed_ranges_merges_into_the_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let estimator = test_table(dir.path());
+    let random = guest("random");
+    let bench = |seeds: &str, out: &std::path::Path| {
+        let o = nasbox(&[
+            "bench",
+            "--strategies",
+            support::path(&random),
+            "--seeds",
+            seeds,
+            "--estimator",
+            &estimator,
+            "--budget",
+            "trials=30",
+            "--out",
+            support::path(out),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        (text(&o), std::fs::read_to_string(out.join("final.csv")).unwrap())
+    };
+    let (first, second, whole) = (dir.path().join("first"), dir.path().join("second"), dir.path().join("whole"));
+    let (said, csv) = bench("2..4", &second);
+    assert!(said.contains("2 seeds (2..4)"), "{said}");
+    let seeds: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap()).collect();
+    assert_eq!(seeds, ["2", "3"]);
+    let folders = |out: &std::path::Path| {
+        let mut names: Vec<String> = std::fs::read_dir(out.join("runs")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(folders(&second), ["random-2", "random-3"]);
+    bench("2", &first);
+    for name in folders(&second) {
+        std::fs::rename(second.join("runs").join(&name), first.join("runs").join(&name)).unwrap();
+    }
+    let trials = |seed: u64| support::trials(&first.join("runs").join(format!("random-{seed}"))).len();
+    let (_, merged) = bench("4", &first);
+    assert_eq!((0..4).map(trials).collect::<Vec<_>>(), [30; 4], "every search was finished: none ran again");
+    assert_eq!(merged, bench("4", &whole).1);
+
+    for (bad, says) in [("5..5", "holds no seeds"), ("0", "holds no seeds"), ("ten", "expected a number of seeds N, or a range A..B")] {
+        let o = nasbox(&["bench", "--strategies", "random", "--seeds", bad, "--estimator", &estimator, "--out", support::path(&dir.path().join("x"))]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(text(&o).contains("--seeds") && text(&o).contains(says), "{bad}: {}", text(&o));
+    }
+}

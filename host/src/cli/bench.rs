@@ -28,9 +28,10 @@ pub struct BenchArgs {
     /// strategy apart: NAME:KEY=VALUE[,KEY=VALUE...], e.g. `bananas bananas:neighbours=1`.
     #[arg(long, num_args = 1.., required = true)]
     strategies: Vec<String>,
-    /// Seeds per strategy (0..N).
-    #[arg(long, default_value_t = 20)]
-    seeds: u64,
+    /// Seeds per strategy: N for seeds 0..N, or A..B for seeds A to B−1, so a comparison can be split across
+    /// machines (copy the run folders into one --out and run it with the whole range to get one report).
+    #[arg(long, default_value = "20", value_parser = parse_seeds, value_name = "N|A..B")]
+    seeds: std::ops::Range<u64>,
     /// The table's space: nb201, darts, chain, or FILE.toml.
     #[arg(long, default_value = "nb201")]
     space: String,
@@ -70,7 +71,6 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     let table = Table::load(Path::new(table_path), &space)?;
     let budget = Budget::parse(&a.budget).map_err(anyhow::Error::msg).context("--budget")?;
     anyhow::ensure!(budget.time.is_none(), "--budget: wall time would make the comparison depend on the machine; use trials= or sim=");
-    anyhow::ensure!(a.seeds > 0, "--seeds must be at least 1");
     let constraints = Constraints::parse(&a.constraints).map_err(anyhow::Error::msg).context("--constraint")?;
     constraints.check_reported(&table.metric_names(), "table").map_err(anyhow::Error::msg).context("--constraint")?;
     let objectives = match &a.objectives {
@@ -83,12 +83,12 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     distinct_folders(&strategies)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
 
-    let jobs: Vec<(usize, u64)> = (0..strategies.len()).flat_map(|s| (0..a.seeds).map(move |seed| (s, seed))).collect();
+    let jobs: Vec<(usize, u64)> = (0..strategies.len()).flat_map(|s| a.seeds.clone().map(move |seed| (s, seed))).collect();
     let threads = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     println!(
-        "{} strategies × {} seeds on {} ({} architectures), budget {}, {threads} at a time → {}",
+        "{} strategies × {} on {} ({} architectures), budget {}, {threads} at a time → {}",
         strategies.len(),
-        a.seeds,
+        describe_seeds(&a.seeds),
         space.name(),
         table.len(),
         budget.describe(),
@@ -122,7 +122,7 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     let mut runs: Vec<Vec<Anytime>> = vec![];
     for name in &names {
         let mut per_seed = vec![];
-        for seed in 0..a.seeds {
+        for seed in a.seeds.clone() {
             let trials = Journal::open(&run_dir(&a.out, name, seed).join(JOURNAL))?.trials()?;
             per_seed.push(match &volume {
                 Some(v) => v.anytime(&trials, &table, &constraints),
@@ -199,7 +199,7 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
         ),
         ("budget".into(), budget.describe()),
         ("constraints".into(), if constraints.is_empty() { "none".into() } else { constraints.0.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ") }),
-        ("seeds".into(), a.seeds.to_string()),
+        ("seeds".into(), describe_seeds(&a.seeds)),
         ("strategies".into(), strategies.iter().map(|e| format!("{} ({})", e.name, e.path.display())).collect::<Vec<_>>().join(", ")),
     ];
     if let Some(v) = &volume {
@@ -216,9 +216,10 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
             &serde_json::json!({"score": score, "best_valid": best.valid_accuracy, "objectives": objectives.iter().map(|o| o.to_string()).collect::<Vec<_>>(), "reference": volume.as_ref().map(|v| v.reference_as_measured(&objectives)), "table_hypervolume": volume.as_ref().map(|v| v.table), "rows": final_rows, "pairs": pairs, "runs": names.iter().zip(&runs).map(|(n, r)| (n.clone(), r)).collect::<std::collections::BTreeMap<_, _>>()}),
         )?,
     )?;
+    let seeds = a.seeds.clone();
     let mut csv = String::from("strategy,seed,trials,final_valid,final_test,simulated_seconds\n");
     for (name, r) in names.iter().zip(&runs) {
-        for (seed, a) in r.iter().enumerate() {
+        for (seed, a) in seeds.clone().zip(r) {
             // A variant's name holds commas (`evolution:population=10,sample=3`).
             csv.push_str(&format!(
                 "{},{seed},{},{},{},{}\n",
@@ -242,6 +243,31 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     }
     println!("wrote {0}/report.html, {0}/summary.json, {0}/final.csv and the plots (*.svg)", a.out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `N` (seeds 0..N) or `A..B` (A to B − 1, as Rust writes ranges), never
+/// empty.
+fn parse_seeds(text: &str) -> Result<std::ops::Range<u64>, String> {
+    let number = |t: &str| t.trim().parse::<u64>().map_err(|_| format!("`{text}`: expected a number of seeds N, or a range A..B such as 20..40"));
+    let range = match text.split_once("..") {
+        Some((a, b)) => number(a)?..number(b)?,
+        None => 0..number(text)?,
+    };
+    if range.is_empty() {
+        return Err(format!("`{text}` holds no seeds (N must be at least 1; in A..B, B is past the last seed and must be above A)"));
+    }
+    Ok(range)
+}
+
+/// "20 seeds" for 0..20, "20 seeds (20..40)" otherwise.
+fn describe_seeds(seeds: &std::ops::Range<u64>) -> String {
+    let n = seeds.end - seeds.start;
+    let plural = if n == 1 { "seed" } else { "seeds" };
+    if seeds.start == 0 {
+        format!("{n} {plural}")
+    } else {
+        format!("{n} {plural} ({}..{})", seeds.start, seeds.end)
+    }
 }
 
 fn run_dir(out: &Path, name: &str, seed: u64) -> PathBuf {
@@ -457,6 +483,21 @@ impl Volume {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seeds_are_a_count_or_a_range() {
+        assert_eq!(parse_seeds("20"), Ok(0..20));
+        assert_eq!(parse_seeds("20..40"), Ok(20..40));
+        assert_eq!(parse_seeds(" 3 .. 4 "), Ok(3..4));
+        for bad in ["0", "5..5", "6..2"] {
+            assert!(parse_seeds(bad).unwrap_err().contains("holds no seeds"), "{bad}");
+        }
+        for bad in ["x", "1..", "..3", "1..=3", "-2"] {
+            assert!(parse_seeds(bad).unwrap_err().contains("expected a number of seeds N, or a range A..B"), "{bad}");
+        }
+        assert_eq!(describe_seeds(&(0..20)), "20 seeds");
+        assert_eq!(describe_seeds(&(20..21)), "1 seed (20..21)");
+    }
 
     #[test]
     fn an_entrant_is_a_component_with_optional_settings() {
