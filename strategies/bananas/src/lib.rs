@@ -1,7 +1,8 @@
 //! BANANAS: Bayesian optimisation with neural architectures for NAS
 //! (White, Neiswanger, Savani, AAAI 2021), as NASLib runs it.
 //!
-//! After `startup` uniform samples, each `ask` trains an ensemble of
+//! After `startup` samples (a Latin design: every choice of every decision
+//! tried; `design`), each `ask` trains an ensemble of
 //! `members` small networks on every result so far (the paper's path
 //! encoding on cell spaces such as nb201, one-hot elsewhere; see
 //! `nasbox_kit::encode`), mutates the `parents` best architectures into
@@ -28,7 +29,7 @@ pub type Bananas = GuidedStrategy<BananasGuide>;
 
 impl Guide for BananasGuide {
     fn info() -> StrategyInfo {
-        let mut config = config_keys(["10", "3", "32", "2", "100", "100", "2", "1", "0.2", "0", "4", "auto"]);
+        let mut config = config_keys(["10", "latin", "3", "32", "2", "100", "100", "2", "1", "0.2", "0", "4", "auto"]);
         config.push(ConfigKey {
             name: "acquisition".into(),
             default: "its".into(),
@@ -87,10 +88,12 @@ mod tests {
             ("neighbours", "17"),
             ("recombine", "1"),
             ("recombine", "17"),
+            ("design", "sobol"),
         ] {
             let r = Native::<Bananas>::init(1, space(), set(key, value), ctx());
             assert!(matches!(&r, Err(StrategyError::InvalidConfig(m)) if m.contains(key)), "{key}={value}: {:?}", r.err());
         }
         assert!(Native::<Bananas>::init(1, space(), set("acquisition", "ucb"), ctx()).is_ok());
+        assert!(Native::<Bananas>::init(1, space(), set("design", "uniform"), ctx()).is_ok());
     }
 }

@@ -1,9 +1,11 @@
 //! Predictor-guided search, the loop BANANAS (White, Neiswanger, Savani,
-//! AAAI 2021) and NPENAS (Wei et al., 2022) share: after `startup` uniform
-//! samples, every `ask` trains a predictor of the objective on all results,
+//! AAAI 2021) and NPENAS (Wei et al., 2022) share: after `startup` samples, every `ask` trains a predictor of the objective on all results,
 //! generates candidates by mutating the best architectures found so far,
 //! and proposes the candidates the predictor rates highest under an
 //! acquisition ([`Select`]).
+//!
+//! The startup samples are a Latin design ([`crate::design`]): every choice
+//! of every decision is tried, so the predictor's first data cover them all.
 //!
 //! The predictor is an ensemble of [`Mlp`]s on an [`Encoding`] of the
 //! decisions (paths through the cell where the space is a cell, one-hot
@@ -20,6 +22,7 @@ use std::marker::PhantomData;
 use nasbox_sdk::{genotype, random, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
 use serde::{Deserialize, Serialize};
 
+use crate::design;
 use crate::encode::Encoding;
 use crate::mlp::{normal, Mlp, Training};
 
@@ -38,8 +41,10 @@ pub enum Select {
 /// Everything that shapes a guided search, read from the strategy's config.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    /// Uniform samples before the predictor is used.
+    /// Samples before the predictor is used.
     pub startup: usize,
+    /// Whether those samples are a [`latin`] design (else uniform draws).
+    pub latin: bool,
     /// Networks in the ensemble.
     pub members: usize,
     /// Hidden layers' widths.
@@ -68,12 +73,13 @@ pub struct Settings {
 }
 
 /// The config keys every guided strategy declares, with the given defaults
-/// (`startup`, `members`, `width`, `layers`, `steps`, `candidates`,
+/// (`startup`, `design`, `members`, `width`, `layers`, `steps`, `candidates`,
 /// `parents`, `edits`, `explore`, `neighbours`, `recombine`, `encoding`), so each strategy
 /// names its own defaults once.
-pub fn config_keys(defaults: [&str; 12]) -> Vec<ConfigKey> {
+pub fn config_keys(defaults: [&str; 13]) -> Vec<ConfigKey> {
     let about = [
-        ("startup", "uniform proposals before the predictor is used (at least 2)"),
+        ("startup", "proposals before the predictor is used (at least 2)"),
+        ("design", "how the startup proposals are drawn: `latin` (each decision's choices equally often, in random combinations) or `uniform` (independent draws)"),
         ("members", "networks in the predictor's ensemble (1..=16)"),
         ("width", "units per hidden layer (1..=256)"),
         ("layers", "hidden layers (0..=8)"),
@@ -98,8 +104,14 @@ impl Settings {
     pub fn from_config(config: &Config, select: Select) -> Result<Settings, StrategyError> {
         let width: usize = config.get("width")?;
         let layers: usize = config.get("layers")?;
+        let latin = match config.raw("design")? {
+            "latin" => true,
+            "uniform" => false,
+            other => return Err(StrategyError::InvalidConfig(format!("design: `{other}` is neither `latin` nor `uniform`"))),
+        };
         let s = Settings {
             startup: config.get("startup")?,
+            latin,
             members: config.get("members")?,
             hidden: vec![width; layers],
             training: Training { steps: config.get("steps")?, ..Training::default() },
@@ -196,6 +208,10 @@ pub struct History {
     pub next_trial: u64,
     /// The incumbent, which is the recommendation.
     pub best: Best,
+    /// The startup's Latin design, drawn at the first proposal and kept so
+    /// that a restored instance proposes the rest of the same design.
+    #[serde(default)]
+    pub design: Vec<Genotype>,
 }
 
 impl History {
@@ -249,8 +265,8 @@ impl Guided {
         Ok(Guided { arities: genotype::arities(space), encoding, settings, history: History::default() })
     }
 
-    /// Up to `n` proposals: uniform samples during startup, then the best
-    /// `n` distinct unproposed candidates by the acquisition (uniform samples
+    /// Up to `n` proposals: the startup design, then the best `n` distinct
+    /// unproposed candidates by the acquisition (uniform samples
     /// fill in if there are too few candidates).
     pub fn ask(&mut self, n: u32) -> Vec<Proposal> {
         let mut chosen: Vec<Genotype> = Vec::new();
@@ -259,10 +275,23 @@ impl Guided {
         }
         let mut out: Vec<Proposal> = chosen.into_iter().map(|g| self.history.propose(g)).collect();
         while out.len() < n as usize {
-            let g = self.history.fresh_sample(&self.arities);
+            let g = self.opening();
             out.push(self.history.propose(g));
         }
         out
+    }
+
+    /// A proposal made without the predictor: the next row of the startup
+    /// design while one is left (and not proposed already: small spaces
+    /// repeat rows), a fresh uniform sample otherwise.
+    fn opening(&mut self) -> Genotype {
+        if self.settings.latin && self.history.next_trial == 0 && self.history.design.is_empty() {
+            self.history.design = design::latin(&self.arities, self.settings.startup);
+        }
+        match self.history.design.get(self.history.next_trial as usize) {
+            Some(g) if !self.history.proposed.contains(g) => g.clone(),
+            _ => self.history.fresh_sample(&self.arities),
+        }
     }
 
     /// Takes in results, in any order.
@@ -417,6 +446,7 @@ mod tests {
     fn settings(select: Select) -> Settings {
         Settings {
             startup: 10,
+            latin: true,
             members: 5,
             hidden: vec![32, 32],
             training: Training::default(),
@@ -429,6 +459,53 @@ mod tests {
             neighbours: 0,
             recombine: 0,
         }
+    }
+
+    /// The startup proposals cover every choice of every decision (a Latin
+    /// design), and an instance restored half-way through the startup
+    /// proposes the rest of the same design; `design=uniform` draws them
+    /// independently.
+    #[test]
+    fn the_startup_is_a_latin_design_that_survives_a_snapshot() {
+        let space = Space {
+            name: "t".into(),
+            decisions: (0..6).map(|i| Decision { name: format!("d{i}"), choices: (0..5).map(|c| c.to_string()).collect() }).collect(),
+        };
+        let genotypes = |p: Vec<Proposal>| -> Vec<Genotype> {
+            p.into_iter()
+                .map(|p| match p {
+                    Proposal::Genotype(c) => c.genotype,
+                    Proposal::Relaxed(_) => unreachable!(),
+                })
+                .collect()
+        };
+        seed_for_tests(5);
+        let mut whole = Guided::new(&space, settings(Select::Mean)).unwrap();
+        let design = genotypes(whole.ask(10));
+        for d in 0..6 {
+            let mut counts = [0; 5];
+            design.iter().for_each(|g| counts[g[d] as usize] += 1);
+            assert_eq!(counts, [2; 5], "decision {d}: {design:?}");
+        }
+        seed_for_tests(5);
+        let mut first = Guided::new(&space, settings(Select::Mean)).unwrap();
+        let mut half = genotypes(first.ask(4));
+        let mut restored = Guided::new(&space, settings(Select::Mean)).unwrap();
+        restored.restore(&first.snapshot().unwrap()).unwrap();
+        half.extend(genotypes(restored.ask(6)));
+        assert_eq!(half, design);
+
+        // Uniform draws over ten seeds leave some choice untried (each seed does
+        // with probability about 0.5).
+        let gaps = (0..10)
+            .filter(|&seed| {
+                seed_for_tests(seed);
+                let mut s = Guided::new(&space, Settings { latin: false, ..settings(Select::Mean) }).unwrap();
+                let drawn = genotypes(s.ask(10));
+                (0..6).any(|d| (0..5).any(|c| drawn.iter().all(|g| g[d] != c)))
+            })
+            .count();
+        assert!(gaps > 0);
     }
 
     #[test]

@@ -8,12 +8,15 @@
 //! - [`relax`]: architecture weights for differentiable search (softmax and
 //!   its gradient, Gumbel draws, Adam, DARTS' derivation), used by `darts`
 //!   and `gdas`;
+//! - [`design`]: initial designs (a Latin design over the decisions' choices),
+//!   used by `bananas` and `npenas` before their predictor has data;
 //! - [`mlp`]: a small regression network with hand-written backpropagation
 //!   and Adam, [`encode`]: architecture encodings for predictors (one-hot,
 //!   BANANAS' path encoding), and [`guided`]: predictor-guided search (an
 //!   ensemble of networks, mutation candidates, an acquisition), used by
 //!   `bananas` and `npenas`.
 
+pub mod design;
 pub mod encode;
 pub mod guided;
 pub mod hyperband;

@@ -1,8 +1,8 @@
 //! NPENAS: neural predictor guided evolutionary NAS (Wei, Niu, Tang, Wang,
 //! Hu, Liang, IEEE TNNLS 2022), in its NPENAS-NP form as NASLib runs it.
 //!
-//! Evolution whose selection is done by a predictor: after `startup` uniform
-//! samples, each `ask` trains one network on every result so far, mutates the
+//! Evolution whose selection is done by a predictor: after `startup` samples (a Latin
+//! design, as in `bananas`), each `ask` trains one network on every result so far, mutates the
 //! `parents` best architectures into `candidates` unproposed offspring (each
 //! changing 1 to `edits` decisions), and proposes the offspring with the
 //! highest predicted accuracy, greedily. Differences from BANANAS: one
@@ -31,7 +31,7 @@ impl Guide for NpenasGuide {
             description: "NPENAS-NP: evolution whose offspring are chosen by a neural predictor of accuracy, greedily \
                           (Wei et al. 2022)."
                 .into(),
-            config: config_keys(["10", "1", "32", "2", "200", "100", "5", "2", "0.2", "0", "4", "auto"]),
+            config: config_keys(["10", "latin", "1", "32", "2", "200", "100", "5", "2", "0.2", "0", "4", "auto"]),
             supports_snapshot: true,
         }
     }
