@@ -3,10 +3,10 @@
 //!
 //! Independent uniform draws leave gaps: with 10 draws over 5 choices, a
 //! given choice of a given decision is missing with probability
-//! (4/5)¹⁰ ≈ 11%, so over NAS-Bench-201's six edges about half of all
-//! startups never try some operation on some edge. A predictor has no data
-//! on that choice, rates it by what it shares with others, and the search
-//! can settle far from cells that need it. A Latin design (McKay, Beckman,
+//! (4/5)¹⁰ ≈ 11%, so over NAS-Bench-201's six edges 98% of startups never
+//! try some operation on some edge (3 of the 30 on average). A predictor has
+//! no data on that choice, rates it by what it shares with others, and the
+//! search can settle far from cells that need it. A Latin design (McKay, Beckman,
 //! Conover 1979, for categorical decisions) gives every choice of every
 //! decision the same share of the startup, ±1, in random combinations.
 

@@ -4,8 +4,9 @@
 //! and proposes the candidates the predictor rates highest under an
 //! acquisition ([`Select`]).
 //!
-//! The startup samples are a Latin design ([`crate::design`]): every choice
-//! of every decision is tried, so the predictor's first data cover them all.
+//! The startup samples can be a Latin design ([`crate::design`], NPENAS'
+//! default): every choice of every decision is tried, so the predictor's
+//! first data cover them all.
 //!
 //! The predictor is an ensemble of [`Mlp`]s on an [`Encoding`] of the
 //! decisions (paths through the cell where the space is a cell, one-hot
@@ -43,7 +44,7 @@ pub enum Select {
 pub struct Settings {
     /// Samples before the predictor is used.
     pub startup: usize,
-    /// Whether those samples are a [`latin`] design (else uniform draws).
+    /// Whether those samples are a [`design::latin`] design (else uniform draws).
     pub latin: bool,
     /// Networks in the ensemble.
     pub members: usize,
@@ -495,8 +496,7 @@ mod tests {
         half.extend(genotypes(restored.ask(6)));
         assert_eq!(half, design);
 
-        // Uniform draws over ten seeds leave some choice untried (each seed does
-        // with probability about 0.5).
+        // Uniform draws leave some choice untried (98% of startups do).
         let gaps = (0..10)
             .filter(|&seed| {
                 seed_for_tests(seed);

@@ -2,7 +2,7 @@
 //! Hu, Liang, IEEE TNNLS 2022), in its NPENAS-NP form as NASLib runs it.
 //!
 //! Evolution whose selection is done by a predictor: after `startup` samples (a Latin
-//! design, as in `bananas`), each `ask` trains one network on every result so far, mutates the
+//! design: every choice of every decision tried), each `ask` trains one network on every result so far, mutates the
 //! `parents` best architectures into `candidates` unproposed offspring (each
 //! changing 1 to `edits` decisions), and proposes the offspring with the
 //! highest predicted accuracy, greedily. Differences from BANANAS: one
