@@ -9,7 +9,7 @@
 //!   its gradient, Gumbel draws, Adam, DARTS' derivation), used by `darts`
 //!   and `gdas`;
 //! - [`design`]: initial designs (a Latin design over the decisions' choices),
-//!   used by `bananas` and `npenas` before their predictor has data;
+//!   the samples `npenas` (and `bananas` with `design`=latin) start from;
 //! - [`mlp`]: a small regression network with hand-written backpropagation
 //!   and Adam, [`encode`]: architecture encodings for predictors (one-hot,
 //!   BANANAS' path encoding), and [`guided`]: predictor-guided search (an
