@@ -1,8 +1,9 @@
 //! Predictor-guided search, the loop BANANAS (White, Neiswanger, Savani,
-//! AAAI 2021) and NPENAS (Wei et al., 2022) share: after `startup` samples, every `ask` trains a predictor of the objective on all results,
-//! generates candidates by mutating the best architectures found so far,
-//! and proposes the candidates the predictor rates highest under an
-//! acquisition ([`Select`]).
+//! AAAI 2021) and NPENAS (Wei et al., 2022) share: after `startup` samples,
+//! every `ask` trains a predictor of the objective on all results, generates
+//! candidates by mutating the best architectures found so far, and proposes
+//! the candidates the predictor rates highest under an acquisition
+//! ([`Select`]).
 //!
 //! The startup samples can be a Latin design ([`crate::design`], NPENAS'
 //! default): every choice of every decision is tried, so the predictor's
