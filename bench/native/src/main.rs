@@ -68,6 +68,16 @@ fn parse(arch: &str) -> Option<Genotype> {
     (ops.len() == EDGES.len()).then_some(ops)
 }
 
+/// `N` → seeds 0..N, `A..B` → A to B − 1, as `nasbox bench --seeds` takes
+/// them (that parser is in the host crate, which this does not link).
+fn seed_range(text: &str) -> Option<std::ops::Range<u64>> {
+    let range = match text.split_once("..") {
+        Some((a, b)) => a.trim().parse().ok()?..b.trim().parse().ok()?,
+        None => 0..text.trim().parse().ok()?,
+    };
+    (!range.is_empty()).then_some(range)
+}
+
 fn space() -> Space {
     Space {
         name: "nb201".into(),
@@ -108,12 +118,7 @@ fn run() -> Result<(), String> {
     }
     let table = Table::load(&args[0])?;
     let trials: u64 = args[1].parse().map_err(|_| format!("TRIALS `{}` is not a number", args[1]))?;
-    let seeds = match args[2].split_once("..") {
-        Some((a, b)) => a.parse().ok().zip(b.parse().ok()).map(|(a, b)| a..b),
-        None => args[2].parse().ok().map(|n| 0..n),
-    }
-    .filter(|r: &std::ops::Range<u64>| !r.is_empty())
-    .ok_or_else(|| format!("SEEDS `{}`: expected N or A..B with A < B", args[2]))?;
+    let seeds = seed_range(&args[2]).ok_or_else(|| format!("SEEDS `{}`: expected N or A..B with A < B", args[2]))?;
     const NAMES: [&str; 6] = ["random", "evolution", "local_search", "tpe", "bananas", "npenas"];
     if let Some(other) = args[3..].iter().map(|e| e.split_once(':').map_or(e.as_str(), |p| p.0)).find(|n| !NAMES.contains(n)) {
         return Err(format!("`{other}`: this runs {}", NAMES.join(", ")));
@@ -155,4 +160,27 @@ fn run() -> Result<(), String> {
         println!("{entrant:<40} {:>24} {:>9} {:>7} {seconds:>8.1}", format!("{mean:.4} ± {std:.4}"), format!("{at_best}/{}", answers.len()), stalls);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_parse_in_the_spaces_edge_order() {
+        let arch = "|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|";
+        assert_eq!(parse(arch), Some(vec![3, 2, 3, 1, 3, 0]));
+        assert_eq!(space().decisions.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(), ["1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2"]);
+        assert_eq!(parse("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|"), None);
+        assert_eq!(parse("|none~0|+|none~0|none~1|"), None);
+    }
+
+    #[test]
+    fn seeds_are_a_count_or_a_range() {
+        assert_eq!(seed_range("600"), Some(0..600));
+        assert_eq!(seed_range("20..40"), Some(20..40));
+        for bad in ["0", "5..5", "6..2", "x", "1..", "-1"] {
+            assert_eq!(seed_range(bad), None, "{bad}");
+        }
+    }
 }
