@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::stats::{mann_whitney_u, mean_std, Alternative};
+use super::stats::{holm, mann_whitney_u, mean_std, Alternative};
 use crate::estimate::table::Table;
 use crate::run::journal::{Trial, TrialStatus};
 
@@ -215,13 +215,9 @@ pub fn pairwise(names: &[String], runs: &[Vec<Anytime>]) -> Vec<Pair> {
             pairs.push(Pair { a: names[i].clone(), b: names[j].clone(), u: t.u, p: t.p, p_holm: f64::NAN });
         }
     }
-    let mut order: Vec<usize> = (0..pairs.len()).collect();
-    order.sort_by(|&x, &y| pairs[x].p.total_cmp(&pairs[y].p));
-    let m = pairs.len();
-    let mut running = 0.0f64;
-    for (k, &i) in order.iter().enumerate() {
-        running = running.max(((m - k) as f64 * pairs[i].p).min(1.0));
-        pairs[i].p_holm = running;
+    let adjusted = holm(&pairs.iter().map(|p| p.p).collect::<Vec<_>>());
+    for (pair, p_holm) in pairs.iter_mut().zip(adjusted) {
+        pair.p_holm = p_holm;
     }
     pairs
 }

@@ -6,4 +6,4 @@ pub mod compare;
 pub mod html;
 pub mod pareto;
 pub mod plot;
-pub mod stats;
+pub use nasbox_stats as stats;

@@ -2,7 +2,8 @@
 //!
 //! One seed proves nothing about a strategy; the lecture's "curious case of
 //! random search" is exactly that differences vanish under honest
-//! comparison. These functions are the honest comparison.
+//! comparison. These functions are the honest comparison: the host's
+//! `bench` reports and `native-bench` both use them, so their p-values agree.
 
 /// Which difference a test looks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +66,22 @@ pub fn mann_whitney_u(a: &[f64], b: &[f64], alternative: Alternative) -> MannWhi
         Alternative::TwoSided => (2.0 * upper(((u - mean).abs() - 0.5) / sd)).min(1.0),
     };
     MannWhitney { u, p }
+}
+
+/// Holm–Bonferroni adjusted p-values, in the order given: many comparisons
+/// find "significant" differences by chance, and Holm's step-down keeps the
+/// chance of any false one at α while rejecting more than Bonferroni. Compare
+/// each with α directly.
+pub fn holm(p: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&x, &y| p[x].total_cmp(&p[y]));
+    let mut adjusted = vec![f64::NAN; p.len()];
+    let mut running = 0.0f64;
+    for (k, &i) in order.iter().enumerate() {
+        running = running.max(((p.len() - k) as f64 * p[i]).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
 }
 
 /// Mean and sample standard deviation.
@@ -202,6 +219,18 @@ mod tests {
         assert!(close(spearman(&[3., 1., 2.], &[-30., -10., -20.]), -1.0));
         assert!(spearman(&[1., 1., 1.], &[1., 2., 3.]).is_nan());
         assert!(spearman(&[1., f64::NAN], &[1., 2.]).is_nan());
+    }
+
+    // statsmodels.stats.multitest.multipletests(p, method="holm")[1]
+    #[test]
+    fn holm_steps_down_and_stays_monotone() {
+        let adjusted = holm(&[0.01, 0.04, 0.03, 0.005]);
+        let expected = [0.03, 0.06, 0.06, 0.02];
+        for (a, e) in adjusted.iter().zip(expected) {
+            assert!(close(*a, e), "{adjusted:?}");
+        }
+        assert_eq!(holm(&[0.6, 0.9]), vec![1.0, 1.0]);
+        assert!(holm(&[]).is_empty());
     }
 
     #[test]
