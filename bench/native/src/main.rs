@@ -67,17 +67,17 @@ struct Args {
     /// Test every other entrant against this one, over all seeds and over disjoint draws of `--draw` seeds.
     #[arg(long)]
     against: Option<String>,
-    /// Seeds per draw for `--against`.
-    #[arg(long, default_value_t = 20)]
-    draw: usize,
+    /// Seeds per draw for `--against`; several (`20,130`) print a block each.
+    #[arg(long, value_delimiter = ',', default_value = "20")]
+    draw: Vec<usize>,
     /// Draw `--draw` seeds this many times with replacement, instead of cutting the seeds into disjoint draws:
     /// how often would N seeds show it, for N larger than the seeds divide into.
     #[arg(long, default_value_t = 0)]
     resamples: usize,
     /// Significance level for a draw's test (Holm's correction over k comparisons asks at most α/k of the
-    /// smallest p).
-    #[arg(long, default_value_t = 0.05)]
-    alpha: f64,
+    /// smallest p); several (`0.05,0.0125`) print a block each.
+    #[arg(long, value_delimiter = ',', default_value = "0.05")]
+    alpha: Vec<f64>,
     /// Also write every search's answer to this CSV (entrant, seed, validation and test accuracy, cell).
     #[arg(long)]
     csv: Option<PathBuf>,
@@ -296,14 +296,16 @@ fn run(args: Args) -> Result<(), String> {
         None => None,
     };
     let seed_count = (args.seeds.end - args.seeds.start) as usize;
-    if reference.is_some() && args.draw < 2 {
-        return Err(format!("--draw {}: a draw takes at least 2 seeds", args.draw));
+    for &draw in &args.draw {
+        if draw < 2 {
+            return Err(format!("--draw {draw}: a draw takes at least 2 seeds"));
+        }
+        if args.resamples == 0 && draw > seed_count {
+            return Err(format!("--draw {draw}: {seed_count} seeds fill no draw that large (--resamples draws with replacement)"));
+        }
     }
-    if reference.is_some() && args.resamples == 0 && args.draw > seed_count {
-        return Err(format!("--draw {}: {seed_count} seeds fill no draw that large (--resamples draws with replacement)", args.draw));
-    }
-    if !(args.alpha > 0.0 && args.alpha < 1.0) {
-        return Err(format!("--alpha {}: expected a level between 0 and 1", args.alpha));
+    if let Some(alpha) = args.alpha.iter().find(|a| !(**a > 0.0 && **a < 1.0)) {
+        return Err(format!("--alpha {alpha}: expected a level between 0 and 1"));
     }
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let table = Table::load(&args.table)?;
@@ -326,14 +328,18 @@ fn run(args: Args) -> Result<(), String> {
     }
     if let Some(r) = reference {
         let reference_scores: Vec<f64> = results[r].iter().map(|a| a.test).collect();
-        let draws = draws(seed_count, args.draw, args.resamples);
         let how = if args.resamples == 0 { "disjoint" } else { "resampled" };
-        println!("\nagainst {} (two-sided Mann–Whitney U; draws: {how}, {} seeds each, significant at p < {})", args.entrants[r], args.draw, args.alpha);
-        println!("{:<40} {:>11} {:>10} {:>20}", "strategy", "difference", "p", "draws higher/lower");
-        for (k, answers) in results.iter().enumerate().filter(|(k, _)| *k != r) {
-            let scores: Vec<f64> = answers.iter().map(|a| a.test).collect();
-            let v = versus(&scores, &reference_scores, &draws, args.alpha);
-            println!("{:<40} {:>+11.4} {:>10.2e} {:>20}", entrants[k].label, v.difference, v.p, format!("{}/{} of {}", v.higher, v.lower, v.draws));
+        for &size in &args.draw {
+            let draws = draws(seed_count, size, args.resamples);
+            for &alpha in &args.alpha {
+                println!("\nagainst {} (two-sided Mann–Whitney U; draws: {how}, {size} seeds each, significant at p < {alpha})", args.entrants[r]);
+                println!("{:<40} {:>11} {:>10} {:>20}", "strategy", "difference", "p", "draws higher/lower");
+                for (k, answers) in results.iter().enumerate().filter(|(k, _)| *k != r) {
+                    let scores: Vec<f64> = answers.iter().map(|a| a.test).collect();
+                    let v = versus(&scores, &reference_scores, &draws, alpha);
+                    println!("{:<40} {:>+11.4} {:>10.2e} {:>20}", entrants[k].label, v.difference, v.p, format!("{}/{} of {}", v.higher, v.lower, v.draws));
+                }
+            }
         }
     }
     if let Some(path) = &args.csv {
