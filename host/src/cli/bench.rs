@@ -216,18 +216,17 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
             &serde_json::json!({"score": score, "best_valid": best.valid_accuracy, "objectives": objectives.iter().map(|o| o.to_string()).collect::<Vec<_>>(), "reference": volume.as_ref().map(|v| v.reference_as_measured(&objectives)), "table_hypervolume": volume.as_ref().map(|v| v.table), "rows": final_rows, "pairs": pairs, "runs": names.iter().zip(&runs).map(|(n, r)| (n.clone(), r)).collect::<std::collections::BTreeMap<_, _>>()}),
         )?,
     )?;
-    let seeds = a.seeds.clone();
     let mut csv = String::from("strategy,seed,trials,final_valid,final_test,simulated_seconds\n");
     for (name, r) in names.iter().zip(&runs) {
-        for (seed, a) in seeds.clone().zip(r) {
+        for (seed, run) in a.seeds.clone().zip(r) {
             // A variant's name holds commas (`evolution:population=10,sample=3`).
             csv.push_str(&format!(
                 "{},{seed},{},{},{},{}\n",
                 super::results::csv(name),
-                a.valid.len(),
-                a.valid.last().unwrap_or(&f64::NAN),
-                a.test.last().unwrap_or(&f64::NAN),
-                a.time.last().unwrap_or(&0.0)
+                run.valid.len(),
+                run.valid.last().unwrap_or(&f64::NAN),
+                run.test.last().unwrap_or(&f64::NAN),
+                run.time.last().unwrap_or(&0.0)
             ));
         }
     }
