@@ -244,13 +244,16 @@ struct Versus {
 }
 
 fn versus(scores: &[f64], reference: &[f64], draws: &[Vec<usize>], alpha: f64) -> Versus {
-    let mean = |xs: &[f64]| mean_std(xs).0;
     let (mut higher, mut lower) = (0, 0);
     for draw in draws {
         let a: Vec<f64> = draw.iter().map(|&i| scores[i]).collect();
         let b: Vec<f64> = draw.iter().map(|&i| reference[i]).collect();
-        if mann_whitney_u(&a, &b, Alternative::TwoSided).p < alpha {
-            if mean(&a) > mean(&b) {
+        let t = mann_whitney_u(&a, &b, Alternative::TwoSided);
+        // The direction the test found: U above half the pairs means the
+        // entrant's answers tend to be the higher ones (its mean may still be
+        // lower, if a few of its searches stall far below).
+        if t.p < alpha {
+            if t.u > (a.len() * b.len()) as f64 / 2.0 {
                 higher += 1;
             } else {
                 lower += 1;
@@ -258,7 +261,7 @@ fn versus(scores: &[f64], reference: &[f64], draws: &[Vec<usize>], alpha: f64) -
         }
     }
     let p = mann_whitney_u(scores, reference, Alternative::TwoSided).p;
-    Versus { difference: mean(scores) - mean(reference), p, draws: draws.len(), higher, lower }
+    Versus { difference: mean_std(scores).0 - mean_std(reference).0, p, draws: draws.len(), higher, lower }
 }
 
 /// `resamples` = 0: the seeds cut into disjoint draws of `size` (a draw that
@@ -380,6 +383,18 @@ mod tests {
         assert!(v.p > 0.05 && v.difference > 0.0);
         let v = versus(&a, &b, &disjoint, 0.001);
         assert_eq!((v.higher, v.lower), (0, 0), "five against five cannot reach p < 0.001");
+    }
+
+    #[test]
+    fn a_draw_counts_the_direction_of_the_ranks_not_of_the_means() {
+        // Nineteen searches just above the reference's and one that stalls
+        // far below: the rank test finds the entrant higher, its mean is lower.
+        let b: Vec<f64> = (0..20).map(|i| 0.50 + i as f64 * 0.001).collect();
+        let mut a: Vec<f64> = b.iter().map(|x| x + 0.03).collect();
+        a[0] = -1.0;
+        let v = versus(&a, &b, &draws(20, 20, 0), 0.05);
+        assert!(v.difference < 0.0);
+        assert_eq!((v.higher, v.lower), (1, 0));
     }
 
     #[test]
