@@ -315,7 +315,10 @@ fn run(args: Args) -> Result<(), String> {
     let mut by_valid: Vec<(f64, f64)> = table.0.values().copied().collect();
     by_valid.sort_by(|a, b| b.0.total_cmp(&a.0));
     let (best_valid, top5) = (by_valid[0].0, by_valid[by_valid.len() / 20].0);
-    println!("{} trials, seeds {}..{}; the best cell by validation: {best_valid:.4} ({:.4} test)", args.trials, args.seeds.start, args.seeds.end, by_valid[0].1);
+    println!(
+        "{} trials, seeds {}..{}; the best cell by validation: {best_valid:.4} ({:.4} test)",
+        args.trials, args.seeds.start, args.seeds.end, by_valid[0].1
+    );
     println!("{:<40} {:>24} {:>9} {:>7} {:>8}", "strategy", "test accuracy mean ± std", "at best", "stalls", "seconds");
     let mut results = vec![];
     for entrant in &entrants {
