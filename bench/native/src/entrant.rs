@@ -10,8 +10,18 @@ use nasbox_sdk::{Genotype, Observation, Proposal, RunContext, Setting, Status, S
 
 use crate::table::{space, Table};
 
+/// One search of a strategy: the table, the seed, the trials, the settings.
+type Search = fn(&Table, u64, u64, &[Setting]) -> Result<Answer, String>;
+
 /// The strategies this links, by the names `nasbox bench` gives them.
-pub const NAMES: [&str; 6] = ["random", "evolution", "local_search", "tpe", "bananas", "npenas"];
+const STRATEGIES: [(&str, Search); 6] = [
+    ("random", search::<random::RandomSearch>),
+    ("evolution", search::<evolution::Evolution>),
+    ("local_search", search::<local_search::LocalSearch>),
+    ("tpe", search::<tpe::TpeStrategy>),
+    ("bananas", search::<bananas::Bananas>),
+    ("npenas", search::<npenas::Npenas>),
+];
 
 /// One search's answer: its best trial by validation.
 #[derive(Clone)]
@@ -43,35 +53,23 @@ fn search<S: Strategy>(table: &Table, seed: u64, trials: u64, settings: &[Settin
 #[derive(Debug)]
 pub struct Entrant {
     pub label: String,
-    name: String,
+    /// Its index in [`STRATEGIES`].
+    strategy: usize,
     settings: Vec<Setting>,
 }
 
 impl Entrant {
     pub fn parse(label: &str) -> Result<Entrant, String> {
         let (name, settings) = label.split_once(':').unwrap_or((label, ""));
-        if !NAMES.contains(&name) {
-            return Err(format!("`{name}`: this runs {}", NAMES.join(", ")));
-        }
+        let Some(strategy) = STRATEGIES.iter().position(|(n, _)| *n == name) else {
+            return Err(format!("`{name}`: this runs {}", STRATEGIES.map(|(n, _)| n).join(", ")));
+        };
         let settings = settings
             .split(',')
             .filter(|s| !s.is_empty())
             .map(|kv| kv.split_once('=').map(|(k, v)| Setting { key: k.into(), value: v.into() }).ok_or_else(|| format!("`{label}`: `{kv}` is not KEY=VALUE")))
             .collect::<Result<_, _>>()?;
-        Ok(Entrant { label: label.into(), name: name.into(), settings })
-    }
-
-    fn search(&self, table: &Table, seed: u64, trials: u64) -> Result<Answer, String> {
-        let s = &self.settings;
-        match self.name.as_str() {
-            "random" => search::<random::RandomSearch>(table, seed, trials, s),
-            "evolution" => search::<evolution::Evolution>(table, seed, trials, s),
-            "local_search" => search::<local_search::LocalSearch>(table, seed, trials, s),
-            "tpe" => search::<tpe::TpeStrategy>(table, seed, trials, s),
-            "bananas" => search::<bananas::Bananas>(table, seed, trials, s),
-            "npenas" => search::<npenas::Npenas>(table, seed, trials, s),
-            other => unreachable!("`{other}` was checked in Entrant::parse"),
-        }
+        Ok(Entrant { label: label.into(), strategy, settings })
     }
 
     /// Every seed's answer, in seed order, `jobs` searches at a time.
@@ -84,7 +82,7 @@ impl Entrant {
                 scope.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&seed) = seeds.get(i) else { break };
-                    let answer = self.search(table, seed, trials).map_err(|e| format!("{} seed {seed}: {e}", self.label));
+                    let answer = STRATEGIES[self.strategy].1(table, seed, trials, &self.settings).map_err(|e| format!("{} seed {seed}: {e}", self.label));
                     answers.lock().unwrap()[i] = Some(answer);
                 });
             }
@@ -100,7 +98,7 @@ mod tests {
     #[test]
     fn entrants_name_a_linked_strategy_and_key_value_settings() {
         let e = Entrant::parse("npenas:design=uniform,recombine=0").unwrap();
-        assert_eq!((e.name.as_str(), e.settings.len()), ("npenas", 2));
+        assert_eq!((STRATEGIES[e.strategy].0, e.settings.len()), ("npenas", 2));
         assert!(Entrant::parse("reinforce").unwrap_err().contains("this runs random"));
         assert!(Entrant::parse("tpe:startup").unwrap_err().contains("`startup` is not KEY=VALUE"));
     }

@@ -1,6 +1,7 @@
 //! The power of a comparison: how often a draw of N seeds shows what all
 //! the seeds show.
 
+use nasbox_sdk::random::SplitMix64;
 use nasbox_stats::{mann_whitney_u, mean_std, Alternative};
 
 /// An entrant tested against the reference: over all seeds, and over each
@@ -43,16 +44,8 @@ pub fn draws(seeds: usize, size: usize, resamples: usize) -> Vec<Vec<usize>> {
     if resamples == 0 {
         return (0..seeds / size).map(|d| (d * size..(d + 1) * size).collect()).collect();
     }
-    let mut state = 0x6e61_7362_6f78u64;
-    let mut next = move || {
-        // SplitMix64.
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    (0..resamples).map(|_| (0..size).map(|_| (next() % seeds as u64) as usize).collect()).collect()
+    let mut stream = SplitMix64(0x6e61_7362_6f78);
+    (0..resamples).map(|_| (0..size).map(|_| (stream.next_u64() % seeds as u64) as usize).collect()).collect()
 }
 
 #[cfg(test)]

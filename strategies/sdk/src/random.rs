@@ -51,9 +51,31 @@ mod imp {
     }
 }
 
+/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and good enough for a
+/// stand-in. The native generator is one per thread; a native tool that
+/// needs a fixed stream of its own, apart from the strategies', holds one of
+/// these.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, Clone)]
+pub struct SplitMix64(pub u64);
+
+#[cfg(not(target_arch = "wasm32"))]
+impl SplitMix64 {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod imp {
     use std::cell::Cell;
+
+    use super::SplitMix64;
 
     thread_local! {
         static STATE: Cell<u64> = const { Cell::new(0x853c_49e6_748f_ea9b) };
@@ -63,14 +85,12 @@ mod imp {
         STATE.with(|s| s.set(seed));
     }
 
-    /// SplitMix64: tiny, fast, and good enough for a stand-in.
     pub fn next_u64() -> u64 {
         STATE.with(|s| {
-            let mut z = s.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
-            s.set(z);
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
+            let mut generator = SplitMix64(s.get());
+            let bits = generator.next_u64();
+            s.set(generator.0);
+            bits
         })
     }
 
