@@ -30,6 +30,7 @@ pub mod log;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 pub mod random;
+pub mod shape;
 pub mod state;
 
 #[doc(hidden)]
@@ -38,15 +39,16 @@ pub mod glue;
 /// The bindings wit-bindgen generates from `wit/strategy.wit`. Authors use the
 /// re-exports at the crate root instead.
 ///
-/// The world is `nasbox-relaxing-strategy`: the contract's `strategy` and the
+/// The world is `nasbox-shaped-strategy`: the contract's `strategy`, the
 /// optional `relaxation` (0.1.1), which every SDK strategy exports, answering
 /// [`Strategy::relaxed_kind`] (by default `mixture`, what the host assumes of
-/// a strategy that does not export it). One world for every strategy keeps
-/// a single set of bindings, and so a single type per contract type.
+/// a strategy that does not export it), and the `shape` import (0.1.2),
+/// which [`shape::Shape::of`] reads. One world for every strategy keeps a
+/// single set of bindings, and so a single type per contract type.
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        world: "nasbox-relaxing-strategy",
+        world: "nasbox-shaped-strategy",
         path: "../../wit",
         pub_export_macro: true,
         export_macro_name: "export_component",
@@ -62,6 +64,7 @@ pub use bindings::nasbox::strategy::types::{
     Candidate, ConfigKey, Decision, Genotype, Metric, Observation, Proposal, Relaxed, RunContext, Setting, Space, Status, StrategyError, StrategyInfo,
 };
 pub use config::Config;
+pub use shape::Shape;
 
 /// A search strategy. One value of the implementing type lives inside the
 /// component for the whole search; the host calls the methods one at a time.

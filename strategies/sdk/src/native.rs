@@ -17,7 +17,22 @@ impl<S: Strategy> Native<S> {
     /// checking `settings` against the strategy's declared config keys exactly
     /// as a component would.
     pub fn init(seed: u64, space: Space, settings: Vec<Setting>, context: RunContext) -> Result<Self, StrategyError> {
+        Native::init_shaped(seed, space, vec![], settings, context)
+    }
+
+    /// [`Native::init`] for a space whose decisions have shapes (contract
+    /// 0.1.2): what [`crate::shape::Shape::of`] returns in this thread until
+    /// the next `init`, as the host's `shape` import would. An empty list
+    /// means every decision is categorical.
+    pub fn init_shaped(
+        seed: u64,
+        space: Space,
+        shapes: Vec<crate::shape::DecisionShape>,
+        settings: Vec<Setting>,
+        context: RunContext,
+    ) -> Result<Self, StrategyError> {
         crate::random::seed(seed);
+        crate::shape::set_native(shapes);
         let config = Config::new(&S::info(), settings)?;
         Ok(Native { strategy: S::init(space, config, context)?, _not_send: PhantomData })
     }
