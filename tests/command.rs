@@ -182,6 +182,34 @@ fn key(t: &Trial) -> (u64, Vec<u32>, String, String) {
     (t.id, t.genotype.clone(), format!("{:?}", t.status), format!("{:.9}", t.objective))
 }
 
+/// Runs `nasbox <args>` writing to `out`, `kill -9`s it once the journal
+/// holds each of `at` trials, and resumes it each time, until it finishes.
+/// Returns how many times it was killed.
+fn run_killed(args: &[String], out: &Path, at: &[usize]) -> usize {
+    let mut child = command(&args.iter().map(String::as_str).collect::<Vec<_>>()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut kills = 0;
+    for &count in at {
+        let start = std::time::Instant::now();
+        loop {
+            let done = nasbox::run::journal::Journal::open(&out.join("journal.sqlite")).ok().and_then(|j| j.trials().ok()).map_or(0, |t| t.len());
+            if done >= count || child.try_wait().unwrap().is_some() || start.elapsed() > Duration::from_secs(60) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        kills += 1;
+        child = command(&["resume", out.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    kills
+}
+
 #[test]
 fn kill_9_and_resume_give_the_trials_of_an_uninterrupted_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -223,29 +251,7 @@ fn kill_9_and_resume_give_the_trials_of_an_uninterrupted_run() {
     assert!(o.status.success(), "{}", text(&o));
 
     let cut = dir.path().join("cut");
-    let first = args(&cut);
-    let mut child = command(&first.iter().map(String::as_str).collect::<Vec<_>>()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let mut kills = 0;
-    for round in 0..3 {
-        // Kill once a few trials (more each round) are in the journal.
-        let start = std::time::Instant::now();
-        loop {
-            let done = nasbox::run::journal::Journal::open(&cut.join("journal.sqlite")).ok().and_then(|j| j.trials().ok()).map_or(0, |t| t.len());
-            if done >= 4 + 6 * round || child.try_wait().unwrap().is_some() || start.elapsed() > Duration::from_secs(60) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(30));
-        }
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        child.kill().unwrap();
-        child.wait().unwrap();
-        kills += 1;
-        child = command(&["resume", cut.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-    }
-    let o = child.wait_with_output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let kills = run_killed(&args(&cut), &cut, &[4, 10, 16]);
     assert!(kills >= 2, "killed {kills} times");
     let (a, b) = (trials(&whole), trials(&cut));
     assert_eq!(a.len(), 24);
@@ -291,6 +297,9 @@ fn the_pytorch_example_searches_architecture_and_recipe_together() {
         assert!(m("valid-accuracy-epoch-1").is_some(), "{:?}", t.metrics);
         let a = arch(t);
         assert!(a["lr"].is_f64() && a["activation"].is_string() && a["layers"].is_u64(), "{a}");
+        // A continuous learning rate, and a momentum only for SGD.
+        assert!((1e-3..=0.1).contains(&a["lr"].as_f64().unwrap()), "{a}");
+        assert_eq!(a.get("momentum").is_some(), a["optimizer"] == "sgd", "{a}");
     }
 }
 
@@ -462,5 +471,189 @@ echo "{\"objective\": $step}" > "$NASBOX_RESULT_FILE"
     while alive(pid) {
         assert!(start.elapsed() < Duration::from_secs(10), "the `sleep` ({pid}) of the killed worker's command outlived it");
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A space as HPO users write it (issue 31): a continuous log range, a
+/// range of whole numbers, and decisions that exist only under others.
+const MIXED: &str = r#"
+name = "mixed"
+[decisions]
+optimizer = ["sgd", "adam"]
+lr = { low = 1e-4, high = 1e-1, scale = "log" }
+layers = { low = 1, high = 4 }
+width2 = { values = [16, 32, 64], when = { layers = { min = 2 } } }
+momentum = { low = 0.5, high = 0.99, when = { optimizer = "sgd" } }
+nesterov = { values = [true, false], when = { optimizer = "sgd", momentum = { min = 0.9 } } }
+"#;
+
+/// Scores a `MIXED` architecture, and fails the trial (exit 1) if the
+/// architecture has an inactive decision or lacks an active one.
+const MIXED_SCRIPT: &str = r#"
+import json, math, os, sys
+trial = json.load(open(os.environ["NASBOX_TRIAL_FILE"]))
+a = trial["arch"]
+sgd = a["optimizer"] == "sgd"
+want = {"optimizer", "lr", "layers"} | ({"width2"} if a["layers"] >= 2 else set()) | ({"momentum"} if sgd else set())
+if sgd and a["momentum"] >= 0.9:
+    want.add("nesterov")
+if set(a) != want:
+    sys.exit("decisions %s, expected %s" % (sorted(a), sorted(want)))
+assert isinstance(a["lr"], float) and 1e-4 <= a["lr"] <= 1e-1, a["lr"]
+assert isinstance(a["layers"], int), a["layers"]
+score = -(math.log10(a["lr"]) + 2) ** 2 - (a["layers"] - 3) ** 2 + (a.get("momentum", 0.9) - 0.9) + (0.5 if a.get("nesterov") else 0)
+with open(trial["result_file"] + ".tmp", "w") as f:
+    json.dump({"objective": score}, f)
+os.replace(trial["result_file"] + ".tmp", trial["result_file"])
+"#;
+
+#[test]
+fn ranges_and_conditions_reach_the_command_and_round_trip_through_journal_results_and_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let space = dir.path().join("mixed.toml");
+    std::fs::write(&space, MIXED).unwrap();
+    let script = dir.path().join("score.py");
+    std::fs::write(&script, MIXED_SCRIPT).unwrap();
+
+    // `space show` says what each decision is and when it counts.
+    let o = nasbox(&["space", "show", space.to_str().unwrap()]);
+    let shown = text(&o);
+    assert!(o.status.success(), "{shown}");
+    for want in [
+        "optimizer        categorical",
+        "lr               continuous real log   0.0001 to 0.1 (1001 points)",
+        "layers           continuous int",
+        "(when layers in 2 | 3 | 4)",
+        "(when optimizer = sgd)",
+        "(when optimizer = sgd, momentum in 0.9",
+        "at most",
+    ] {
+        assert!(shown.contains(want), "`space show` lacks {want:?}:\n{shown}");
+    }
+
+    let run = format!("python3 {}", script.display());
+    let tpe = guest("tpe");
+    let args = |out: &Path| -> Vec<String> {
+        ["search", "--strategy", tpe.to_str().unwrap(), "--space", space.to_str().unwrap(), "--command", &run, "--budget", "trials=24", "--seed", "7", "--out"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([out.to_str().unwrap().to_string()])
+            .collect()
+    };
+    let whole = dir.path().join("whole");
+    let o = nasbox(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", text(&o));
+    let all = trials(&whole);
+    assert_eq!(all.len(), 24);
+    let json = dir.path().join("trials.json");
+    let o = nasbox(&["results", whole.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let exported: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let mut continuous_values = std::collections::BTreeSet::new();
+    for t in &all {
+        assert_eq!(t.status, TrialStatus::Ok, "{t:?} (log: {})", std::fs::read_to_string(whole.join(format!("trials/{}.log", t.id))).unwrap_or_default());
+        let a = arch(t);
+        // The journal, `results --json` and (for trials that ran) the
+        // command's trial.json agree, inactive decisions absent from all.
+        assert_eq!(exported[t.id as usize]["decisions"], a);
+        if t.reused_from.is_none() {
+            let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(whole.join(format!("trials/{}/trial.json", t.id))).unwrap()).unwrap();
+            assert_eq!(file["arch"], a);
+        }
+        continuous_values.insert(a["lr"].to_string());
+        // The journal holds the canonical genotype: inactive decisions at 0.
+        if a["optimizer"] != "sgd" {
+            assert_eq!(t.genotype[4], 0, "{t:?}");
+        }
+    }
+    assert!(continuous_values.len() >= 10, "a continuous range is searched as one: {continuous_values:?}");
+
+    // Killed twice and resumed, the same trials.
+    let cut = dir.path().join("cut");
+    let kills = run_killed(&args(&cut), &cut, &[5, 12]);
+    assert!(kills >= 1, "killed {kills} times");
+    let (a, b) = (trials(&whole), trials(&cut));
+    assert_eq!(a.iter().map(key).collect::<Vec<_>>(), b.iter().map(key).collect::<Vec<_>>(), "after {kills} kills");
+    assert_eq!(a.iter().map(|t| t.arch.clone()).collect::<Vec<_>>(), b.iter().map(|t| t.arch.clone()).collect::<Vec<_>>());
+}
+
+#[test]
+fn genotypes_that_differ_only_in_inactive_decisions_are_one_architecture() {
+    // Half the space switches `a` off. A strategy of contract 0.1.1 knows
+    // nothing of conditions and proposes `a` anyway; the host counts the
+    // genotypes it makes that differ only there as repeats, and answers
+    // them from the journal instead of running the command again.
+    let dir = tempfile::tempdir().unwrap();
+    let space = dir.path().join("gated.toml");
+    std::fs::write(&space, "[decisions]\ngate = [\"off\", \"on\"]\na = { values = [1, 2, 3, 4, 5, 6, 7, 8], when = { gate = \"on\" } }\nb = [1, 2]\n").unwrap();
+    let script = dir.path().join("count.sh");
+    // Fails the trial if `a` reaches the command while `gate` is off.
+    std::fs::write(&script, "case \"$NASBOX_ARCH\" in *'\"off\"'*'\"a\"'*) echo \"inactive a: $NASBOX_ARCH\"; exit 1;; esac\necho '{\"objective\": 1}' > \"$NASBOX_RESULT_FILE\"\n").unwrap();
+    let old = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/contract-0-1-1/tpe.wasm");
+    let out = dir.path().join("run");
+    let o = nasbox(&[
+        "search",
+        "--strategy",
+        old.to_str().unwrap(),
+        "--space",
+        space.to_str().unwrap(),
+        "--command",
+        &format!("sh {}", script.display()),
+        "--budget",
+        "trials=30",
+        "--seed",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let all = trials(&out);
+    let mut run: Vec<&Vec<u32>> = vec![];
+    let mut reused_off = 0;
+    for t in &all {
+        assert_eq!(t.status, TrialStatus::Ok, "{t:?}");
+        let a = arch(t);
+        if a["gate"] == "off" {
+            assert!(a.get("a").is_none() && t.genotype[1] == 0, "{t:?}");
+            reused_off += t.reused_from.is_some() as usize;
+        }
+        if t.reused_from.is_none() {
+            assert!(!run.contains(&&t.genotype), "trial {} ran {:?} again", t.id, t.arch);
+            run.push(&t.genotype);
+        }
+    }
+    // With `a` ignored, `off` has 2 architectures; 30 trials repeat them.
+    assert!(reused_off >= 3, "{reused_off} repeats of `off` answered from the journal");
+    assert!(run.len() <= 2 + 16, "{} architectures ran", run.len());
+}
+
+#[test]
+fn bad_conditions_and_ranges_are_refused_at_load_naming_file_decision_and_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("unknown", "[decisions]\nopt = [\"sgd\"]\nm = { values = [0.9], when = { optimiser = \"sgd\" } }\n", "decisions.m.when: `optimiser` is not a decision"),
+        (
+            "cycle",
+            "[decisions]\na = { values = [1, 2], when = { b = 1 } }\nb = { values = [1, 2], when = { a = 1 } }\n",
+            "the conditions form a cycle (a → needs b → needs a)",
+        ),
+        ("itself", "[decisions]\na = { values = [1, 2], when = { a = 1 } }\n", "decisions.a.when: `a` is this decision itself"),
+        ("wrong-type", "[decisions]\nopt = [\"sgd\", \"adam\"]\nm = { values = [0.9], when = { opt = 1 } }\n", "decisions.m.when: opt = 1: a number where `opt` takes strings"),
+        ("no-such-value", "[decisions]\nopt = [\"sgd\", \"adam\"]\nm = { values = [0.9], when = { opt = \"rmsprop\" } }\n", "rmsprop is not a choice of `opt`"),
+        ("never", "[decisions]\nlayers = [1, 2, 3]\nw = { values = [8], when = { layers = { min = 4 } } }\n", "no value of `layers` meets it"),
+        ("min-on-names", "[decisions]\nopt = [\"sgd\"]\nw = { values = [8], when = { opt = { min = 1 } } }\n", "need an ordered decision, and `opt` is categorical"),
+        ("narrow", "[decisions]\nlr = { low = 1.0, high = 1.000001 }\n", "decisions.lr: the range from 1 to 1.000001 is too narrow"),
+        ("log-zero", "[decisions]\nlr = { low = 0.0, high = 0.1, scale = \"log\" }\n", "decisions.lr: scale = \"log\" needs low > 0"),
+        ("ordered-names", "[decisions]\nact = { values = [\"relu\"], ordered = true }\n", "decisions.act: ordered = true needs every choice to be a number"),
+    ];
+    for (name, toml, want) in cases {
+        let file = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&file, toml).unwrap();
+        let out = dir.path().join(format!("run-{name}"));
+        let o = nasbox(&["search", "--space", file.to_str().unwrap(), "--command", "true", "--budget", "trials=1", "--out", out.to_str().unwrap()]);
+        let said = text(&o);
+        assert!(!o.status.success(), "{name}: accepted");
+        assert!(said.contains(&format!("{name}.toml")) && said.contains(want), "{name}: {said}");
+        assert!(!out.exists(), "{name}: a run folder was made");
     }
 }

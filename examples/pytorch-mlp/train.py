@@ -55,7 +55,8 @@ def main():
     if arch["optimizer"] == "adamw":
         opt = torch.optim.AdamW(net.parameters(), lr=arch["lr"])
     else:
-        opt = torch.optim.SGD(net.parameters(), lr=arch["lr"], momentum=0.9, nesterov=True)
+        # `momentum` is conditional: only present when optimizer = "sgd".
+        opt = torch.optim.SGD(net.parameters(), lr=arch["lr"], momentum=arch["momentum"], nesterov=True)
     epochs = max(1, round(EPOCHS * (trial["fidelity"] or 1.0)))
     order = torch.Generator().manual_seed(trial["seed"])
     for epoch in range(1, epochs + 1):

@@ -86,11 +86,45 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
 
 fn print_space(name: &str, s: &Space, shown: usize) {
     let size = s.size().map_or_else(|| "more than 2^128".to_string(), |n| n.to_string());
-    println!("{name}: {} decisions, {size} architectures", s.decisions.len());
+    // With conditions, genotypes that differ only in inactive decisions are
+    // one architecture, so the product of the choices is a bound.
+    let bound = if s.is_conditional() { "at most " } else { "" };
+    println!("{name}: {} decisions, {bound}{size} architectures", s.decisions.len());
     for d in s.decisions.iter().take(shown) {
-        println!("  {:<16} {}", d.name, d.choices.join(" | "));
+        println!("  {:<16} {:<20} {}{}", d.name, d.kind.describe(), choices_text(d), when_text(s, d));
     }
     if s.decisions.len() > shown {
         println!("  … {} more", s.decisions.len() - shown);
     }
+}
+
+/// The choices, or for a continuous range its ends and resolution.
+fn choices_text(d: &space::Decision) -> String {
+    match &d.kind {
+        space::shape::Kind::Ordered(n) if n.continuous && d.choices.len() > 2 => {
+            format!("{} to {} ({} points)", d.choices[0], d.choices[d.choices.len() - 1], d.choices.len())
+        }
+        _ => d.choices.join(" | "),
+    }
+}
+
+/// `  when optimizer = sgd, layers in 2 | 3` for a conditional decision.
+fn when_text(s: &Space, d: &space::Decision) -> String {
+    if d.conditions.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = d
+        .conditions
+        .iter()
+        .map(|c| {
+            let parent = &s.decisions[c.decision];
+            let values: Vec<&str> = c.choices.iter().map(|&i| parent.choices[i as usize].as_str()).collect();
+            if values.len() == 1 {
+                format!("{} = {}", parent.name, values[0])
+            } else {
+                format!("{} in {}", parent.name, values.join(" | "))
+            }
+        })
+        .collect();
+    format!("   (when {})", parts.join(", "))
 }

@@ -217,7 +217,7 @@ impl Search {
                     for (k, p) in proposals.into_iter().enumerate() {
                         let id = first + k as u64;
                         let recorded = recorded(id)?;
-                        let (genotype, fidelity) = proposal_key(&p);
+                        let (genotype, fidelity) = proposal_key(&s.space, &p);
                         let relaxed = match &p {
                             Proposal::Relaxed(w) => Some(w.clone()),
                             Proposal::Genotype(_) => None,
@@ -323,7 +323,7 @@ impl Search {
                 let rows: Vec<Asked> = proposals
                     .iter()
                     .map(|p| {
-                        let (genotype, fidelity) = proposal_key(p);
+                        let (genotype, fidelity) = proposal_key(&self.space, p);
                         match p {
                             Proposal::Relaxed(w) => Asked { arch: self.relaxed_text(w), genotype, fidelity, relaxed: Some(w.clone()) },
                             Proposal::Genotype(_) => {
@@ -495,10 +495,13 @@ impl Search {
 }
 
 /// The genotype and fidelity a proposal is recorded under (relaxed
-/// proposals have no genotype).
-fn proposal_key(p: &Proposal) -> (Vec<u32>, Option<f64>) {
+/// proposals have no genotype): the genotype in canonical form, so that two
+/// that differ only in inactive decisions are one architecture to the
+/// journal, its repeat detection and tables (the strategy is still told
+/// its proposal as it made it).
+fn proposal_key(space: &SearchSpace, p: &Proposal) -> (Vec<u32>, Option<f64>) {
     match p {
-        Proposal::Genotype(c) => (c.genotype.clone(), c.fidelity),
+        Proposal::Genotype(c) => (space.canonical(&c.genotype), c.fidelity),
         Proposal::Relaxed(_) => (vec![], None),
     }
 }

@@ -213,13 +213,18 @@ impl ChainSpec {
     pub fn space(&self) -> Space {
         let mut decisions = Vec::new();
         for i in 0..self.layers {
-            decisions.push(Decision { name: format!("L{i}.op"), choices: self.ops.iter().map(ChainOp::name).collect() });
+            decisions.push(Decision::categorical(format!("L{i}.op"), self.ops.iter().map(ChainOp::name).collect()));
             if self.widths.len() > 1 {
-                decisions.push(Decision { name: format!("L{i}.width"), choices: self.widths.iter().map(|w| w.to_string()).collect() });
+                decisions.push(Decision::ordered(
+                    format!("L{i}.width"),
+                    self.widths.iter().map(|w| w.to_string()).collect(),
+                    self.widths.iter().map(|&w| w as f64).collect(),
+                    true,
+                ));
             }
             if self.skips {
                 for j in 0..i.saturating_sub(1) {
-                    decisions.push(Decision { name: format!("L{i}.skip{j}"), choices: vec!["no".into(), "yes".into()] });
+                    decisions.push(Decision::categorical(format!("L{i}.skip{j}"), vec!["no".into(), "yes".into()]));
                 }
             }
         }

@@ -35,8 +35,8 @@ pub fn space() -> Space {
         for k in 0..NODES {
             for edge in ["a", "b"] {
                 let node = k + 2;
-                decisions.push(Decision { name: format!("{cell}.{node}{edge}.input"), choices: (0..node).map(|i| i.to_string()).collect() });
-                decisions.push(Decision { name: format!("{cell}.{node}{edge}.op"), choices: OPS.iter().map(|o| o.to_string()).collect() });
+                decisions.push(Decision::categorical(format!("{cell}.{node}{edge}.input"), (0..node).map(|i| i.to_string()).collect()));
+                decisions.push(Decision::categorical(format!("{cell}.{node}{edge}.op"), OPS.iter().map(|o| o.to_string()).collect()));
             }
         }
     }

@@ -115,9 +115,28 @@ fn choices() -> [Vec<String>; 7] {
     ]
 }
 
-/// The training decisions a strategy sees after the architecture's.
+/// The training decisions a strategy sees after the architecture's: the
+/// numbers ordered (the learning rate and batch size on a log scale; weight
+/// decay, which includes 0, and label smoothing on a linear one), the rest
+/// categorical.
 pub fn decisions() -> Vec<Decision> {
-    KEYS.iter().zip(choices()).map(|(k, c)| Decision { name: format!("hp.{k}"), choices: c }).collect()
+    let numbers: [Option<(Vec<f64>, bool)>; 7] = [
+        Some((LR.to_vec(), true)),
+        Some((WD.to_vec(), false)),
+        Some((BATCH.iter().map(|&b| b as f64).collect(), true)),
+        Some((SMOOTH.to_vec(), false)),
+        None,
+        None,
+        None,
+    ];
+    KEYS.iter()
+        .zip(choices())
+        .zip(numbers)
+        .map(|((k, c), n)| match n {
+            Some((values, log)) => Decision::ordered(format!("hp.{k}"), c, values, log),
+            None => Decision::categorical(format!("hp.{k}"), c),
+        })
+        .collect()
 }
 
 /// Number of training decisions.

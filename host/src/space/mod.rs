@@ -1,5 +1,6 @@
 //! Search spaces as a strategy sees them: an ordered list of named
-//! categorical decisions. A genotype picks one choice per decision.
+//! decisions, each categorical or ordered numbers ([`shape`]) and possibly
+//! active only under conditions. A genotype picks one choice per decision.
 //!
 //! A run searches a [`SearchSpace`]: one whose genotypes are networks
 //! nasbox builds — [`nb201`] (NAS-Bench-201's cell), [`darts`] (the
@@ -15,21 +16,41 @@ pub mod darts;
 pub mod decisions;
 pub mod hp;
 pub mod nb201;
+pub mod shape;
 pub mod toy;
 
 use std::path::Path;
 
 use thiserror::Error;
 
-/// One categorical decision: a name and its named choices.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One decision: a name, its named choices, what they are, and when the
+/// decision counts.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     pub name: String,
     pub choices: Vec<String>,
+    /// Categorical, or ordered numbers (what strategies of contract 0.1.2
+    /// see through `shape`).
+    pub kind: shape::Kind,
+    /// All must hold for the decision to be active; none: always active.
+    pub conditions: Vec<shape::Condition>,
+}
+
+impl Decision {
+    /// An unordered decision, always active.
+    pub fn categorical(name: impl Into<String>, choices: Vec<String>) -> Decision {
+        Decision { name: name.into(), choices, kind: shape::Kind::Categorical, conditions: vec![] }
+    }
+
+    /// Numbers, always active; `choices` are their texts, `values` the
+    /// numbers by choice.
+    pub fn ordered(name: impl Into<String>, choices: Vec<String>, values: Vec<f64>, log: bool) -> Decision {
+        Decision { name: name.into(), choices, kind: shape::Kind::ordered(values, log), conditions: vec![] }
+    }
 }
 
 /// A search space described by its decisions, in genotype order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Space {
     pub name: String,
     pub decisions: Vec<Decision>,
@@ -129,6 +150,16 @@ impl SearchSpace {
         }
     }
 
+    /// The genotype that stands for the same architecture as `genotype`
+    /// with every inactive decision at choice 0 (only decision spaces have
+    /// conditions; other genotypes come back as they are).
+    pub fn canonical(&self, genotype: &[u32]) -> Vec<u32> {
+        match self {
+            SearchSpace::Decisions(d) => d.canonical(genotype),
+            _ => genotype.to_vec(),
+        }
+    }
+
     pub fn name(&self) -> String {
         match self {
             SearchSpace::Nb201 => "nb201".into(),
@@ -200,6 +231,7 @@ impl SearchSpace {
             }
             tries += 1;
             let g: Vec<u32> = arities.iter().map(|&a| rng.below(a) as u32).collect();
+            let g = self.canonical(&g);
             if self.check(&g).is_ok() {
                 out.push(g);
             }
@@ -279,14 +311,42 @@ impl Space {
         Ok(())
     }
 
-    /// A readable rendering: `decision=choice` pairs.
+    /// A readable rendering: `decision=choice` pairs of the active
+    /// decisions.
     pub fn describe(&self, genotype: &[u32]) -> String {
+        let active = self.active(genotype);
         self.decisions
             .iter()
             .zip(genotype)
-            .map(|(d, &i)| format!("{}={}", d.name, d.choices.get(i as usize).map_or("?", String::as_str)))
+            .zip(&active)
+            .filter(|(_, &on)| on)
+            .map(|((d, &i), _)| format!("{}={}", d.name, d.choices.get(i as usize).map_or("?", String::as_str)))
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// Whether any decision has conditions.
+    pub fn is_conditional(&self) -> bool {
+        self.decisions.iter().any(|d| !d.conditions.is_empty())
+    }
+
+    /// Which decisions count in `genotype` (see [`shape::active`]).
+    pub fn active(&self, genotype: &[u32]) -> Vec<bool> {
+        if !self.is_conditional() {
+            return vec![true; self.decisions.len()];
+        }
+        let conditions: Vec<&[shape::Condition]> = self.decisions.iter().map(|d| d.conditions.as_slice()).collect();
+        shape::active(&conditions, genotype)
+    }
+
+    /// `genotype` with its inactive decisions at choice 0: two genotypes
+    /// are the same architecture exactly when their canonical forms are
+    /// equal. Unchanged for a space without conditions.
+    pub fn canonical(&self, genotype: &[u32]) -> Vec<u32> {
+        if !self.is_conditional() {
+            return genotype.to_vec();
+        }
+        genotype.iter().zip(self.active(genotype)).map(|(&g, on)| if on { g } else { 0 }).collect()
     }
 }
 
@@ -344,7 +404,7 @@ mod tests {
         assert_eq!(builtin("toy").unwrap().size(), Some(2 * 3 * 4 * 5 * 5));
         assert_eq!(builtin("wide").unwrap().size(), Some(5u128.pow(30)));
         let huge =
-            Space { name: "huge".into(), decisions: (0..200).map(|i| Decision { name: i.to_string(), choices: vec!["a".into(), "b".into()] }).collect() };
+            Space { name: "huge".into(), decisions: (0..200).map(|i| Decision::categorical(i.to_string(), vec!["a".into(), "b".into()])).collect() };
         assert_eq!(huge.size(), None);
     }
 }

@@ -18,7 +18,7 @@ pub const EDGES: [(usize, usize); 6] = [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), 
 pub fn space() -> Space {
     Space {
         name: "nb201".into(),
-        decisions: EDGES.iter().map(|(t, s)| Decision { name: format!("{t}<-{s}"), choices: OPS.iter().map(|o| o.to_string()).collect() }).collect(),
+        decisions: EDGES.iter().map(|(t, s)| Decision::categorical(format!("{t}<-{s}"), OPS.iter().map(|o| o.to_string()).collect())).collect(),
     }
 }
 

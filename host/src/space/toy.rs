@@ -27,5 +27,5 @@ pub fn get(name: &str) -> Option<Space> {
 }
 
 fn decision(name: &str, choices: &[&str]) -> Decision {
-    Decision { name: name.into(), choices: choices.iter().map(|c| c.to_string()).collect() }
+    Decision::categorical(name, choices.iter().map(|c| c.to_string()).collect())
 }

@@ -55,6 +55,38 @@ impl std::fmt::Display for RelaxedKind {
     }
 }
 
+/// The optional `shape` import of 0.1.2. Like `relaxation` it is outside
+/// the `nasbox-strategy` world above; these bindings, of the world that
+/// imports it, give its types and its `add_to_linker`, and only those are
+/// used (the host serves it to every guest; one that does not import it
+/// never sees it).
+#[allow(dead_code)]
+mod shaped {
+    wasmtime::component::bindgen!({
+        world: "nasbox-shaped-strategy",
+        path: "../wit",
+        additional_derives: [PartialEq],
+    });
+}
+
+pub use shaped::nasbox::strategy::shape::{add_to_linker as add_shape_to_linker, Condition, DecisionShape, Host as ShapeHost, Kind, Numbers};
+
+/// What a strategy of 0.1.2 reads through `shape.decisions`, per decision.
+pub fn shapes(space: &crate::space::Space) -> Vec<DecisionShape> {
+    use crate::space::shape;
+    space
+        .decisions
+        .iter()
+        .map(|d| DecisionShape {
+            kind: match &d.kind {
+                shape::Kind::Categorical => Kind::Categorical,
+                shape::Kind::Ordered(n) => Kind::Ordered(Numbers { values: n.values.clone(), integer: n.integer, log: n.log, continuous: n.continuous }),
+            },
+            conditions: d.conditions.iter().map(|c| Condition { decision: c.decision as u32, choices: c.choices.clone() }).collect(),
+        })
+        .collect()
+}
+
 impl From<&crate::space::Space> for Space {
     fn from(s: &crate::space::Space) -> Self {
         Space { name: s.name.clone(), decisions: s.decisions.iter().map(|d| Decision { name: d.name.clone(), choices: d.choices.clone() }).collect() }

@@ -103,6 +103,7 @@ pub fn served(name: &str) -> Option<&'static str> {
             "random" if supported(version) => Some("the run's seeded random stream"),
             "log" if supported(version) => Some("nasbox's log, capped per call"),
             "types" if supported(version) => Some("the contract's types"),
+            "shape" if supported(version) => Some("what each decision is: categorical or ordered numbers, and its conditions (0.1.2)"),
             _ => None,
         };
     }

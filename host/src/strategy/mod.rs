@@ -41,4 +41,4 @@ pub use sandbox::{Limits, SandboxOptions};
 
 /// The contract version this host implements, as `package@version`. It
 /// loads strategies built against any 0.1.x (see `imports::SUPPORTED`).
-pub const CONTRACT: &str = "nasbox:strategy@0.1.1";
+pub const CONTRACT: &str = "nasbox:strategy@0.1.2";

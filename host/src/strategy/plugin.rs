@@ -127,6 +127,7 @@ impl Plugin {
         }
         let settings: Vec<Setting> = settings.iter().map(|(k, v)| Setting { key: k.clone(), value: v.clone() }).collect();
         let wit_space = space.into();
+        self.store.data_mut().shape = super::bindings::shapes(space);
         self.call(Call::Init, |g, s| g.call_init(s, &wit_space, &settings, context))?.map_err(|e| self.error(Call::Init, ErrorKind::Guest(e)))?;
         // Part of `init` as the user sees it: the answer may depend on the
         // config, and a failure is the strategy failing to start.

@@ -115,6 +115,9 @@ pub struct GuestState {
     pub stderr: StderrTail,
     clock: VirtualClock,
     log: LogBudget,
+    /// What `shape.decisions` answers: the shapes of the space given to
+    /// `init`, set just before it (empty before).
+    pub shape: Vec<super::bindings::DecisionShape>,
 }
 
 /// Most resources (streams, pollables, sockets) one instance may hold at
@@ -147,6 +150,7 @@ impl GuestState {
             wasi,
             table,
             clock: VirtualClock::default(),
+            shape: vec![],
             limiter: MemoryCap::new(limits.memory),
             rng,
             stderr,
@@ -281,6 +285,14 @@ impl contract::random::Host for GuestState {
     }
 }
 
+impl super::bindings::ShapeHost for GuestState {
+    /// A copy per call: a strategy asks once, in `init`, and the copy into
+    /// its memory counts against the call's host-copy budget like any other.
+    fn decisions(&mut self) -> Vec<super::bindings::DecisionShape> {
+        self.shape.clone()
+    }
+}
+
 impl contract::log::Host for GuestState {
     /// Wasmtime has already copied `message` when this runs, so dropping
     /// messages alone would not stop a guest from making the host copy
@@ -323,6 +335,7 @@ pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<GuestState>>
 
     let mut l = Linker::<GuestState>::new(engine);
     NasboxStrategy::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut l, |s| s)?;
+    super::bindings::add_shape_to_linker::<GuestState, HasSelf<GuestState>>(&mut l, |s| s)?;
 
     // I/O plumbing for stdio (a Rust guest's panic message goes to stderr).
     wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<GuestState, HasTable>(&mut l, |s| &mut s.table)?;

@@ -39,7 +39,7 @@ pub mod glue;
 /// The bindings wit-bindgen generates from `wit/strategy.wit`. Authors use the
 /// re-exports at the crate root instead.
 ///
-/// The world is `nasbox-shaped-strategy`: the contract's `strategy`, the
+/// The world is `nasbox-shaped-relaxing-strategy`: the contract's `strategy`, the
 /// optional `relaxation` (0.1.1), which every SDK strategy exports, answering
 /// [`Strategy::relaxed_kind`] (by default `mixture`, what the host assumes of
 /// a strategy that does not export it), and the `shape` import (0.1.2),
@@ -48,7 +48,7 @@ pub mod glue;
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        world: "nasbox-shaped-strategy",
+        world: "nasbox-shaped-relaxing-strategy",
         path: "../../wit",
         pub_export_macro: true,
         export_macro_name: "export_component",

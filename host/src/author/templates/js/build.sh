@@ -23,5 +23,5 @@ if [[ ! -x $tools/node_modules/.bin/componentize-js ]]; then
 fi
 mkdir -p build
 echo "build.sh: componentizing strategy.js"
-"$tools/node_modules/.bin/componentize-js" strategy.js --wit wit --world-name nasbox-strategy --out build/{{name}}.wasm
+"$tools/node_modules/.bin/componentize-js" strategy.js --wit wit --world-name nasbox-shaped-strategy --out build/{{name}}.wasm
 echo "build.sh: built build/{{name}}.wasm"

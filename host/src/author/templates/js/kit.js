@@ -1,5 +1,6 @@
 // Helpers for writing a nasbox strategy in JavaScript: the same ones the
-// Rust SDK has (genotypes, the incumbent, config, errors, log), over the
+// Rust SDK has (genotypes and what each decision is, the incumbent, config,
+// errors, log), over the
 // host's imports. Copy it, change it, or ignore it; nasbox only sees the
 // component.
 //
@@ -15,8 +16,9 @@
 // * randomness only from the host (`below`, `uniform`), never Math.random:
 //   the host seeds it from the run's seed, so one seed gives one search.
 
-import { below as hostBelow, nextF64 } from 'nasbox:strategy/random@0.1.1';
-import { log } from 'nasbox:strategy/log@0.1.1';
+import { below as hostBelow, nextF64 } from 'nasbox:strategy/random@0.1.2';
+import { log } from 'nasbox:strategy/log@0.1.2';
+import { decisions as hostShapes } from 'nasbox:strategy/shape@0.1.2';
 
 // --- Randomness: the host's seeded stream only --------------------------------
 
@@ -51,6 +53,100 @@ export function mutate(genotype, arities) {
     child[i] = (child[i] + 1 + below(arities[i] - 1)) % arities[i];
   }
   return child;
+}
+
+/**
+ * What each decision is (contract 0.1.2): categorical or ordered numbers, and
+ * when it is active, from the host's `shape` import. Ordered decisions (a
+ * learning rate, a width) get local steps as well as jumps, and positions in
+ * [0, 1] (the value rescaled, on the log for a log decision) for kernels;
+ * inactive decisions are kept at choice 0, the form in which the host counts
+ * two genotypes as one architecture.
+ */
+export class Shape {
+  constructor(space) {
+    this.arities = arities(space);
+    this.decisions = Array.from(hostShapes());
+    if (this.decisions.length !== this.arities.length) this.decisions = []; // no description: all categorical
+    this.positions = this.arities.map((_, d) => {
+      const numbers = this.numbers(d);
+      if (numbers === undefined) return undefined;
+      const scaled = Array.from(numbers.values, (v) => (numbers.log ? Math.log(v) : v));
+      const lo = Math.min(...scaled);
+      const hi = Math.max(...scaled);
+      return scaled.map((v) => (hi > lo ? (v - lo) / (hi - lo) : 0.5));
+    });
+  }
+
+  /** `{ values, integer, log, continuous }` of an ordered decision, or undefined. */
+  numbers(d) {
+    const kind = this.decisions.length > 0 ? this.decisions[d].kind : undefined;
+    return kind !== undefined && kind.tag === 'ordered' ? kind.val : undefined;
+  }
+
+  isOrdered(d) {
+    return this.positions[d] !== undefined;
+  }
+
+  /** The choice's value rescaled to [0, 1] (0 when categorical). */
+  position(d, choice) {
+    return this.positions[d] === undefined ? 0 : this.positions[d][choice];
+  }
+
+  /** Which decisions count: every condition's decision active and at one of its choices. */
+  active(genotype) {
+    const state = this.arities.map(() => undefined);
+    const resolve = (d) => {
+      if (state[d] === undefined) {
+        const conditions = this.decisions.length > 0 ? Array.from(this.decisions[d].conditions) : [];
+        state[d] = conditions.every((c) => resolve(c.decision) && Array.from(c.choices).includes(genotype[c.decision]));
+      }
+      return state[d];
+    };
+    return this.arities.map((_, d) => resolve(d));
+  }
+
+  /** The genotype with its inactive decisions at choice 0. */
+  canonical(genotype) {
+    const active = this.active(genotype);
+    return Array.from(genotype, (g, d) => (active[d] ? g : 0));
+  }
+
+  /** A uniformly random genotype, canonical. */
+  sample() {
+    return this.canonical(sample(this.arities));
+  }
+
+  /**
+   * One active decision changed: on an ordered one, with probability `local`,
+   * to the nearest other value of a Gaussian step of a fifth of its range;
+   * otherwise to any other choice.
+   */
+  mutate(genotype, local = 0.7) {
+    const active = this.active(genotype);
+    const free = this.arities.map((a, d) => (a > 1 && active[d] ? d : -1)).filter((d) => d >= 0);
+    const child = Array.from(genotype);
+    if (free.length === 0) return child;
+    const d = free[below(free.length)];
+    const a = this.arities[d];
+    const c = child[d];
+    if (this.isOrdered(d) && uniform() < local) {
+      const u1 = Math.max(uniform(), 1e-300);
+      const target = this.position(d, c) + 0.2 * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * uniform());
+      let best = -1;
+      for (let k = 0; k < a; k++) {
+        if (k !== c && (best < 0 || Math.abs(this.position(d, k) - target) < Math.abs(this.position(d, best) - target))) best = k;
+      }
+      child[d] = best;
+    } else {
+      child[d] = (c + 1 + below(a - 1)) % a;
+    }
+    const now = this.active(child);
+    for (let e = 0; e < child.length; e++) {
+      if (now[e] && !active[e]) child[e] = below(this.arities[e]);
+    }
+    return this.canonical(child);
+  }
 }
 
 /** A proposal of one architecture, at full fidelity unless told. */

@@ -32,7 +32,8 @@ export const strategy = {
   init(space, config, context) {
     const { explore } = kit.settings(config, CONFIG);
     if (!(explore >= 0 && explore <= 1)) throw kit.invalidConfig(`explore: ${explore} is not in [0, 1]`);
-    search = { arities: kit.arities(space), explore, best: new kit.Best() };
+    // What each decision is: numbers get local steps, conditions are kept.
+    search = { shape: new kit.Shape(space), explore, best: new kit.Best() };
   },
 
   ask(n) {
@@ -40,7 +41,7 @@ export const strategy = {
     const proposals = [];
     for (let i = 0; i < n; i++) {
       const genotype =
-        s.best.genotype !== undefined && kit.uniform() >= s.explore ? kit.mutate(s.best.genotype, s.arities) : kit.sample(s.arities);
+        s.best.genotype !== undefined && kit.uniform() >= s.explore ? s.shape.mutate(s.best.genotype) : s.shape.sample();
       proposals.push(kit.propose(genotype));
     }
     return proposals;

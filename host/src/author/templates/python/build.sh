@@ -17,6 +17,6 @@ if [[ ! -x $tools/bin/componentize-py ]]; then
 fi
 mkdir -p build
 echo "build.sh: componentizing strategy.py"
-PYTHONDONTWRITEBYTECODE=1 "$tools/bin/componentize-py" --wit-path wit --world nasbox-strategy \
+PYTHONDONTWRITEBYTECODE=1 "$tools/bin/componentize-py" --wit-path wit --world nasbox-shaped-strategy \
     componentize --python-path . strategy --output build/{{name}}.wasm
 echo "build.sh: built build/{{name}}.wasm"

@@ -1,6 +1,6 @@
 """Helpers for writing a nasbox strategy in Python: the same ones the Rust
-SDK has (genotypes, the incumbent, config, errors, log), over the host's
-imports. Copy it, change it, or ignore it; nasbox only sees the component.
+SDK has (genotypes and what each decision is, the incumbent, config,
+errors, log), over the host's imports. Copy it, change it, or ignore it; nasbox only sees the component.
 
 Rules a nasbox strategy follows, which these helpers keep:
 
@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from componentize_py_types import Err
 from wit_world.imports import log as _log
 from wit_world.imports import random as _random
+from wit_world.imports import shape as _shape
 from wit_world.imports.log import Level
+from wit_world.imports.shape import Kind_Ordered
 from wit_world.imports.types import (
     Candidate,
     ConfigKey,
@@ -73,6 +75,92 @@ def mutate(genotype: Genotype, arities: list[int]) -> Genotype:
         i = free[below(len(free))]
         child[i] = (child[i] + 1 + below(arities[i] - 1)) % arities[i]
     return child
+
+
+class Shape:
+    """What each decision is (contract 0.1.2): categorical or ordered
+    numbers, and when it is active, from the host's `shape` import.
+
+    Ordered decisions (a learning rate, a width) get local steps as well as
+    jumps, and positions in [0, 1] (the value rescaled, on the log for a log
+    decision) for kernels; inactive decisions are kept at choice 0, the form
+    in which the host counts two genotypes as one architecture."""
+
+    def __init__(self, space: Space) -> None:
+        self.arities = arities(space)
+        self.decisions = list(_shape.decisions())
+        if len(self.decisions) != len(self.arities):  # no description: all categorical
+            self.decisions = []
+        self.positions: list[list[float] | None] = []
+        for d in range(len(self.arities)):
+            numbers = self.numbers(d)
+            if numbers is None:
+                self.positions.append(None)
+                continue
+            scaled = [math.log(v) if numbers.log else v for v in numbers.values]
+            lo, hi = min(scaled), max(scaled)
+            self.positions.append([(v - lo) / (hi - lo) if hi > lo else 0.5 for v in scaled])
+
+    def numbers(self, d: int):
+        """The values, integer, log and continuous flags of an ordered
+        decision; None for a categorical one."""
+        if not self.decisions:
+            return None
+        kind = self.decisions[d].kind
+        return kind.value if isinstance(kind, Kind_Ordered) else None
+
+    def is_ordered(self, d: int) -> bool:
+        return self.positions[d] is not None
+
+    def position(self, d: int, choice: int) -> float:
+        """The choice's value rescaled to [0, 1] (0 when categorical)."""
+        p = self.positions[d]
+        return p[choice] if p is not None else 0.0
+
+    def active(self, genotype: Genotype) -> list[bool]:
+        """Which decisions count: every condition's decision active and at
+        one of its choices."""
+        state: list[bool | None] = [None] * len(self.arities)
+
+        def resolve(d: int) -> bool:
+            if state[d] is None:
+                conditions = self.decisions[d].conditions if self.decisions else []
+                state[d] = all(resolve(c.decision) and genotype[c.decision] in list(c.choices) for c in conditions)
+            return bool(state[d])
+
+        return [resolve(d) for d in range(len(self.arities))]
+
+    def canonical(self, genotype: Genotype) -> Genotype:
+        """The genotype with its inactive decisions at choice 0."""
+        return [g if on else 0 for g, on in zip(genotype, self.active(genotype))]
+
+    def sample(self) -> Genotype:
+        """A uniformly random genotype, canonical."""
+        return self.canonical(sample(self.arities))
+
+    def mutate(self, genotype: Genotype, local: float = 0.7) -> Genotype:
+        """One active decision changed: on an ordered one, with probability
+        `local`, to the nearest other value of a Gaussian step of a fifth of
+        its range; otherwise to any other choice."""
+        active = self.active(genotype)
+        free = [d for d, a in enumerate(self.arities) if a > 1 and active[d]]
+        child = list(genotype)
+        if not free:
+            return child
+        d = free[below(len(free))]
+        a, c = self.arities[d], child[d]
+        if self.is_ordered(d) and uniform() < local:
+            u1, u2 = max(uniform(), 1e-300), uniform()
+            target = self.position(d, c) + 0.2 * math.sqrt(-2 * math.log(u1)) * math.cos(2 * math.pi * u2)
+            others = [k for k in range(a) if k != c]
+            child[d] = min(others, key=lambda k: abs(self.position(d, k) - target))
+        else:
+            child[d] = (c + 1 + below(a - 1)) % a
+        now = self.active(child)
+        for e in range(len(child)):
+            if now[e] and not active[e]:
+                child[e] = below(self.arities[e])
+        return self.canonical(child)
 
 
 def propose(genotype: Genotype, fidelity: float | None = None) -> Proposal:

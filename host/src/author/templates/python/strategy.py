@@ -17,7 +17,8 @@ CONFIG = {"explore": (0.2, "probability of a uniform sample instead of a mutatio
 
 class Search:
     def __init__(self, space: Space, explore: float) -> None:
-        self.arities = kit.arities(space)
+        # What each decision is: numbers get local steps, conditions are kept.
+        self.shape = kit.Shape(space)
         self.explore = explore
         self.best = kit.Best()
 
@@ -25,9 +26,9 @@ class Search:
         proposals = []
         for _ in range(n):
             if self.best.genotype is not None and kit.uniform() >= self.explore:
-                genotype = kit.mutate(self.best.genotype, self.arities)
+                genotype = self.shape.mutate(self.best.genotype)
             else:
-                genotype = kit.sample(self.arities)
+                genotype = self.shape.sample()
             proposals.append(kit.propose(genotype))
         return proposals
 
