@@ -230,3 +230,44 @@ fn predictor_strategies_find_the_table_optimum_more_often_than_random() {
     }
     eprintln!("{message}");
 }
+
+/// The first 30 genotypes `tests/data/contract-0-1-1/tpe.wasm` proposes on
+/// nb201 with seed 11, answered by [`best_found`]'s protocol: pinned when
+/// contract 0.1.2 landed, so a host change that alters what a 0.1.1
+/// strategy sees (its space, its random stream, its calls) shows here.
+const TPE_0_1_1_SEARCH: &[[u32; 6]] = &[
+    [1, 0, 1, 2, 1, 4], [1, 1, 4, 0, 1, 4], [1, 0, 4, 0, 0, 0], [1, 3, 1, 1, 4, 1], [0, 2, 0, 2, 3, 1],
+    [0, 3, 1, 2, 2, 1], [2, 3, 0, 2, 0, 2], [4, 1, 1, 2, 0, 0], [1, 0, 4, 0, 3, 3], [0, 2, 4, 3, 4, 0],
+    [2, 3, 0, 4, 3, 3], [2, 3, 4, 4, 3, 3], [2, 4, 4, 4, 3, 3], [2, 4, 0, 4, 3, 3], [2, 4, 3, 4, 3, 3],
+    [2, 3, 3, 4, 3, 3], [2, 3, 3, 4, 3, 2], [2, 4, 3, 4, 3, 2], [3, 4, 3, 4, 3, 3], [3, 3, 3, 4, 3, 3],
+    [3, 3, 3, 4, 3, 2], [3, 4, 3, 4, 3, 2], [3, 2, 3, 4, 3, 2], [3, 2, 3, 4, 3, 3], [3, 3, 3, 4, 2, 2],
+    [3, 3, 2, 4, 3, 3], [3, 2, 3, 4, 4, 3], [3, 3, 3, 3, 3, 3], [3, 1, 2, 4, 3, 3], [3, 4, 2, 4, 3, 3],
+];
+
+#[test]
+fn a_strategy_built_against_contract_0_1_1_loads_and_searches_as_before() {
+    let old = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/contract-0-1-1/tpe.wasm");
+    let loaded = engine().load(&old).unwrap();
+    assert!(loaded.imports.iter().any(|i| i == "nasbox:strategy/random@0.1.1"), "{:?}", loaded.imports);
+    assert!(!loaded.imports.iter().any(|i| i.contains("shape")), "{:?}", loaded.imports);
+    let space = space::builtin("nb201").unwrap();
+    let mut p = Plugin::load(engine(), &old, 11, Limits::default()).unwrap();
+    p.init(&space, &[], RunContext { max_trials: Some(30), parallelism: 1 }).unwrap();
+    let mut proposed = vec![];
+    for trial in 0..30u64 {
+        let proposal = p.ask(1).unwrap().pop().unwrap();
+        let Proposal::Genotype(c) = &proposal else { panic!("{proposal:?}") };
+        proposed.push(c.genotype.clone());
+        p.tell(&[synthetic(&space, trial, proposal)]).unwrap();
+    }
+    let pinned: Vec<Vec<u32>> = TPE_0_1_1_SEARCH.iter().map(|g| g.to_vec()).collect();
+    assert_eq!(proposed, pinned, "the 0.1.1 component's search changed");
+    // On an ordered space it still sees plain choices and proposes in range.
+    let hp = space::builtin("nb201+hp").unwrap();
+    let mut p = Plugin::load(engine(), &old, 3, Limits::default()).unwrap();
+    p.init(&hp, &[], RunContext { max_trials: None, parallelism: 1 }).unwrap();
+    for proposal in p.ask(5).unwrap() {
+        let Proposal::Genotype(c) = proposal else { panic!() };
+        hp.validate(&c.genotype).unwrap();
+    }
+}

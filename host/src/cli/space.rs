@@ -101,7 +101,7 @@ fn print_space(name: &str, s: &Space, shown: usize) {
 /// The choices, or for a continuous range its ends and resolution.
 fn choices_text(d: &space::Decision) -> String {
     match &d.kind {
-        space::shape::Kind::Ordered(n) if n.continuous && d.choices.len() > 2 => {
+        space::shape::Kind::Ordered(n) if n.continuous && d.choices.len() > 12 => {
             format!("{} to {} ({} points)", d.choices[0], d.choices[d.choices.len() - 1], d.choices.len())
         }
         _ => d.choices.join(" | "),
@@ -121,6 +121,9 @@ fn when_text(s: &Space, d: &space::Decision) -> String {
             let values: Vec<&str> = c.choices.iter().map(|&i| parent.choices[i as usize].as_str()).collect();
             if values.len() == 1 {
                 format!("{} = {}", parent.name, values[0])
+            } else if values.len() > 6 {
+                // A bound on a range: its ends, not hundreds of points.
+                format!("{} in {} … {} ({} values)", parent.name, values[0], values[values.len() - 1], values.len())
             } else {
                 format!("{} in {}", parent.name, values.join(" | "))
             }
