@@ -26,7 +26,8 @@ use super::sandbox::LimitArgs;
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
-    /// Strategy component (FILE.wasm) or built-in name [default: evolution].
+    /// Strategy component (FILE.wasm) or built-in name [default: auto: tpe for a decision space with numbers or
+    /// conditions, nsga2 for several objectives, evolution otherwise; `search` says which].
     #[arg(long)]
     strategy: Option<String>,
     /// nb201, darts, chain, or FILE.toml (a chain space, or a decision space); a network space with +hp
@@ -203,7 +204,18 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     // Flags override run.toml: check the values again, as the search will
     // read them.
     config.check().map_err(anyhow::Error::msg).context("the search's configuration (run.toml and flags)")?;
+    let chosen = if config.strategy == nasbox::run::AUTO {
+        let space = nasbox::space::SearchSpace::resolve(&config.space)?;
+        let (name, why) = nasbox::run::auto_strategy(&space, &config.objectives);
+        config.strategy = name.into();
+        Some(why)
+    } else {
+        None
+    };
     let strategy = find_strategy(&config.strategy)?;
+    if let Some(why) = chosen {
+        println!("strategy: {} (no --strategy given; {why})", config.strategy);
+    }
     // Check everything before creating the run folder.
     let estimator = EstimatorSpec::parse(&config.estimator).map_err(anyhow::Error::msg).context("--estimator")?;
     nasbox::run::Budget::parse(&config.budget).map_err(anyhow::Error::msg).context("--budget")?;

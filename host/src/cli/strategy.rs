@@ -169,6 +169,16 @@ fn inspect(engine: &Engine, file: PathBuf, json: bool, limits: Limits) -> anyhow
             "read as mixtures (no relaxation export)"
         }
     );
+    // Whether it can tell numbers and conditions from names (contract 0.1.2).
+    let shaped = loaded.imports.iter().any(|i| i.starts_with("nasbox:strategy/shape@"));
+    println!(
+        "  shape:     {}",
+        if shaped {
+            "reads what each decision is: ordered numbers, continuous ranges, conditions (shape, 0.1.2)"
+        } else {
+            "sees every decision as categorical (no shape import)"
+        }
+    );
     if info.config.is_empty() {
         println!("  config:    none");
     } else {

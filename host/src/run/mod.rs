@@ -93,7 +93,7 @@ pub struct RunConfig {
 impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
-            strategy: "evolution".into(),
+            strategy: AUTO.into(),
             space: "nb201".into(),
             dataset: "synthetic".into(),
             estimator: "train".into(),
@@ -195,6 +195,32 @@ impl RunConfig {
 /// looked up in `$NASBOX_STRATEGIES` (colon-separated folders), then next
 /// to the binary (`target/wasm32-wasip2/release` for a cargo build, or a
 /// `strategies/` folder beside an installed binary).
+/// The strategy name that lets `search` choose by the space: see
+/// [`auto_strategy`].
+pub const AUTO: &str = "auto";
+
+/// The strategy a search runs when none is named (`strategy = "auto"`), and
+/// why, for `search` to say. The rules follow what measured best
+/// (docs/src/guide/benchmarking.md): a decision space with numbers or
+/// conditions is searched by TPE with kernels on the values, which reached
+/// Optuna's TPE on the mixed-space suite where evolution fell short; several
+/// objectives need NSGA-II; cell and chain spaces keep regularized
+/// evolution.
+pub fn auto_strategy(space: &crate::space::SearchSpace, objectives: &[String]) -> (&'static str, &'static str) {
+    if !objectives.is_empty() {
+        return ("nsga2", "several objectives: NSGA-II searches for their Pareto front");
+    }
+    let decisions = space.space().decisions;
+    let numeric = decisions.iter().any(|d| matches!(d.kind, crate::space::shape::Kind::Ordered(_)) || !d.conditions.is_empty());
+    match space {
+        crate::space::SearchSpace::Decisions(_) if numeric => {
+            ("tpe", "a decision space with ordered or conditional decisions: TPE models numbers as numbers and skips inactive decisions")
+        }
+        crate::space::SearchSpace::Decisions(_) => ("evolution", "a decision space of categorical decisions: regularized evolution"),
+        _ => ("evolution", "a network space: regularized evolution, the cell-search default"),
+    }
+}
+
 pub fn find_strategy(spec: &str) -> anyhow::Result<PathBuf> {
     let direct = PathBuf::from(spec);
     if direct.exists() {
@@ -234,6 +260,17 @@ mod tests {
         let parsed: RunConfig = toml::from_str(&block).unwrap_or_else(|e| panic!("the user guide's run.toml: {e}"));
         assert_eq!(parsed, RunConfig::default());
         assert_eq!(parsed.check(), Ok(()));
+    }
+
+    #[test]
+    fn auto_picks_tpe_for_numbers_and_conditions_and_evolution_for_cells() {
+        use crate::space::{decisions::DecisionSpec, SearchSpace};
+        let decisions = |text: &str| SearchSpace::Decisions(DecisionSpec::from_text(text, "d").unwrap());
+        assert_eq!(auto_strategy(&decisions("[decisions]\nlr = { low = 1e-4, high = 1e-1, scale = \"log\" }\n"), &[]).0, "tpe");
+        assert_eq!(auto_strategy(&decisions("[decisions]\na = [\"x\", \"y\"]\nb = { values = [\"p\"], when = { a = \"x\" } }\n"), &[]).0, "tpe");
+        assert_eq!(auto_strategy(&decisions("[decisions]\na = [\"x\", \"y\"]\n"), &[]).0, "evolution");
+        assert_eq!(auto_strategy(&SearchSpace::Nb201, &[]).0, "evolution");
+        assert_eq!(auto_strategy(&SearchSpace::Nb201, &["accuracy".into(), "-params".into()]).0, "nsga2");
     }
 
     /// The user guide's run.toml (every setting at its default).
