@@ -38,6 +38,7 @@ const RUST_SDK: &[File] = &[
     file("sdk/nasbox-sdk/src/log.rs", include_str!("../../../strategies/sdk/src/log.rs")),
     file("sdk/nasbox-sdk/src/native.rs", include_str!("../../../strategies/sdk/src/native.rs")),
     file("sdk/nasbox-sdk/src/random.rs", include_str!("../../../strategies/sdk/src/random.rs")),
+    file("sdk/nasbox-sdk/src/shape.rs", include_str!("../../../strategies/sdk/src/shape.rs")),
     file("sdk/nasbox-sdk/src/state.rs", include_str!("../../../strategies/sdk/src/state.rs")),
 ];
 

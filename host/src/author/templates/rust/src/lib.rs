@@ -7,12 +7,13 @@
 //! one seed gives one search), failures as `StrategyError` values.
 
 use nasbox_sdk::{
-    genotype, log, random, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy,
+    genotype, log, random, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Shape, Space, Strategy,
     StrategyError, StrategyInfo,
 };
 
 pub struct Search {
-    arities: Vec<u32>,
+    /// What each decision is: numbers get local steps, conditions are kept.
+    shape: Shape,
     explore: f64,
     best: Best,
 }
@@ -37,13 +38,13 @@ impl Strategy for Search {
         if !(0.0..=1.0).contains(&explore) {
             return Err(StrategyError::InvalidConfig(format!("explore: {explore} is not in [0, 1]")));
         }
-        Ok(Search { arities: genotype::arities(&space), explore, best: Best::default() })
+        Ok(Search { shape: Shape::of(&space), explore, best: Best::default() })
     }
 
     fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
         let next = |best: Option<Genotype>| match best {
-            Some(best) if random::f64() >= self.explore => genotype::mutate(&best, &self.arities),
-            _ => genotype::sample(&self.arities),
+            Some(best) if random::f64() >= self.explore => self.shape.mutate(&best, 0.7),
+            _ => self.shape.sample(),
         };
         Ok((0..n).map(|_| genotype::propose(next(self.best.genotype()))).collect())
     }
