@@ -13,7 +13,7 @@ use support::{engine, guest, nasbox, path};
 
 /// Every built-in strategy component, and the SDK example.
 const STRATEGIES: &[&str] =
-    &["random", "grid", "evolution", "local_search", "tpe", "hyperband", "bohb", "reinforce", "darts", "gdas", "bananas", "npenas", "nsga2", "mutator"];
+    &["random", "grid", "evolution", "local_search", "tpe", "gp", "hyperband", "bohb", "reinforce", "darts", "gdas", "bananas", "npenas", "nsga2", "mutator"];
 
 #[test]
 fn every_strategy_passes_the_check_on_every_space() {

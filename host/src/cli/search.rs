@@ -26,8 +26,9 @@ use super::sandbox::LimitArgs;
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
-    /// Strategy component (FILE.wasm) or built-in name [default: auto: tpe for a decision space with numbers or
-    /// conditions, nsga2 for several objectives, evolution otherwise; `search` says which].
+    /// Strategy component (FILE.wasm) or built-in name [default: auto: for a decision space with numbers or
+    /// conditions gp up to 300 trials and tpe beyond, nsga2 for several objectives, evolution otherwise; `search`
+    /// says which].
     #[arg(long)]
     strategy: Option<String>,
     /// nb201, darts, chain, or FILE.toml (a chain space, or a decision space); a network space with +hp
@@ -206,7 +207,8 @@ pub fn search(a: SearchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     config.check().map_err(anyhow::Error::msg).context("the search's configuration (run.toml and flags)")?;
     let chosen = if config.strategy == nasbox::run::AUTO {
         let space = nasbox::space::SearchSpace::resolve(&config.space)?;
-        let (name, why) = nasbox::run::auto_strategy(&space, &config.objectives);
+        let trials = nasbox::run::Budget::parse(&config.budget).map_err(anyhow::Error::msg).context("--budget")?.trials;
+        let (name, why) = nasbox::run::auto_strategy(&space, &config.objectives, trials);
         config.strategy = name.into();
         Some(why)
     } else {
