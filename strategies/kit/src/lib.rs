@@ -1,8 +1,11 @@
 //! Building blocks shared by the built-in strategies, usable by any strategy
 //! written with the SDK:
 //!
-//! - [`tpe`]: the tree-structured Parzen estimator's density-ratio model for
-//!   categorical decisions (Bergstra et al. 2011), used by `tpe` and `bohb`;
+//! - [`tpe`]: the tree-structured Parzen estimator's density-ratio model
+//!   (Bergstra et al. 2011, as Optuna runs it), used by `tpe` and `bohb`, on
+//!   [`parzen`]'s per-decision densities (truncated Gaussian kernels on
+//!   ordered values, counts on categories, fitted where a decision is
+//!   active);
 //! - [`hyperband`]: successive-halving brackets over the fidelity field
 //!   (Li et al. 2017), used by `hyperband` and `bohb`;
 //! - [`relax`]: architecture weights for differentiable search (softmax and
@@ -21,5 +24,6 @@ pub mod encode;
 pub mod guided;
 pub mod hyperband;
 pub mod mlp;
+pub mod parzen;
 pub mod relax;
 pub mod tpe;

@@ -1,22 +1,35 @@
 //! TPE: Bayesian optimisation with a tree-structured Parzen estimator
 //! (Bergstra, Bardenet, Bengio, Kégl, "Algorithms for Hyper-Parameter
-//! Optimization", NeurIPS 2011), for categorical architecture decisions.
+//! Optimization", NeurIPS 2011), as Optuna's `TPESampler` runs it, on the
+//! space's shape (contract 0.1.2): numbers get Gaussian kernels on their
+//! (log) values, categories counts, and a decision counts only where its
+//! conditions hold.
 //!
 //! The first `startup` proposals are uniform; after that each proposal
 //! maximises l(x)/g(x) among candidates drawn from l (see
-//! `nasbox_kit::tpe`). Pending proposals are not re-proposed, so parallel
-//! workers get distinct architectures.
+//! `nasbox_kit::tpe` and `nasbox_kit::parzen`). Proposals still being
+//! evaluated count as bad results (`constant_liar`), so parallel workers
+//! spread out, and a genotype already proposed is not proposed again while
+//! another candidate is left.
+//!
+//! `auto` settings follow the shape: where some decision is a number, the
+//! model is Optuna 5's (multivariate, min(⌈0.1 n⌉, 25) good results); on an
+//! all-categorical space, independent per decision with a quarter of the
+//! results good, which searches NAS cells better (measured on the
+//! `hartmann` example's `--cells` space, 100 seeds × 50 trials: 0.905 ±
+//! 0.038 against 0.892 ± 0.039 multivariate).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use nasbox_kit::tpe::Tpe;
-use nasbox_sdk::{genotype, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
+use nasbox_kit::tpe::{parse_multivariate, sample_avoiding, Gamma, Tpe};
+use nasbox_sdk::{genotype, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Shape, Space, Strategy, StrategyError, StrategyInfo};
 use serde::{Deserialize, Serialize};
 
 pub struct TpeStrategy {
-    arities: Vec<u32>,
+    shape: Shape,
     model: Tpe,
     startup: usize,
+    constant_liar: bool,
     state: State,
 }
 
@@ -35,37 +48,49 @@ impl Strategy for TpeStrategy {
         StrategyInfo {
             name: "tpe".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            description: "Tree-structured Parzen estimator: proposes the candidate maximising l(x)/g(x), the ratio of \
-                          per-decision densities of good and bad results (Bergstra et al. 2011)."
+            description: "Tree-structured Parzen estimator, as Optuna's TPESampler: proposes the candidate maximising l(x)/g(x), \
+                          the ratio of the densities of good and bad results (Gaussian kernels on the values of ordered decisions, \
+                          counts on categories, each decision where it is active), with pending proposals counted as bad \
+                          (Bergstra et al. 2011)."
                 .into(),
             config: vec![
                 key("startup", "10", "uniform proposals before the model is used (at least 2)"),
-                key("gamma", "0.25", "fraction of results counted as good, in (0, 1)"),
+                key("gamma", "auto", "fraction of results counted as good, in (0, 1); optuna: min(ceil(0.1 n), 25) of n; auto: optuna where some decision is a number, else 0.25"),
                 key("candidates", "24", "candidates drawn from l(x) per proposal"),
-                key("prior_weight", "1.0", "weight of the uniform prior, in pseudo-observations"),
+                key("prior_weight", "1.0", "weight of the prior kernel (uniform prior of a categorical decision), in observations"),
+                key("constant_liar", "true", "count proposals still being evaluated as bad results, so parallel workers spread out"),
+                key("multivariate", "auto", "true: joint kernels over all decisions (Optuna 5); false: one density per decision (Optuna 4); auto: true where some decision is a number"),
             ],
             supports_snapshot: true,
         }
     }
 
     fn init(space: Space, config: Config, _context: RunContext) -> Result<Self, StrategyError> {
-        let model = Tpe { gamma: config.get("gamma")?, prior_weight: config.get("prior_weight")?, candidates: config.get("candidates")? };
+        let shape = Shape::of(&space);
+        let model = Tpe {
+            gamma: Gamma::parse("gamma", config.raw("gamma")?, &shape)?,
+            prior_weight: config.get("prior_weight")?,
+            candidates: config.get("candidates")?,
+            multivariate: parse_multivariate("multivariate", config.raw("multivariate")?, &shape)?,
+        };
         model.validate()?;
         let startup: usize = config.get("startup")?;
         if startup < 2 {
             return Err(StrategyError::InvalidConfig("startup: must be at least 2".into()));
         }
-        Ok(TpeStrategy { arities: genotype::arities(&space), model, startup, state: State::default() })
+        Ok(TpeStrategy { shape, model, startup, constant_liar: config.get("constant_liar")?, state: State::default() })
     }
 
     fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
         let mut out = Vec::new();
         for _ in 0..n {
             let s = &self.state;
+            let taken = |g: &Genotype| s.proposed.contains(g);
             let g = if s.results.len() < self.startup.max(2) {
-                (0..64).map(|_| genotype::sample(&self.arities)).find(|g| !s.proposed.contains(g)).unwrap_or_else(|| genotype::sample(&self.arities))
+                sample_avoiding(&self.shape, taken)
             } else {
-                self.model.suggest(&self.arities, &s.results, |g| s.proposed.contains(g))
+                let pending: Vec<Genotype> = if self.constant_liar { s.pending.values().cloned().collect() } else { vec![] };
+                self.model.suggest(&self.shape, &s.results, &pending, taken)
             };
             self.state.proposed.insert(g.clone());
             self.state.pending.insert(self.state.next_trial, g.clone());
@@ -103,25 +128,172 @@ nasbox_sdk::export_strategy!(TpeStrategy);
 
 #[cfg(test)]
 mod tests {
+    use std::collections::VecDeque;
+
     use super::*;
-    use nasbox_sdk::{native::Native, Candidate, Decision, Status};
+    use nasbox_sdk::shape::{Condition, DecisionShape, Kind, Numbers};
+    use nasbox_sdk::{native::Native, Candidate, Decision, Setting, Status};
+
+    fn space(arities: &[usize]) -> Space {
+        Space {
+            name: "t".into(),
+            decisions: arities.iter().enumerate().map(|(i, &a)| Decision { name: format!("d{i}"), choices: (0..a).map(|c| c.to_string()).collect() }).collect(),
+        }
+    }
+
+    /// An ordered grid of `n` values 0, 1/(n − 1), …, 1.
+    fn grid(n: usize) -> DecisionShape {
+        let values = (0..n).map(|i| i as f64 / (n - 1) as f64).collect();
+        DecisionShape { kind: Kind::Ordered(Numbers { values, integer: false, log: false, continuous: false }), conditions: vec![] }
+    }
+
+    fn set(key: &str, value: &str) -> Setting {
+        Setting { key: key.into(), value: value.into() }
+    }
+
+    fn genotype_of(p: &Proposal) -> Genotype {
+        let Proposal::Genotype(Candidate { genotype, .. }) = p else { unreachable!() };
+        genotype.clone()
+    }
+
+    fn observe(trial: u64, proposal: Proposal, objective: f64) -> Observation {
+        Observation { trial, proposal, status: Status::Ok, objective, cost: 1.0, metrics: vec![], gradient: None }
+    }
+
+    /// Runs `trials` trials keeping `workers` proposals pending (ask until
+    /// that many are out, tell the oldest); every proposal, in order.
+    fn run(s: &mut Native<TpeStrategy>, trials: u64, workers: usize, objective: impl Fn(&[u32]) -> f64) -> Vec<Genotype> {
+        let mut pending: VecDeque<(u64, Proposal)> = VecDeque::new();
+        let (mut asked, mut proposed) = (0u64, vec![]);
+        while asked < trials || !pending.is_empty() {
+            while asked < trials && pending.len() < workers {
+                let p = s.ask(1).unwrap().pop().unwrap();
+                proposed.push(genotype_of(&p));
+                pending.push_back((asked, p));
+                asked += 1;
+            }
+            let (trial, p) = pending.pop_front().unwrap();
+            let y = objective(&genotype_of(&p));
+            s.tell(vec![observe(trial, p, y)]).unwrap();
+        }
+        proposed
+    }
+
+    fn context(parallelism: u32) -> RunContext {
+        RunContext { max_trials: None, parallelism }
+    }
 
     #[test]
     fn finds_the_preferred_choices_of_a_separable_objective() {
-        let space = Space {
-            name: "t".into(),
-            decisions: (0..6).map(|i| Decision { name: format!("d{i}"), choices: (0..5).map(|c| c.to_string()).collect() }).collect(),
-        };
-        let mut s = Native::<TpeStrategy>::init(4, space, vec![], RunContext { max_trials: None, parallelism: 1 }).unwrap();
+        let mut s = Native::<TpeStrategy>::init(4, space(&[5; 6]), vec![], context(1)).unwrap();
         let objective = |g: &[u32]| g.iter().filter(|&&c| c == 3).count() as f64 / 6.0;
-        for trial in 0..120u64 {
-            let p = s.ask(1).unwrap().pop().unwrap();
-            let Proposal::Genotype(Candidate { genotype, .. }) = &p else { unreachable!() };
-            let y = objective(genotype);
-            s.tell(vec![Observation { trial, proposal: p.clone(), status: Status::Ok, objective: y, cost: 1.0, metrics: vec![], gradient: None }]).unwrap();
-        }
+        run(&mut s, 120, 1, objective);
         let best = s.recommend().unwrap().unwrap();
         // Uniform sampling hits ≥ 5 of 6 with probability ~0.002 per draw.
         assert!(objective(&best) >= 5.0 / 6.0, "{best:?}");
+    }
+
+    /// Points per grid of the statistical test.
+    const POINTS: usize = 21;
+
+    /// A smooth peak off the centre of [0, 1]^4, on grids of `POINTS`, with
+    /// neighbouring coordinates interacting: −(Σ dᵢ² + Σ dᵢ dᵢ₊₁) for
+    /// d = x − c, 0 at best.
+    fn bowl(g: &[u32]) -> f64 {
+        const CENTRE: [f64; 4] = [0.3, 0.8, 0.1, 0.65];
+        let d: Vec<f64> = g.iter().zip(CENTRE).map(|(&c, m)| c as f64 / (POINTS - 1) as f64 - m).collect();
+        -(d.iter().map(|x| x * x).sum::<f64>() + d.windows(2).map(|w| w[0] * w[1]).sum::<f64>())
+    }
+
+    /// Mean best of `bowl` over `seeds` searches of 50 trials, TPE told the
+    /// grids are ordered or not.
+    fn mean_best(shaped: bool, seeds: u64) -> f64 {
+        let shapes = if shaped { vec![grid(POINTS); 4] } else { vec![] };
+        let total: f64 = (0..seeds)
+            .map(|seed| {
+                let mut s = Native::<TpeStrategy>::init_shaped(seed, space(&[POINTS; 4]), shapes.clone(), vec![], context(1)).unwrap();
+                run(&mut s, 50, 1, bowl).iter().map(|g| bowl(g)).fold(f64::NEG_INFINITY, f64::max)
+            })
+            .sum();
+        total / seeds as f64
+    }
+
+    /// The point of the shape: kernels on values find a smooth optimum that
+    /// 21 unrelated categories per decision hide. Measured over these 40
+    /// seeds: ordered −0.0074, categorical −0.0309, a gap of 0.0235; the
+    /// margin asked, 0.01, is well under half of it. The seeds are fixed and
+    /// the strategy calls no platform maths beyond exp, ln, sqrt and cos,
+    /// whose last-bit differences between platforms, if any, move these
+    /// means far less than that.
+    #[test]
+    fn ordered_grids_are_searched_better_than_categories() {
+        let (ordered, categorical) = (mean_best(true, 40), mean_best(false, 40));
+        eprintln!("mean best of 40 seeds × 50 trials: ordered {ordered:.4}, categorical {categorical:.4}");
+        assert!(ordered > categorical + 0.01, "ordered {ordered:.4}, categorical {categorical:.4}");
+    }
+
+    #[test]
+    fn conditional_decisions_are_proposed_canonical_and_never_repeated() {
+        // d1 (ordered) counts only when d0 = 1, d2 only when d0 = 0.
+        let when = |mut s: DecisionShape, choice: u32| {
+            s.conditions.push(Condition { decision: 0, choices: vec![choice] });
+            s
+        };
+        let cat = DecisionShape { kind: Kind::Categorical, conditions: vec![] };
+        let shapes = vec![cat.clone(), when(grid(21), 1), when(cat, 0), grid(11)];
+        let shape = Shape::new(&space(&[2, 21, 3, 11]), shapes.clone()).unwrap();
+        let mut s = Native::<TpeStrategy>::init_shaped(2, space(&[2, 21, 3, 11]), shapes, vec![], context(3)).unwrap();
+        // Best: d0 = 1 with d1 near 0.7 (14 of 20); the branch d0 = 0 is worse.
+        let objective = |g: &[u32]| if g[0] == 1 { 1.0 - (g[1] as f64 / 20.0 - 0.7).abs() } else { 0.3 + 0.1 * g[2] as f64 } - 0.02 * (g[3] as f64 - 5.0).abs();
+        let proposed = run(&mut s, 60, 3, objective);
+        for g in &proposed {
+            assert_eq!(&shape.canonical(g), g);
+        }
+        let distinct: BTreeSet<&Genotype> = proposed.iter().collect();
+        assert_eq!(distinct.len(), proposed.len(), "a repeat among {proposed:?}");
+        let late = &proposed[30..];
+        let on_branch = late.iter().filter(|g| g[0] == 1 && g[1].abs_diff(14) <= 3).count();
+        assert!(on_branch > 15, "{late:?}");
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_search_and_a_restored_state_continues_it() {
+        let shapes = vec![grid(11); 3];
+        let objective = |g: &[u32]| -g.iter().map(|&c| (c as f64 - 6.0).powi(2)).sum::<f64>();
+        let mut a = Native::<TpeStrategy>::init_shaped(5, space(&[11; 3]), shapes.clone(), vec![], context(2)).unwrap();
+        let first = run(&mut a, 25, 2, objective);
+        let mut b = Native::<TpeStrategy>::init_shaped(5, space(&[11; 3]), shapes.clone(), vec![], context(2)).unwrap();
+        assert_eq!(run(&mut b, 25, 2, objective), first);
+        // Leave one pending, snapshot, restore into an instance on another
+        // seed: from the same random stream both continue alike.
+        let held = a.ask(1).unwrap().pop().unwrap();
+        let snap = a.snapshot().unwrap();
+        let mut c = Native::<TpeStrategy>::init_shaped(99, space(&[11; 3]), shapes, vec![], context(2)).unwrap();
+        c.restore(snap.clone()).unwrap();
+        assert_eq!(c.snapshot().unwrap(), snap, "the snapshot round-trips byte for byte");
+        let mut next = vec![];
+        for s in [&mut a, &mut c] {
+            nasbox_sdk::native::seed_for_tests(11);
+            s.tell(vec![observe(25, held.clone(), objective(&genotype_of(&held)))]).unwrap();
+            next.push(s.ask(3).unwrap().iter().map(genotype_of).collect::<Vec<_>>());
+        }
+        assert_eq!(next[0], next[1]);
+    }
+
+    #[test]
+    fn settings_are_checked_and_named() {
+        let init = |settings| Native::<TpeStrategy>::init(1, space(&[3, 3]), settings, context(1));
+        let message = |settings| match init(settings) {
+            Err(StrategyError::InvalidConfig(m)) => m,
+            other => panic!("{:?}", other.map(|_| ())),
+        };
+        assert!(message(vec![set("gamma", "1.5")]).starts_with("gamma"));
+        assert!(message(vec![set("gamma", "most")]).starts_with("gamma"));
+        assert!(message(vec![set("prior_weight", "0")]).starts_with("prior_weight"));
+        assert!(message(vec![set("candidates", "0")]).starts_with("candidates"));
+        assert!(message(vec![set("startup", "1")]).starts_with("startup"));
+        assert!(message(vec![set("constant_liar", "maybe")]).starts_with("constant_liar"));
+        assert!(message(vec![set("multivariate", "2")]).starts_with("multivariate"));
+        assert!(init(vec![set("gamma", "0.25"), set("multivariate", "false"), set("constant_liar", "false")]).is_ok());
     }
 }
