@@ -14,11 +14,12 @@ use crate::table::{space, Table};
 type Search = fn(&Table, u64, u64, &[Setting]) -> Result<Answer, String>;
 
 /// The strategies this links, by the names `nasbox bench` gives them.
-const STRATEGIES: [(&str, Search); 6] = [
+const STRATEGIES: [(&str, Search); 7] = [
     ("random", search::<random::RandomSearch>),
     ("evolution", search::<evolution::Evolution>),
     ("local_search", search::<local_search::LocalSearch>),
     ("tpe", search::<tpe::TpeStrategy>),
+    ("gp", search::<gp::Gp>),
     ("bananas", search::<bananas::Bananas>),
     ("npenas", search::<npenas::Npenas>),
 ];
