@@ -30,7 +30,7 @@ pub type Bananas = GuidedStrategy<BananasGuide>;
 
 impl Guide for BananasGuide {
     fn info() -> StrategyInfo {
-        let mut config = config_keys(["10", "uniform", "3", "32", "2", "100", "100", "2", "1", "0.2", "0", "4", "auto"]);
+        let mut config = config_keys(["10", "uniform", "3", "32", "2", "100", "100", "2", "1", "0.2", "0", "4", "auto", "0.9"]);
         config.push(ConfigKey {
             name: "acquisition".into(),
             default: "its".into(),
@@ -90,6 +90,8 @@ mod tests {
             ("recombine", "1"),
             ("recombine", "17"),
             ("design", "sobol"),
+            ("local", "1.5"),
+            ("local", "-0.5"),
         ] {
             let r = Native::<Bananas>::init(1, space(), set(key, value), ctx());
             assert!(matches!(&r, Err(StrategyError::InvalidConfig(m)) if m.contains(key)), "{key}={value}: {:?}", r.err());

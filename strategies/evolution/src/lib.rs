@@ -9,16 +9,32 @@
 //!
 //! Asynchronous by construction: tournaments use the population as it is
 //! when asked, and results may arrive in any order.
+//!
+//! Shapes (contract 0.1.2): a mutation that picks an ordered decision (a
+//! width, a learning rate, a continuous range) steps to a nearby value with
+//! probability `local` and jumps to any other value otherwise; a
+//! categorical decision always changes to any other choice, as in the paper
+//! ([`Shape::mutate`]). On −Hartmann6 over 11-value grids (100 trials,
+//! 200 seeds, the `hartmann` example) the best found averaged 2.48 seeing
+//! categories, and with the shape 2.41 at `local`=0 (jumps only), 2.55 at
+//! 0.5, 2.62 at 0.7, 2.75 at 0.9 (the default) and 2.69 at 1 (steps only).
+//! Under conditions only active decisions mutate, and every proposal is
+//! canonical (inactive decisions at choice 0). On an
+//! all-categorical space every draw is what it was before shapes existed.
 
 use std::collections::{BTreeMap, VecDeque};
 
-use nasbox_sdk::{genotype, random, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
+use nasbox_sdk::{
+    genotype, random, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Shape, Space, Strategy, StrategyError, StrategyInfo,
+};
 use serde::{Deserialize, Serialize};
 
 pub struct Evolution {
-    arities: Vec<u32>,
+    shape: Shape,
     population_size: usize,
     sample_size: usize,
+    /// Probability that a mutation of an ordered decision is a local step.
+    local: f64,
     state: State,
 }
 
@@ -44,7 +60,7 @@ impl Evolution {
         let initialising = s.population.len() + self.pending_random() < self.population_size;
         if initialising || s.population.is_empty() {
             self.state.pending.insert(self.state.next_trial, true);
-            return genotype::sample(&self.arities);
+            return self.shape.sample();
         }
         let mut parent: Option<&(Genotype, f64)> = None;
         for _ in 0..self.sample_size {
@@ -53,7 +69,7 @@ impl Evolution {
                 parent = Some(candidate);
             }
         }
-        let child = genotype::mutate(&parent.expect("sample_size >= 1").0, &self.arities);
+        let child = self.shape.mutate(&parent.expect("sample_size >= 1").0, self.local);
         self.state.pending.insert(self.state.next_trial, false);
         child
     }
@@ -83,6 +99,14 @@ impl Strategy for Evolution {
                                   (NATS-Bench's 10/3 at small budgets, the paper's 50/10 at large ones)"
                         .into(),
                 },
+                ConfigKey {
+                    name: "local".into(),
+                    default: LOCAL.into(),
+                    description: "probability in [0, 1] that a mutation of an ordered decision (numbers: a width, a \
+                                  learning rate, a range) steps to a nearby value rather than to any other; \
+                                  categorical decisions always change to any other choice"
+                        .into(),
+                },
             ],
             supports_snapshot: true,
         }
@@ -103,7 +127,11 @@ impl Strategy for Evolution {
         if !(1..=population_size).contains(&sample_size) {
             return Err(StrategyError::InvalidConfig(format!("sample: {sample_size} is not in 1..={population_size}")));
         }
-        Ok(Evolution { arities: genotype::arities(&space), population_size, sample_size, state: State::default() })
+        let local: f64 = config.get("local")?;
+        if !(0.0..=1.0).contains(&local) {
+            return Err(StrategyError::InvalidConfig(format!("local: {local} is not in [0, 1]")));
+        }
+        Ok(Evolution { shape: Shape::of(&space), population_size, sample_size, local, state: State::default() })
     }
 
     fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
@@ -143,6 +171,9 @@ impl Strategy for Evolution {
     }
 }
 
+/// The default of `local`.
+const LOCAL: &str = "0.9";
+
 /// The population for a trial budget: with the paper's 50 at a 50-trial
 /// budget, evolution never starts (the main job was 50 random samples).
 fn auto_population(max_trials: Option<u64>) -> usize {
@@ -157,6 +188,7 @@ nasbox_sdk::export_strategy!(Evolution);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nasbox_sdk::shape::{Condition, DecisionShape, Kind, Numbers};
     use nasbox_sdk::{native::Native, Decision, Setting, Status};
 
     fn space() -> Space {
@@ -239,5 +271,144 @@ mod tests {
     fn bad_config_is_named() {
         assert!(matches!(Native::<Evolution>::init(1, space(), settings("5", "9"), ctx()), Err(StrategyError::InvalidConfig(m)) if m.contains("sample")));
         assert!(matches!(Native::<Evolution>::init(1, space(), settings("0", "1"), ctx()), Err(StrategyError::InvalidConfig(m)) if m.contains("population")));
+        for bad in ["1.5", "-0.1", "often"] {
+            let set = vec![Setting { key: "local".into(), value: bad.into() }];
+            assert!(matches!(Native::<Evolution>::init(1, space(), set, ctx()), Err(StrategyError::InvalidConfig(m)) if m.contains("local")), "{bad}");
+        }
+    }
+
+    /// `n` decisions of `values` values each, ordered 0, 1/(values−1), …, 1.
+    fn grid(n: usize, values: usize) -> (Space, Vec<DecisionShape>) {
+        let v: Vec<f64> = (0..values).map(|k| k as f64 / (values - 1) as f64).collect();
+        let space = Space {
+            name: "grid".into(),
+            decisions: (0..n).map(|i| Decision { name: format!("x{i}"), choices: v.iter().map(|x| x.to_string()).collect() }).collect(),
+        };
+        let numbers = Numbers { values: v, integer: false, log: false, continuous: false };
+        (space, (0..n).map(|_| DecisionShape { kind: Kind::Ordered(numbers.clone()), conditions: vec![] }).collect())
+    }
+
+    fn genotype_of(p: &Proposal) -> Genotype {
+        match p {
+            Proposal::Genotype(c) => c.genotype.clone(),
+            Proposal::Relaxed(_) => unreachable!(),
+        }
+    }
+
+    /// The best of `trials` trials on `f`, with or without the shape.
+    fn best(seed: u64, shaped: bool, trials: u64, f: impl Fn(&[u32]) -> f64) -> f64 {
+        let (space, shapes) = grid(4, 11);
+        let shapes = if shaped { shapes } else { vec![] };
+        let mut e = Native::<Evolution>::init_shaped(seed, space, shapes, vec![], RunContext { max_trials: Some(trials), parallelism: 1 }).unwrap();
+        let mut best = f64::NEG_INFINITY;
+        for trial in 0..trials {
+            let p = e.ask(1).unwrap().pop().unwrap();
+            let y = f(&genotype_of(&p));
+            best = best.max(y);
+            e.tell(vec![ok(trial, p, y)]).unwrap();
+        }
+        best
+    }
+
+    /// With the shape, a mutation of an ordered decision is mostly a step
+    /// to a nearby value; told nothing, it is a jump to any value.
+    #[test]
+    fn mutations_of_ordered_decisions_are_mostly_local_steps() {
+        let distances = |shaped: bool, local: &str| -> Vec<u32> {
+            let (space, shapes) = grid(8, 21);
+            let shapes = if shaped { shapes } else { vec![] };
+            let set = vec![
+                Setting { key: "local".into(), value: local.into() },
+                Setting { key: "population".into(), value: "1".into() },
+                Setting { key: "sample".into(), value: "1".into() },
+            ];
+            let mut e = Native::<Evolution>::init_shaped(3, space, shapes, set, ctx()).unwrap();
+            let first = e.ask(1).unwrap().pop().unwrap();
+            let parent = genotype_of(&first);
+            e.tell(vec![ok(0, first, 1.0)]).unwrap();
+            e.ask(2000)
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    let child = genotype_of(p);
+                    let changed: Vec<u32> = child.iter().zip(&parent).filter(|(a, b)| a != b).map(|(a, b)| a.abs_diff(*b)).collect();
+                    assert_eq!(changed.len(), 1, "one decision changes");
+                    changed[0]
+                })
+                .collect()
+        };
+        let far = |d: &[u32]| d.iter().filter(|&&x| x > 6).count() as f64 / d.len() as f64;
+        // A step of a fifth of the range (4 of 20 values) is more than 6
+        // values away ~13% of the time; a uniform jump from value 10 of 21
+        // ~40% of the time, wherever the parent is.
+        let (steps, jumps, categorical) = (far(&distances(true, "1")), far(&distances(true, "0")), far(&distances(false, "1")));
+        assert!(steps < 0.2, "{steps}");
+        assert!(jumps > 0.25 && categorical > 0.25, "{jumps} {categorical}");
+        // Within 3 values: ~60% of steps, ~30% of jumps.
+        let near = |d: &[u32]| d.iter().filter(|&&x| x <= 3).count() as f64 / d.len() as f64;
+        let (default, jumps) = (near(&distances(true, LOCAL)), near(&distances(true, "0")));
+        assert!(default > 0.5 && jumps < 0.4, "{default} {jumps}");
+    }
+
+    /// On a smooth peak over four 11-value decisions, evolution that knows
+    /// the values are numbers finds better points in 50 trials than when it
+    /// sees them as categories. Measured over these 40 seeds: 0.794 against
+    /// 0.671; the margin, 0.04, is a third of that gap.
+    #[test]
+    fn knowing_the_order_beats_seeing_categories_on_a_smooth_peak() {
+        let target = [0.3, 0.7, 0.2, 0.6];
+        let f = |g: &[u32]| (-g.iter().zip(target).map(|(&c, t)| (c as f64 / 10.0 - t).powi(2)).sum::<f64>() / 0.1).exp();
+        let mean = |shaped: bool| (0..40).map(|seed| best(seed, shaped, 50, f)).sum::<f64>() / 40.0;
+        let (shaped, categorical) = (mean(true), mean(false));
+        eprintln!("mean best over 40 seeds: shaped {shaped:.4}, categorical {categorical:.4}");
+        assert!(shaped > categorical + 0.04, "shaped {shaped}, categorical {categorical}");
+    }
+
+    /// A snapshot taken mid-search on a shaped space resumes exactly: the
+    /// same proposals from the same random stream.
+    #[test]
+    fn a_shaped_search_resumes_exactly_from_a_snapshot() {
+        let (space, shapes) = grid(4, 11);
+        let f = |g: &[u32]| g.iter().map(|&c| c as f64).sum::<f64>();
+        let init = |seed| Native::<Evolution>::init_shaped(seed, space.clone(), shapes.clone(), settings("5", "2"), ctx()).unwrap();
+        let steps = |e: &mut Native<Evolution>, from: u64| -> Vec<Genotype> {
+            (from..from + 15)
+                .map(|trial| {
+                    let p = e.ask(1).unwrap().pop().unwrap();
+                    let g = genotype_of(&p);
+                    e.tell(vec![ok(trial, p, f(&g))]).unwrap();
+                    g
+                })
+                .collect()
+        };
+        let mut a = init(4);
+        steps(&mut a, 0);
+        let mut b = init(99);
+        b.restore(a.snapshot().unwrap()).unwrap();
+        nasbox_sdk::native::seed_for_tests(7);
+        let rest_a = steps(&mut a, 15);
+        nasbox_sdk::native::seed_for_tests(7);
+        assert_eq!(steps(&mut b, 15), rest_a);
+    }
+
+    /// Under conditions every proposal is canonical: a decision that is
+    /// off stays at choice 0.
+    #[test]
+    fn proposals_are_canonical_under_conditions() {
+        let (space, mut shapes) = grid(4, 11);
+        // x1 counts only when x0 is one of its three lowest values, x2 only when x1 is its top value.
+        shapes[1].conditions.push(Condition { decision: 0, choices: vec![0, 1, 2] });
+        shapes[2].conditions.push(Condition { decision: 1, choices: vec![10] });
+        let shape = Shape::new(&space, shapes.clone()).unwrap();
+        let mut e = Native::<Evolution>::init_shaped(5, space, shapes, settings("10", "3"), ctx()).unwrap();
+        let mut seen_off = false;
+        for trial in 0..300 {
+            let p = e.ask(1).unwrap().pop().unwrap();
+            let g = genotype_of(&p);
+            assert_eq!(shape.canonical(&g), g);
+            seen_off |= !shape.active(&g)[1];
+            e.tell(vec![ok(trial, p, g.iter().map(|&c| c as f64).sum())]).unwrap();
+        }
+        assert!(seen_off);
     }
 }

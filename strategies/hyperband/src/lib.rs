@@ -2,12 +2,17 @@
 //! Hyperparameter Optimization", JMLR 2018): successive halving in brackets
 //! over the proposal's fidelity, with new architectures drawn uniformly.
 //! The schedule is in `nasbox_kit::hyperband`.
+//!
+//! In a space with conditions (contract 0.1.2) the draws are
+//! `nasbox_sdk::Shape::sample`'s: each active decision uniformly, inactive
+//! ones at choice 0, so every proposal is canonical. Without conditions
+//! they are the same draws as before shapes existed.
 
 use nasbox_kit::hyperband::{config_keys, Hyperband, Schedule};
-use nasbox_sdk::{genotype, state, Config, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
+use nasbox_sdk::{state, Config, Genotype, Observation, Proposal, RunContext, Shape, Space, Strategy, StrategyError, StrategyInfo};
 
 pub struct HyperbandStrategy {
-    arities: Vec<u32>,
+    shape: Shape,
     scheduler: Hyperband,
 }
 
@@ -25,12 +30,12 @@ impl Strategy for HyperbandStrategy {
     }
 
     fn init(space: Space, config: Config, _context: RunContext) -> Result<Self, StrategyError> {
-        Ok(HyperbandStrategy { arities: genotype::arities(&space), scheduler: Hyperband::new(Schedule::from_config(&config)?) })
+        Ok(HyperbandStrategy { shape: Shape::of(&space), scheduler: Hyperband::new(Schedule::from_config(&config)?) })
     }
 
     fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
-        let arities = &self.arities;
-        Ok((0..n).map(|_| self.scheduler.next(&mut |_| genotype::sample(arities))).collect())
+        let shape = &self.shape;
+        Ok((0..n).map(|_| self.scheduler.next(&mut |_| shape.sample())).collect())
     }
 
     fn tell(&mut self, observations: Vec<Observation>) -> Result<(), StrategyError> {
@@ -57,6 +62,7 @@ nasbox_sdk::export_strategy!(HyperbandStrategy);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nasbox_sdk::shape::{Condition, DecisionShape, Kind};
     use nasbox_sdk::{native::Native, Candidate, Decision, Setting, Status};
     use std::collections::BTreeMap;
 
@@ -140,6 +146,28 @@ mod tests {
         want.sort();
         got.sort();
         assert_eq!(got, want);
+    }
+
+    /// Under conditions every new architecture is canonical.
+    #[test]
+    fn under_conditions_proposals_are_canonical() {
+        let on = |decision: u32, choices: &[u32]| vec![Condition { decision, choices: choices.to_vec() }];
+        let mut shapes: Vec<DecisionShape> = (0..8).map(|_| DecisionShape { kind: Kind::Categorical, conditions: vec![] }).collect();
+        shapes[1].conditions = on(0, &[0]);
+        shapes[2].conditions = on(1, &[1, 2]);
+        shapes[5].conditions = on(4, &[3]);
+        let shape = Shape::new(&space(), shapes.clone()).unwrap();
+        let mut s = Native::<HyperbandStrategy>::init_shaped(4, space(), shapes, vec![], RunContext { max_trials: None, parallelism: 1 }).unwrap();
+        let mut off = 0;
+        for trial in 0..100u64 {
+            let p = s.ask(1).unwrap().pop().unwrap();
+            let Proposal::Genotype(c) = &p else { unreachable!() };
+            assert_eq!(shape.canonical(&c.genotype), c.genotype);
+            off += usize::from(!shape.active(&c.genotype)[1]);
+            let y = c.genotype.iter().map(|&x| x as f64).sum::<f64>();
+            s.tell(vec![Observation { trial, proposal: p.clone(), status: Status::Ok, objective: y, cost: 1.0, metrics: vec![], gradient: None }]).unwrap();
+        }
+        assert!(off > 30, "{off}");
     }
 
     #[test]

@@ -11,17 +11,29 @@
 //!
 //! The predictor is an ensemble of [`Mlp`]s on an [`Encoding`] of the
 //! decisions (paths through the cell where the space is a cell, one-hot
-//! otherwise); targets are
-//! standardised so the same learning rate suits every objective scale. A
-//! fresh ensemble is trained at each `ask` from weights drawn from the host's
-//! stream, so the state a snapshot must keep is just the results: a restored
-//! instance trains the same networks.
+//! otherwise, with an ordered decision as one number, its position);
+//! targets are standardised so the same learning rate suits every objective
+//! scale. A fresh ensemble is trained at each `ask` from weights drawn from
+//! the host's stream, so the state a snapshot must keep is just the results:
+//! a restored instance trains the same networks.
+//!
+//! The space's [`Shape`] (contract 0.1.2) is used throughout: a mutation
+//! of an ordered decision steps to a nearby value with probability `local`
+//! ([`Shape::mutate`]), the `neighbours` candidates of an ordered decision
+//! are its nearby values ([`design::neighbours`]), a continuous range's
+//! startup is a Latin hypercube ([`design::latin_shaped`]), and every
+//! proposal is canonical (an inactive decision at choice 0), so two
+//! proposals are never the same architecture while unproposed candidates
+//! remain. On an all-categorical space (a cell) every draw is what it was
+//! before shapes existed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use std::marker::PhantomData;
 
-use nasbox_sdk::{genotype, random, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
+use nasbox_sdk::{
+    genotype, random, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Shape, Space, Strategy, StrategyError, StrategyInfo,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::design;
@@ -72,13 +84,16 @@ pub struct Settings {
     /// The best architectures whose recombinations join the candidates:
     /// every genotype that takes each decision's choice from one of them.
     pub recombine: usize,
+    /// Probability that a mutation of an ordered decision steps to a nearby
+    /// value rather than to any other ([`Shape::step`]).
+    pub local: f64,
 }
 
 /// The config keys every guided strategy declares, with the given defaults
 /// (`startup`, `design`, `members`, `width`, `layers`, `steps`, `candidates`,
-/// `parents`, `edits`, `explore`, `neighbours`, `recombine`, `encoding`), so each strategy
-/// names its own defaults once.
-pub fn config_keys(defaults: [&str; 13]) -> Vec<ConfigKey> {
+/// `parents`, `edits`, `explore`, `neighbours`, `recombine`, `encoding`,
+/// `local`), so each strategy names its own defaults once.
+pub fn config_keys(defaults: [&str; 14]) -> Vec<ConfigKey> {
     let about = [
         ("startup", "proposals before the predictor is used (at least 2)"),
         ("design", "how the startup proposals are drawn: `latin` (each decision's choices equally often, in random combinations) or `uniform` (independent draws)"),
@@ -92,7 +107,8 @@ pub fn config_keys(defaults: [&str; 13]) -> Vec<ConfigKey> {
         ("explore", "uniform samples added to the candidates, as a fraction of `candidates` (0..=1)"),
         ("neighbours", "the best architectures whose every single-decision neighbour is a candidate too (0..=16)"),
         ("recombine", "the best architectures whose recombinations (each decision's choice taken from one of them) are candidates too (0, or 2..=16)"),
-        ("encoding", "what the predictor sees: `path` (operations along each input-to-output path of a cell), `onehot` (each decision's choice), or `auto` (path for cell spaces such as nb201, one-hot otherwise)"),
+        ("encoding", "what the predictor sees: `path` (operations along each input-to-output path of a cell), `onehot` (each decision's choice; an ordered decision as one number, its position in its range; an inactive one as zeros), or `auto` (path for cell spaces such as nb201, one-hot otherwise)"),
+        ("local", "probability (0..=1) that a mutation of an ordered decision (numbers: a width, a learning rate) steps to a nearby value rather than to any other; categorical decisions always change to any other choice"),
     ];
     about
         .iter()
@@ -125,6 +141,7 @@ impl Settings {
             encoding: config.raw("encoding")?.to_string(),
             neighbours: config.get("neighbours")?,
             recombine: config.get("recombine")?,
+            local: config.get("local")?,
         };
         let checks = [
             (s.startup >= 2, "startup: must be at least 2"),
@@ -137,6 +154,7 @@ impl Settings {
             ((0.0..=1.0).contains(&s.explore), "explore: must be in 0..=1"),
             (s.neighbours <= 16, "neighbours: must be in 0..=16"),
             (s.recombine == 0 || (2..=16).contains(&s.recombine), "recombine: must be 0 or in 2..=16"),
+            ((0.0..=1.0).contains(&s.local), "local: must be in 0..=1"),
         ];
         if let Some((_, why)) = checks.iter().find(|(ok, _)| !ok) {
             return Err(StrategyError::InvalidConfig((*why).into()));
@@ -236,10 +254,11 @@ impl History {
         }
     }
 
-    /// A uniform sample not proposed before, if one turns up in 64 draws
-    /// (any sample otherwise: in a nearly exhausted space a repeat is fine).
-    pub fn fresh_sample(&self, arities: &[u32]) -> Genotype {
-        (0..64).map(|_| genotype::sample(arities)).find(|g| !self.proposed.contains(g)).unwrap_or_else(|| genotype::sample(arities))
+    /// A uniform (canonical) sample not proposed before, if one turns up
+    /// in 64 draws (any sample otherwise: in a nearly exhausted space a
+    /// repeat is fine).
+    pub fn fresh_sample(&self, shape: &Shape) -> Genotype {
+        (0..64).map(|_| shape.sample()).find(|g| !self.proposed.contains(g)).unwrap_or_else(|| shape.sample())
     }
 
     /// The `k` best distinct genotypes by their best result, best first
@@ -255,16 +274,24 @@ impl History {
 /// A guided search over one space: [`History`] plus the settings.
 pub struct Guided {
     pub arities: Vec<u32>,
+    pub shape: Shape,
     pub encoding: Encoding,
     pub settings: Settings,
     pub history: History,
 }
 
 impl Guided {
-    /// Refuses an encoding the space does not have, naming the key.
+    /// A guided search of `space` with the shape the host describes
+    /// ([`Shape::of`]). Refuses an encoding the space does not have, naming
+    /// the key.
     pub fn new(space: &Space, settings: Settings) -> Result<Guided, StrategyError> {
-        let encoding = Encoding::of(space, &settings.encoding)?;
-        Ok(Guided { arities: genotype::arities(space), encoding, settings, history: History::default() })
+        Guided::with_shape(space, Shape::of(space), settings)
+    }
+
+    /// A guided search of `space` shaped as `shape`.
+    pub fn with_shape(space: &Space, shape: Shape, settings: Settings) -> Result<Guided, StrategyError> {
+        let encoding = Encoding::of(space, &shape, &settings.encoding)?;
+        Ok(Guided { arities: genotype::arities(space), shape, encoding, settings, history: History::default() })
     }
 
     /// Up to `n` proposals: the startup design, then the best `n` distinct
@@ -288,11 +315,11 @@ impl Guided {
     /// repeat rows), a fresh uniform sample otherwise.
     fn opening(&mut self) -> Genotype {
         if self.settings.latin && self.history.next_trial == 0 && self.history.design.is_empty() {
-            self.history.design = design::latin(&self.arities, self.settings.startup);
+            self.history.design = design::latin_shaped(&self.shape, self.settings.startup);
         }
         match self.history.design.get(self.history.next_trial as usize) {
             Some(g) if !self.history.proposed.contains(g) => g.clone(),
-            _ => self.history.fresh_sample(&self.arities),
+            _ => self.history.fresh_sample(&self.shape),
         }
     }
 
@@ -331,7 +358,7 @@ impl Guided {
             for i in 0..s.candidates {
                 let mut g = parents[i % parents.len()].clone();
                 for _ in 0..1 + random::below(edits as u64) {
-                    g = genotype::mutate(&g, &self.arities);
+                    g = self.shape.mutate(&g, s.local);
                 }
                 if !self.history.proposed.contains(&g) {
                     candidates.insert(g);
@@ -343,11 +370,11 @@ impl Guided {
         }
         // The `neighbours` best, however many `parents` there are.
         for best in self.history.top(s.neighbours) {
-            candidates.extend(genotype::neighbours(best, &self.arities).into_iter().filter(|g| !self.history.proposed.contains(g)));
+            candidates.extend(design::neighbours(&self.shape, best).into_iter().filter(|g| !self.history.proposed.contains(g)));
         }
         candidates.extend(self.recombinations().into_iter().filter(|g| !self.history.proposed.contains(g)));
         for _ in 0..(s.explore * s.candidates as f64).round() as usize {
-            let g = genotype::sample(&self.arities);
+            let g = self.shape.sample();
             if !self.history.proposed.contains(&g) {
                 candidates.insert(g);
             }
@@ -362,11 +389,11 @@ impl Guided {
     }
 
     /// The recombinations of the `recombine` best architectures: on each
-    /// decision, a choice one of them makes. All of them when there are at
-    /// most `candidates`, that many uniform draws otherwise. Mutations of
-    /// one incumbent stay in its basin; recombining several good ones
-    /// reaches cells that share their good choices but lie several decisions
-    /// from each of them.
+    /// decision, a choice one of them makes (in canonical form). All of them
+    /// when there are at most `candidates`, that many uniform draws
+    /// otherwise. Mutations of one incumbent stay in its basin; recombining
+    /// several good ones reaches cells that share their good choices but lie
+    /// several decisions from each of them.
     fn recombinations(&self) -> Vec<Genotype> {
         let elite = self.history.top(self.settings.recombine);
         if elite.len() < 2 {
@@ -374,7 +401,7 @@ impl Guided {
         }
         let choices: Vec<Vec<u32>> = (0..self.arities.len()).map(|d| elite.iter().map(|g| g[d]).collect::<BTreeSet<u32>>().into_iter().collect()).collect();
         let size = choices.iter().try_fold(1usize, |n, c| n.checked_mul(c.len()));
-        match size {
+        let all: Vec<Genotype> = match size {
             Some(size) if size <= self.settings.candidates => (0..size)
                 .map(|mut k| {
                     choices
@@ -388,6 +415,10 @@ impl Guided {
                 })
                 .collect(),
             _ => (0..self.settings.candidates).map(|_| choices.iter().map(|c| c[random::index(c.len())]).collect()).collect(),
+        };
+        match self.shape.is_conditional() {
+            true => all.iter().map(|g| self.shape.canonical(g)).collect(),
+            false => all,
         }
     }
 }
@@ -460,6 +491,7 @@ mod tests {
             encoding: "auto".into(),
             neighbours: 0,
             recombine: 0,
+            local: 0.5,
         }
     }
 
@@ -582,6 +614,62 @@ mod tests {
         assert!(drawn.iter().all(|g| product.contains(g)), "{drawn:?}");
         s.settings.recombine = 0;
         assert!(s.recombinations().is_empty());
+    }
+
+    /// On a shaped space with conditions every proposal, startup or
+    /// candidate, is canonical and new, and mutations of ordered decisions
+    /// step to nearby values.
+    #[test]
+    fn shaped_proposals_are_canonical_and_mutations_local() {
+        use nasbox_sdk::shape::{Condition, DecisionShape, Kind, Numbers};
+        let space = Space {
+            name: "t".into(),
+            decisions: [3, 21, 21, 4]
+                .iter()
+                .enumerate()
+                .map(|(i, &a)| Decision { name: format!("d{i}"), choices: (0..a).map(|c| c.to_string()).collect() })
+                .collect(),
+        };
+        let numbers = Numbers { values: (0..21).map(f64::from).collect(), integer: true, log: false, continuous: false };
+        let shapes = vec![
+            DecisionShape { kind: Kind::Categorical, conditions: vec![] },
+            DecisionShape { kind: Kind::Ordered(numbers.clone()), conditions: vec![] },
+            DecisionShape { kind: Kind::Ordered(numbers), conditions: vec![Condition { decision: 0, choices: vec![0, 1] }] },
+            DecisionShape { kind: Kind::Categorical, conditions: vec![Condition { decision: 0, choices: vec![2] }] },
+        ];
+        seed_for_tests(6);
+        let shape = Shape::new(&space, shapes).unwrap();
+        let small = Settings {
+            members: 1,
+            hidden: vec![8],
+            training: Training { steps: 20, ..Training::default() },
+            candidates: 40,
+            local: 1.0,
+            ..settings(Select::Mean)
+        };
+        let mut s = Guided::with_shape(&space, shape.clone(), small).unwrap();
+        assert!(matches!(s.encoding, Encoding::Mixed(_)));
+        let f = |g: &[u32]| -((g[1] as f64 - 12.0).powi(2) + (g[2] as f64 - 5.0).powi(2));
+        let mut seen = BTreeSet::new();
+        for trial in 0..30u64 {
+            let p = s.ask(1).pop().unwrap();
+            let Proposal::Genotype(Candidate { genotype, .. }) = &p else { unreachable!() };
+            assert_eq!(shape.canonical(genotype), *genotype);
+            assert!(seen.insert(genotype.clone()), "{genotype:?} twice");
+            let y = f(genotype);
+            s.tell(&[Observation { trial, proposal: p.clone(), status: Status::Ok, objective: y, cost: 1.0, metrics: vec![], gradient: None }]);
+        }
+        // local = 1: a one-edit candidate moves an ordered decision by a
+        // Gaussian fifth of its range (4 of 20 values), rarely beyond 12.
+        let parent = s.history.top(1)[0].clone();
+        let mut far = 0;
+        for _ in 0..500 {
+            let child = s.shape.mutate(&parent, s.settings.local);
+            for d in [1, 2] {
+                far += usize::from(shape.active(&parent)[d] && child[d].abs_diff(parent[d]) > 12);
+            }
+        }
+        assert!(far < 10, "{far}");
     }
 
     /// The ensemble ranks unseen architectures: trained on 60 random results

@@ -9,14 +9,33 @@
 //! been evaluated without improvement, the incumbent is a local optimum and
 //! the search restarts from a fresh random architecture. Nothing is proposed
 //! twice.
+//!
+//! Shapes (contract 0.1.2): a categorical decision's neighbours are all its
+//! other choices, as in the paper; an ordered decision's (a width, a
+//! learning rate) are the values next to its own, or on one with many
+//! values (a continuous range, more than `nasbox_kit::design::FINE`), where
+//! the next value is a tiny move, the values 3%, 10% and 30% of the range
+//! away each way (`nasbox_kit::design::neighbours`). So a climb over
+//! numbers moves along them instead of trying every value at each step,
+//! and reaches a local optimum, and its restart, sooner. Under
+//! conditions only active decisions move (a decision a move switches on
+//! takes a random choice) and every proposal is canonical, so no
+//! architecture is proposed twice. On an all-categorical space every draw
+//! is what it was before shapes existed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use nasbox_sdk::{genotype, random, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
+use nasbox_kit::design::{self, Enumeration};
+use nasbox_sdk::{
+    genotype, random, state, Best, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Shape, Space, Strategy, StrategyError, StrategyInfo,
+};
 use serde::{Deserialize, Serialize};
 
 pub struct LocalSearch {
-    arities: Vec<u32>,
+    shape: Shape,
+    /// Every canonical genotype in a fixed order, for finding an unproposed
+    /// one when random draws stop finding them.
+    all: Enumeration,
     initial: usize,
     state: State,
 }
@@ -58,38 +77,30 @@ impl Default for Phase {
 impl LocalSearch {
     /// A random genotype not proposed before, or `None` if the space is spent.
     fn fresh(&mut self) -> Option<Genotype> {
-        let size = self.arities.iter().try_fold(1u128, |a, &b| a.checked_mul(b as u128));
-        if size.is_some_and(|n| self.state.seen.len() as u128 >= n) {
+        // The size is known without conditions; with them the scan below
+        // finds out.
+        if self.all.count().is_some_and(|n| self.state.seen.len() as u128 >= n) {
             return None;
         }
         // Rejection sampling; when that keeps hitting seen genotypes the
-        // space is nearly spent, so scan for the first unseen one.
+        // space is nearly spent, so scan for the first unseen one (in at
+        // most as many steps as there are seen ones: the enumeration visits
+        // each canonical genotype once).
         for _ in 0..64 {
-            let g = genotype::sample(&self.arities);
+            let g = self.shape.sample();
             if !self.state.seen.contains(&g) {
                 return Some(g);
             }
         }
-        let mut g = vec![0u32; self.arities.len()];
+        let mut g = self.all.first()?;
         while self.state.seen.contains(&g) {
-            let mut d = 0;
-            loop {
-                if d == g.len() {
-                    return None;
-                }
-                g[d] += 1;
-                if g[d] < self.arities[d] {
-                    break;
-                }
-                g[d] = 0;
-                d += 1;
-            }
+            g = self.all.next(&g)?;
         }
         Some(g)
     }
 
     fn move_to(&mut self, g: Genotype, objective: f64) {
-        let mut queue: Vec<Genotype> = genotype::neighbours(&g, &self.arities).into_iter().filter(|n| !self.state.seen.contains(n)).collect();
+        let mut queue: Vec<Genotype> = design::neighbours(&self.shape, &g).into_iter().filter(|n| !self.state.seen.contains(n)).collect();
         random::shuffle(&mut queue);
         self.state.queue = queue;
         self.state.incumbent = Some((g, objective));
@@ -152,7 +163,8 @@ impl Strategy for LocalSearch {
         if initial < 1 {
             return Err(StrategyError::InvalidConfig("initial: must be at least 1".into()));
         }
-        Ok(LocalSearch { arities: genotype::arities(&space), initial, state: State::default() })
+        let shape = Shape::of(&space);
+        Ok(LocalSearch { all: Enumeration::new(&shape), shape, initial, state: State::default() })
     }
 
     fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
@@ -221,6 +233,7 @@ nasbox_sdk::export_strategy!(LocalSearch);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nasbox_sdk::shape::{Condition, DecisionShape, Kind, Numbers};
     use nasbox_sdk::{native::Native, Candidate, Decision, Setting, Status};
     use std::collections::HashSet;
 
@@ -284,5 +297,99 @@ mod tests {
             s.tell(vec![Observation { trial, proposal: p, status: Status::Ok, objective: 0.5, cost: 1.0, metrics: vec![], gradient: None }]).unwrap();
         }
         assert!(s.inner().state.optima >= 4, "{}", s.inner().state.optima);
+    }
+
+    fn ordered(values: usize, continuous: bool) -> DecisionShape {
+        let v = (0..values).map(|k| k as f64 / (values - 1) as f64).collect();
+        DecisionShape { kind: Kind::Ordered(Numbers { values: v, integer: false, log: false, continuous }), conditions: vec![] }
+    }
+
+    fn genotype_of(p: &Proposal) -> Genotype {
+        let Proposal::Genotype(Candidate { genotype, .. }) = p else { unreachable!() };
+        genotype.clone()
+    }
+
+    /// Runs one shaped search sequentially on `f`; every proposal.
+    fn run_shaped(seed: u64, space: Space, shapes: Vec<DecisionShape>, trials: usize, f: impl Fn(&[u32]) -> f64) -> (Vec<Genotype>, Native<LocalSearch>) {
+        let init = vec![Setting { key: "initial".into(), value: "3".into() }];
+        let mut s = Native::<LocalSearch>::init_shaped(seed, space, shapes, init, RunContext { max_trials: None, parallelism: 1 }).unwrap();
+        let mut all = vec![];
+        for trial in 0..trials as u64 {
+            let Some(p) = s.ask(1).unwrap().pop() else { break };
+            let g = genotype_of(&p);
+            let y = f(&g);
+            all.push(g);
+            s.tell(vec![Observation { trial, proposal: p, status: Status::Ok, objective: y, cost: 1.0, metrics: vec![], gradient: None }]).unwrap();
+        }
+        (all, s)
+    }
+
+    /// On ordered decisions the climb's neighbours are the next values (11
+    /// values: two per decision, not ten), and on a continuous range steps
+    /// of 3%, 10% and 30% of it; on a categorical decision every other
+    /// choice, as before.
+    #[test]
+    fn the_neighbourhood_of_an_ordered_decision_is_its_nearby_values() {
+        let shapes = vec![ordered(11, false), ordered(1001, true), DecisionShape { kind: Kind::Categorical, conditions: vec![] }];
+        let (_, s) = run_shaped(1, space(&[11, 1001, 4]), shapes, 3, |g| g[0] as f64);
+        let (incumbent, _) = s.inner().state.incumbent.clone().expect("climbing after the initial samples");
+        let moves: Vec<Genotype> = s.inner().state.queue.clone();
+        let changed = |d: usize| moves.iter().filter(|g| g[d] != incumbent[d]).map(|g| g[d]).collect::<BTreeSet<u32>>();
+        let c = incumbent[0];
+        assert_eq!(changed(0), [c.checked_sub(1), (c < 10).then_some(c + 1)].into_iter().flatten().collect());
+        let p = incumbent[1] as i64;
+        let expected: BTreeSet<u32> =
+            [30i64, 100, 300].iter().flat_map(|s| [p - s, p + s]).map(|q| q.clamp(0, 1000) as u32).filter(|&q| q as i64 != p).collect();
+        assert_eq!(changed(1), expected);
+        assert_eq!(changed(2).len(), 3);
+        assert!(moves.iter().all(|g| g.iter().zip(&incumbent).filter(|(a, b)| a != b).count() == 1));
+    }
+
+    /// Under conditions every proposal is canonical, none repeats, and a
+    /// small space is exhausted after exactly its architectures.
+    #[test]
+    fn under_conditions_proposals_are_canonical_and_never_repeat() {
+        // d1 counts only when d0 = 0, d2 only when d1 = 2: (2 + 3) + 2 = 7
+        // architectures, times d3's 2.
+        let cat = DecisionShape { kind: Kind::Categorical, conditions: vec![] };
+        let shapes = vec![
+            cat.clone(),
+            DecisionShape { conditions: vec![Condition { decision: 0, choices: vec![0] }], ..ordered(3, false) },
+            DecisionShape { conditions: vec![Condition { decision: 1, choices: vec![2] }], ..cat.clone() },
+            cat,
+        ];
+        let space = space(&[3, 3, 3, 2]);
+        let shape = Shape::new(&space, shapes.clone()).unwrap();
+        for seed in 0..5 {
+            let (all, s) = run_shaped(seed, space.clone(), shapes.clone(), 1000, |g| g.iter().map(|&c| c as f64).sum());
+            assert!(all.iter().all(|g| shape.canonical(g) == *g));
+            assert_eq!(all.iter().collect::<HashSet<_>>().len(), all.len());
+            assert_eq!(all.len(), (2 + 3 + 2) * 2, "seed {seed}");
+            assert!(s.inner().state.exhausted);
+        }
+    }
+
+    /// On a smooth peak over four 11-value decisions, local search that
+    /// knows the values are numbers gets closer in 50 trials than when it
+    /// sees them as categories (measured over these 40 seeds: 1.000, the
+    /// peak every time, against 0.946; the margin, 0.02, is under 40% of
+    /// the gap).
+    #[test]
+    fn knowing_the_order_beats_seeing_categories_on_a_smooth_peak() {
+        let target = [0.3, 0.7, 0.2, 0.6];
+        let f = |g: &[u32]| (-g.iter().zip(target).map(|(&c, t)| (c as f64 / 10.0 - t).powi(2)).sum::<f64>() / 0.1).exp();
+        let mean = |shaped: bool| {
+            (0..40)
+                .map(|seed| {
+                    let shapes = if shaped { vec![ordered(11, false); 4] } else { vec![] };
+                    let (all, _) = run_shaped(seed, space(&[11; 4]), shapes, 50, f);
+                    all.iter().map(|g| f(g)).fold(f64::NEG_INFINITY, f64::max)
+                })
+                .sum::<f64>()
+                / 40.0
+        };
+        let (shaped, categorical) = (mean(true), mean(false));
+        eprintln!("mean best over 40 seeds: shaped {shaped:.4}, categorical {categorical:.4}");
+        assert!(shaped > categorical + 0.02, "shaped {shaped}, categorical {categorical}");
     }
 }

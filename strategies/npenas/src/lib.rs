@@ -31,7 +31,7 @@ impl Guide for NpenasGuide {
             description: "NPENAS-NP: evolution whose offspring are chosen by a neural predictor of accuracy, greedily \
                           (Wei et al. 2022)."
                 .into(),
-            config: config_keys(["10", "latin", "1", "32", "2", "200", "100", "5", "2", "0.2", "0", "4", "auto"]),
+            config: config_keys(["10", "latin", "1", "32", "2", "200", "100", "5", "2", "0.2", "0", "4", "auto", "0.9"]),
             supports_snapshot: true,
         }
     }

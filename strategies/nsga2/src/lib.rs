@@ -19,10 +19,24 @@
 //! proposed is drawn again (a few times) so that the budget buys new
 //! architectures. Failed and invalid trials (infeasible ones included) and
 //! successes that lack a metric of the objectives join nothing.
+//!
+//! Shapes (contract 0.1.2): the mutation of an ordered decision steps to a
+//! nearby value with probability `local` (`nasbox_sdk::Shape::mutate`;
+//! categorical decisions jump to any other choice, as before). With one
+//! objective on −Hartmann6 over 11-value grids (100 trials, 200 seeds,
+//! `nasbox-evolution`'s `hartmann` example) the best found averaged 2.42
+//! at `local`=0 (as if categorical), 2.54 at 0.7, 2.63 at 0.9 (the
+//! default) and 2.62 at 1. Under
+//! conditions every proposal, sample or child, is canonical (inactive
+//! decisions at choice 0), and repeats are recognised on canonical
+//! genotypes. On an all-categorical space every draw is what it was before
+//! shapes existed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use nasbox_sdk::{genotype, log, random, state, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
+use nasbox_sdk::{
+    genotype, log, random, state, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Shape, Space, Strategy, StrategyError, StrategyInfo,
+};
 use serde::{Deserialize, Serialize};
 
 /// One objective: a name (`accuracy` or a metric) and its direction.
@@ -160,10 +174,12 @@ pub fn survivors(points: &[Vec<f64>], keep: usize) -> Vec<usize> {
 }
 
 pub struct Nsga2 {
-    arities: Vec<u32>,
+    shape: Shape,
     objectives: Vec<Objective>,
     population_size: usize,
     crossover: f64,
+    /// Probability that a mutation of an ordered decision is a local step.
+    local: f64,
     state: State,
 }
 
@@ -205,7 +221,7 @@ impl Nsga2 {
             let (p, q) = (&pop[self.tournament(ranked)].0, &pop[self.tournament(ranked)].0);
             child =
                 if random::f64() < self.crossover { p.iter().zip(q).map(|(&x, &y)| if random::below(2) == 0 { x } else { y }).collect() } else { p.clone() };
-            child = genotype::mutate(&child, &self.arities);
+            child = self.shape.mutate(&child, self.local);
             if !self.state.seen.contains(&child) {
                 break;
             }
@@ -214,12 +230,12 @@ impl Nsga2 {
     }
 
     fn sample(&self) -> Genotype {
-        let mut g = genotype::sample(&self.arities);
+        let mut g = self.shape.sample();
         for _ in 1..DRAWS {
             if !self.state.seen.contains(&g) {
                 break;
             }
-            g = genotype::sample(&self.arities);
+            g = self.shape.sample();
         }
         g
     }
@@ -251,6 +267,14 @@ impl Strategy for Nsga2 {
                     default: "0.9".into(),
                     description: "probability in [0, 1] that a child crosses two parents before mutating".into(),
                 },
+                ConfigKey {
+                    name: "local".into(),
+                    default: "0.9".into(),
+                    description: "probability in [0, 1] that the mutation of an ordered decision (numbers: a width, a \
+                                  learning rate) steps to a nearby value rather than to any other; categorical \
+                                  decisions always change to any other choice"
+                        .into(),
+                },
             ],
             supports_snapshot: true,
         }
@@ -266,7 +290,11 @@ impl Strategy for Nsga2 {
         if !(0.0..=1.0).contains(&crossover) {
             return Err(StrategyError::InvalidConfig(format!("crossover: {crossover} is not in [0, 1]")));
         }
-        Ok(Nsga2 { arities: genotype::arities(&space), objectives, population_size, crossover, state: State::default() })
+        let local: f64 = config.get("local")?;
+        if !(0.0..=1.0).contains(&local) {
+            return Err(StrategyError::InvalidConfig(format!("local: {local} is not in [0, 1]")));
+        }
+        Ok(Nsga2 { shape: Shape::of(&space), objectives, population_size, crossover, local, state: State::default() })
     }
 
     fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
@@ -331,6 +359,7 @@ nasbox_sdk::export_strategy!(Nsga2);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nasbox_sdk::shape::{Condition, DecisionShape, Kind, Numbers};
     use nasbox_sdk::{native::Native, Decision, Metric, Setting, Status};
 
     fn p(v: &[f64]) -> Vec<f64> {
@@ -425,6 +454,42 @@ mod tests {
         assert_eq!(t.inner().state.population, s.inner().state.population);
     }
 
+    /// Under conditions samples and children are canonical and none
+    /// repeats while unproposed ones are easy to find.
+    #[test]
+    fn under_conditions_proposals_are_canonical_and_new() {
+        let space = Space {
+            name: "t".into(),
+            decisions: (0..6).map(|i| Decision { name: format!("d{i}"), choices: (0..5).map(|c| c.to_string()).collect() }).collect(),
+        };
+        let numbers = Numbers { values: vec![1.0, 2.0, 4.0, 8.0, 16.0], integer: true, log: true, continuous: false };
+        let mut shapes: Vec<DecisionShape> = (0..6).map(|_| DecisionShape { kind: Kind::Ordered(numbers.clone()), conditions: vec![] }).collect();
+        shapes[0].kind = Kind::Categorical;
+        for shape in &mut shapes[3..] {
+            shape.conditions.push(Condition { decision: 0, choices: vec![0, 1] });
+        }
+        let shape = Shape::new(&space, shapes.clone()).unwrap();
+        let mut s = Native::<Nsga2>::init_shaped(3, space, shapes, settings("accuracy,-params", "8"), ctx()).unwrap();
+        let mut trial = 0;
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..30 {
+            let batch = s.ask(2).unwrap();
+            for p in &batch {
+                let Proposal::Genotype(c) = p else { unreachable!() };
+                assert_eq!(shape.canonical(&c.genotype), c.genotype);
+                assert!(seen.insert(c.genotype.clone()), "{:?} twice", c.genotype);
+            }
+            let obs = batch
+                .into_iter()
+                .map(|p| {
+                    trial += 1;
+                    observe(trial - 1, p)
+                })
+                .collect();
+            s.tell(obs).unwrap();
+        }
+    }
+
     #[test]
     fn bad_settings_are_named() {
         for (objectives, population, problem) in [("accuracy,", "5", "not an objective"), ("a,a", "5", "twice"), ("accuracy", "1", "population")] {
@@ -433,5 +498,7 @@ mod tests {
                 other => panic!("{objectives} {population}: {:?}", other.err()),
             }
         }
+        let local = vec![Setting { key: "local".into(), value: "2".into() }];
+        assert!(matches!(Native::<Nsga2>::init(1, space(), local, ctx()), Err(StrategyError::InvalidConfig(m)) if m.contains("local")));
     }
 }

@@ -10,10 +10,25 @@
 //! of the space is already used, and memory grows with the number of draws,
 //! not with the size of the space. Spaces too large to index in 128 bits are
 //! sampled with rejection against the set already drawn.
+//!
+//! Conditions (contract 0.1.2): in a space where some decisions are active
+//! only when others take given choices, two genotypes that differ only in
+//! inactive decisions are one architecture. There every proposal is
+//! canonical (inactive decisions at choice 0) and drawn as
+//! `nasbox_sdk::Shape::sample` draws: each active decision uniformly, so a
+//! branch of the space gets its share by the choices that lead to it, not
+//! by how many architectures it holds (what hyperparameter optimisers call
+//! random search on a conditional space). Repeats are rejected against the
+//! canonical genotypes drawn; when 64 draws in a row are repeats the space
+//! is nearly spent, and the proposal is the first unproposed architecture
+//! of a fixed enumeration (`nasbox_kit::design::Enumeration`), found in at
+//! most as many steps as there are proposals; none left, the space is
+//! exhausted.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use nasbox_sdk::{random, state, Best, Candidate, Config, Genotype, Observation, Proposal, RunContext, Space, Strategy, StrategyError, StrategyInfo};
+use nasbox_kit::design::Enumeration;
+use nasbox_sdk::{random, state, Best, Candidate, Config, Genotype, Observation, Proposal, RunContext, Shape, Space, Strategy, StrategyError, StrategyInfo};
 use serde::{Deserialize, Serialize};
 
 /// Uniform random search without repeats.
@@ -21,6 +36,9 @@ pub struct RandomSearch {
     arities: Vec<u32>,
     /// Number of architectures, or `None` when it does not fit in 128 bits.
     size: Option<u128>,
+    /// The space's shape and its canonical genotypes, when it has
+    /// conditions (otherwise every genotype is an architecture).
+    conditional: Option<(Shape, Enumeration)>,
     state: State,
 }
 
@@ -31,7 +49,8 @@ struct State {
     drawn: u128,
     /// The displaced entries of the lazy shuffle: position → index.
     swaps: BTreeMap<u128, u128>,
-    /// Drawn genotypes, only for spaces too large to index.
+    /// Drawn genotypes, only for spaces too large to index or with
+    /// conditions (canonical genotypes, then).
     seen: BTreeSet<Genotype>,
     /// The incumbent.
     best: Best,
@@ -39,10 +58,33 @@ struct State {
 
 impl RandomSearch {
     fn next(&mut self) -> Option<Genotype> {
+        if self.conditional.is_some() {
+            return self.next_canonical();
+        }
         match self.size {
             Some(size) => self.next_indexed(size),
             None => Some(self.next_rejected()),
         }
+    }
+
+    /// A canonical genotype not drawn before, or `None` when every one was.
+    fn next_canonical(&mut self) -> Option<Genotype> {
+        let (shape, all) = self.conditional.as_ref().expect("a conditional space");
+        let s = &mut self.state;
+        let fresh = (0..DRAWS).map(|_| shape.sample()).find(|g| !s.seen.contains(g));
+        let g = match fresh {
+            Some(g) => g,
+            None => {
+                let mut g = all.first()?;
+                while s.seen.contains(&g) {
+                    g = all.next(&g)?;
+                }
+                g
+            }
+        };
+        s.seen.insert(g.clone());
+        s.drawn += 1;
+        Some(g)
     }
 
     /// Step `drawn` of a Fisher–Yates shuffle of 0..size, storing only the
@@ -74,6 +116,9 @@ impl RandomSearch {
         }
     }
 }
+
+/// Draws of a canonical genotype before falling back to the enumeration.
+const DRAWS: usize = 64;
 
 /// The genotype with mixed-radix index `index` (first decision least
 /// significant). Switches to 64-bit arithmetic as soon as the rest fits:
@@ -132,7 +177,12 @@ impl Strategy for RandomSearch {
         }
         let arities: Vec<u32> = space.decisions.iter().map(|d| d.choices.len() as u32).collect();
         let size = arities.iter().try_fold(1u128, |acc, &a| acc.checked_mul(a as u128));
-        Ok(RandomSearch { arities, size, state: State::default() })
+        let shape = Shape::of(&space);
+        let conditional = shape.is_conditional().then(|| {
+            let all = Enumeration::new(&shape);
+            (shape, all)
+        });
+        Ok(RandomSearch { arities, size, conditional, state: State::default() })
     }
 
     fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
@@ -165,6 +215,7 @@ nasbox_sdk::export_strategy!(RandomSearch);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nasbox_sdk::shape::{Condition, DecisionShape, Kind};
     use nasbox_sdk::{native::Native, Decision, Status};
     use std::collections::HashSet;
 
@@ -267,5 +318,51 @@ mod tests {
         };
         s.tell(vec![obs(2, &p[2], Status::Failed("oom".into()), 0.99), obs(0, &p[0], Status::Ok, 0.5), obs(1, &p[1], Status::Ok, 0.7)]).unwrap();
         assert_eq!(s.recommend().unwrap(), genotypes(vec![p[1].clone()]).pop());
+    }
+
+    /// d1 and d2 count only when d0 = 0, d3 only when d1 = 1.
+    fn conditional() -> (Space, Vec<DecisionShape>) {
+        let cat = |conditions: Vec<Condition>| DecisionShape { kind: Kind::Categorical, conditions };
+        let on = |decision: u32, choices: &[u32]| vec![Condition { decision, choices: choices.to_vec() }];
+        (space(&[3, 2, 4, 5]), vec![cat(vec![]), cat(on(0, &[0])), cat(on(0, &[0])), cat(on(1, &[1]))])
+    }
+
+    /// d0 = 0: d1 = 0 (d3 off) or 1 (d3 on, 5), times d2's 4: (1 + 5)·4 = 24;
+    /// d0 = 1 or 2: one each.
+    const ARCHITECTURES: usize = 26;
+
+    /// Under conditions every proposal is canonical and none repeats: the
+    /// space is exhausted after exactly its 26 architectures (of 120
+    /// genotypes), also across a snapshot.
+    #[test]
+    fn under_conditions_proposals_are_canonical_and_exhaust_the_architectures() {
+        let (space, shapes) = conditional();
+        let shape = Shape::new(&space, shapes.clone()).unwrap();
+        for seed in 0..5 {
+            let mut s = Native::<RandomSearch>::init_shaped(seed, space.clone(), shapes.clone(), vec![], ctx()).unwrap();
+            let mut all = genotypes(s.ask(10).unwrap());
+            let mut t = Native::<RandomSearch>::init_shaped(seed + 100, space.clone(), shapes.clone(), vec![], ctx()).unwrap();
+            t.restore(s.snapshot().unwrap()).unwrap();
+            all.extend(genotypes(t.ask(1000).unwrap()));
+            assert_eq!(all.len(), ARCHITECTURES, "seed {seed}");
+            assert_eq!(all.iter().collect::<HashSet<_>>().len(), ARCHITECTURES);
+            assert!(all.iter().all(|g| shape.canonical(g) == *g));
+            assert!(t.ask(3).unwrap().is_empty());
+        }
+    }
+
+    /// Draws follow the conditions' tree, not the count of architectures:
+    /// the first proposal has d0 = 0 about a third of the time, although
+    /// 24 of the 26 architectures have it.
+    #[test]
+    fn under_conditions_each_active_decision_is_drawn_uniformly() {
+        let (space, shapes) = conditional();
+        let zeros = (0..600)
+            .filter(|&seed| {
+                let mut s = Native::<RandomSearch>::init_shaped(seed, space.clone(), shapes.clone(), vec![], ctx()).unwrap();
+                genotypes(s.ask(1).unwrap())[0][0] == 0
+            })
+            .count();
+        assert!((150..250).contains(&zeros), "{zeros}");
     }
 }

@@ -23,6 +23,12 @@
 //! accuracy — because proposing it again will not help, so the policy should
 //! learn to avoid it. A failed evaluation (a crash, a timeout) says nothing
 //! about the architecture and is dropped.
+//!
+//! Conditions (contract 0.1.2): the controller still emits every decision,
+//! but the proposal is the canonical genotype (a decision that the others
+//! switch off at choice 0), which is the architecture the host evaluates
+//! and the one recommended; the policy gradient is taken for what the
+//! controller drew. Without conditions nothing changes.
 
 mod adam;
 mod controller;
@@ -31,7 +37,7 @@ mod lstm;
 
 use std::collections::BTreeMap;
 
-use nasbox_sdk::{genotype, log, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Space, Status, Strategy, StrategyError, StrategyInfo};
+use nasbox_sdk::{genotype, log, Config, ConfigKey, Genotype, Observation, Proposal, RunContext, Shape, Space, Status, Strategy, StrategyError, StrategyInfo};
 use serde::{Deserialize, Serialize};
 
 use adam::Adam;
@@ -53,6 +59,7 @@ const MAX_HIDDEN: usize = 128;
 
 pub struct Reinforce {
     controller: Controller,
+    shape: Shape,
     lr: f64,
     baseline_decay: f64,
     entropy_weight: f64,
@@ -69,8 +76,8 @@ struct State {
     /// Moving average of rewards; `None` before the first.
     #[serde(with = "exact::option")]
     baseline: Option<f64>,
-    /// Trials proposed and not yet told, with what was proposed: the gradient
-    /// is taken for what the controller sampled.
+    /// Trials proposed and not yet told, with what the controller sampled
+    /// (the proposal is its canonical form): the gradient is taken for it.
     pending: BTreeMap<u64, Genotype>,
     next_trial: u64,
     best: Option<Best>,
@@ -172,7 +179,7 @@ impl Strategy for Reinforce {
         let controller = Controller::new(&genotype::arities(&space), hidden, temperature, tanh_constant);
         let params = controller.init(INIT_RANGE);
         let state = State { adam: Adam::new(params.len()), params, baseline: None, pending: BTreeMap::new(), next_trial: 0, best: None };
-        Ok(Reinforce { controller, lr, baseline_decay, entropy_weight, clip, state })
+        Ok(Reinforce { controller, shape: Shape::of(&space), lr, baseline_decay, entropy_weight, clip, state })
     }
 
     fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
@@ -181,7 +188,7 @@ impl Strategy for Reinforce {
                 let g = self.controller.sample(&self.state.params);
                 self.state.pending.insert(self.state.next_trial, g.clone());
                 self.state.next_trial += 1;
-                genotype::propose(g)
+                genotype::propose(self.shape.canonical(&g))
             })
             .collect())
     }
@@ -194,7 +201,8 @@ impl Strategy for Reinforce {
             };
             let reward = match (genotype::success(o), &o.status) {
                 (Some((_, objective)), _) => {
-                    self.record_best(o.trial, objective, &sampled);
+                    let canonical = self.shape.canonical(&sampled);
+                    self.record_best(o.trial, objective, &canonical);
                     objective
                 }
                 (None, Status::Invalid(_)) => INVALID_REWARD,
@@ -455,6 +463,30 @@ mod tests {
         for (key, value) in [("tanh_constant", "0"), ("clip", "0"), ("baseline_decay", "0"), ("hidden", "128")] {
             assert!(Native::<Reinforce>::init(1, space(3, 3), vec![set(key, value)], ctx()).is_ok(), "{key}={value}");
         }
+    }
+
+    /// Under conditions proposals and the recommendation are canonical,
+    /// while the controller learns from what it drew.
+    #[test]
+    fn under_conditions_proposals_are_canonical() {
+        use nasbox_sdk::shape::{Condition, DecisionShape, Kind};
+        let mut shapes: Vec<DecisionShape> = (0..4).map(|_| DecisionShape { kind: Kind::Categorical, conditions: vec![] }).collect();
+        shapes[2].conditions = vec![Condition { decision: 0, choices: vec![0] }];
+        shapes[3].conditions = vec![Condition { decision: 2, choices: vec![1] }];
+        let shape = Shape::new(&space(4, 3), shapes.clone()).unwrap();
+        let mut s = Native::<Reinforce>::init_shaped(6, space(4, 3), shapes, vec![set("hidden", "6")], ctx()).unwrap();
+        let mut off = 0;
+        for trial in 0..60 {
+            let p = s.ask(1).unwrap().pop().unwrap();
+            let g = genotype_of(&p);
+            assert_eq!(shape.canonical(&g), g);
+            off += usize::from(!shape.active(&g)[2]);
+            s.tell(vec![observe(trial, p, Status::Ok, g.iter().sum::<u32>() as f64 / 8.0)]).unwrap();
+        }
+        assert!(off > 20, "{off}");
+        let best = s.recommend().unwrap().unwrap();
+        assert_eq!(shape.canonical(&best), best);
+        assert_eq!(s.inner().state.adam.steps(), 60);
     }
 
     #[test]

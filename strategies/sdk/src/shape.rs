@@ -239,8 +239,8 @@ impl Shape {
 
     /// `genotype` with one decision changed (see [`Shape::step`]), chosen
     /// uniformly among the active decisions with more than one choice, and
-    /// returned in canonical form (so a change that activates a decision
-    /// gives it choice 0; callers that want it random draw it themselves).
+    /// returned in canonical form. Decisions the change switches on (also
+    /// further down a chain of conditions) get uniformly random choices.
     pub fn mutate(&self, genotype: &[u32], local: f64) -> Genotype {
         let active = self.active(genotype);
         let mutable: Vec<usize> = (0..self.len()).filter(|&d| active[d] && self.arities[d] > 1).collect();
@@ -250,12 +250,19 @@ impl Shape {
         }
         let d = mutable[random::index(mutable.len())];
         child[d] = self.step(d, child[d], local);
-        // Decisions the change switched on get a random choice, not 0.
-        let now = self.active(&child);
-        for e in 0..self.len() {
-            if now[e] && !active[e] {
+        // Decisions the change switched on get a random choice, not 0; a
+        // choice drawn there may switch on more, down a chain of conditions.
+        let mut on = active;
+        loop {
+            let now = self.active(&child);
+            let switched: Vec<usize> = (0..self.len()).filter(|&e| now[e] && !on[e]).collect();
+            if switched.is_empty() {
+                break;
+            }
+            for &e in &switched {
                 child[e] = random::below(self.arities[e] as u64) as u32;
             }
+            on = now;
         }
         self.canonical(&child)
     }
@@ -409,6 +416,15 @@ mod tests {
             assert_eq!(s.canonical(&m), m);
             assert_ne!(m, g);
         }
+    }
+
+    #[test]
+    fn a_mutation_that_switches_on_a_chain_draws_every_decision_it_activates() {
+        // d1 needs d0 = 1, d2 needs d1 = 0 (of 1 choice: always on with d1).
+        crate::random::seed(8);
+        let s = Shape::new(&space(&[2, 1, 6]), vec![CAT, when(CAT, 0, &[1]), when(CAT, 1, &[0])]).unwrap();
+        let drawn: std::collections::BTreeSet<u32> = (0..200).map(|_| s.mutate(&[0, 0, 0], 0.0)).map(|g| g[2]).collect();
+        assert!(drawn.len() > 3, "the decision two links down gets random choices: {drawn:?}");
     }
 
     #[test]
