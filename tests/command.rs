@@ -534,11 +534,26 @@ fn ranges_and_conditions_reach_the_command_and_round_trip_through_journal_result
     let run = format!("python3 {}", script.display());
     let tpe = guest("tpe");
     let args = |out: &Path| -> Vec<String> {
-        ["search", "--strategy", tpe.to_str().unwrap(), "--space", space.to_str().unwrap(), "--command", &run, "--budget", "trials=24", "--workers", "1", "--seed", "7", "--out"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain([out.to_str().unwrap().to_string()])
-            .collect()
+        [
+            "search",
+            "--strategy",
+            tpe.to_str().unwrap(),
+            "--space",
+            space.to_str().unwrap(),
+            "--command",
+            &run,
+            "--budget",
+            "trials=24",
+            "--workers",
+            "1",
+            "--seed",
+            "7",
+            "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.to_str().unwrap().to_string()])
+        .collect()
     };
     let whole = dir.path().join("whole");
     let o = nasbox(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
@@ -588,7 +603,11 @@ fn genotypes_that_differ_only_in_inactive_decisions_are_one_architecture() {
     std::fs::write(&space, "[decisions]\ngate = [\"off\", \"on\"]\na = { values = [1, 2, 3, 4, 5, 6, 7, 8], when = { gate = \"on\" } }\nb = [1, 2]\n").unwrap();
     let script = dir.path().join("count.sh");
     // Fails the trial if `a` reaches the command while `gate` is off.
-    std::fs::write(&script, "case \"$NASBOX_ARCH\" in *'\"off\"'*'\"a\"'*) echo \"inactive a: $NASBOX_ARCH\"; exit 1;; esac\necho '{\"objective\": 1}' > \"$NASBOX_RESULT_FILE\"\n").unwrap();
+    std::fs::write(
+        &script,
+        "case \"$NASBOX_ARCH\" in *'\"off\"'*'\"a\"'*) echo \"inactive a: $NASBOX_ARCH\"; exit 1;; esac\necho '{\"objective\": 1}' > \"$NASBOX_RESULT_FILE\"\n",
+    )
+    .unwrap();
     let old = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/contract-0-1-1/tpe.wasm");
     let out = dir.path().join("run");
     let o = nasbox(&[
@@ -631,17 +650,29 @@ fn genotypes_that_differ_only_in_inactive_decisions_are_one_architecture() {
 fn bad_conditions_and_ranges_are_refused_at_load_naming_file_decision_and_problem() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("unknown", "[decisions]\nopt = [\"sgd\"]\nm = { values = [0.9], when = { optimiser = \"sgd\" } }\n", "decisions.m.when: `optimiser` is not a decision"),
+        (
+            "unknown",
+            "[decisions]\nopt = [\"sgd\"]\nm = { values = [0.9], when = { optimiser = \"sgd\" } }\n",
+            "decisions.m.when: `optimiser` is not a decision",
+        ),
         (
             "cycle",
             "[decisions]\na = { values = [1, 2], when = { b = 1 } }\nb = { values = [1, 2], when = { a = 1 } }\n",
             "the conditions form a cycle (a → needs b → needs a)",
         ),
         ("itself", "[decisions]\na = { values = [1, 2], when = { a = 1 } }\n", "decisions.a.when: `a` is this decision itself"),
-        ("wrong-type", "[decisions]\nopt = [\"sgd\", \"adam\"]\nm = { values = [0.9], when = { opt = 1 } }\n", "decisions.m.when: opt = 1: a number where `opt` takes strings"),
+        (
+            "wrong-type",
+            "[decisions]\nopt = [\"sgd\", \"adam\"]\nm = { values = [0.9], when = { opt = 1 } }\n",
+            "decisions.m.when: opt = 1: a number where `opt` takes strings",
+        ),
         ("no-such-value", "[decisions]\nopt = [\"sgd\", \"adam\"]\nm = { values = [0.9], when = { opt = \"rmsprop\" } }\n", "rmsprop is not a choice of `opt`"),
         ("never", "[decisions]\nlayers = [1, 2, 3]\nw = { values = [8], when = { layers = { min = 4 } } }\n", "no value of `layers` meets it"),
-        ("min-on-names", "[decisions]\nopt = [\"sgd\"]\nw = { values = [8], when = { opt = { min = 1 } } }\n", "need an ordered decision, and `opt` is categorical"),
+        (
+            "min-on-names",
+            "[decisions]\nopt = [\"sgd\"]\nw = { values = [8], when = { opt = { min = 1 } } }\n",
+            "need an ordered decision, and `opt` is categorical",
+        ),
         ("narrow", "[decisions]\nlr = { low = 1.0, high = 1.000001 }\n", "decisions.lr: the range from 1 to 1.000001 is too narrow"),
         ("log-zero", "[decisions]\nlr = { low = 0.0, high = 0.1, scale = \"log\" }\n", "decisions.lr: scale = \"log\" needs low > 0"),
         ("ordered-names", "[decisions]\nact = { values = [\"relu\"], ordered = true }\n", "decisions.act: ordered = true needs every choice to be a number"),

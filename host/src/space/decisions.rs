@@ -133,7 +133,11 @@ impl DecisionSpec {
         let all: Vec<&[Condition]> = decisions.iter().map(|e| e.conditions.as_slice()).collect();
         if let Some(cycle) = super::shape::cycle(&all) {
             let names: Vec<&str> = cycle.iter().chain(cycle.first()).map(|&d| decisions[d].name.as_str()).collect();
-            return Err(format!("decisions.{}.when: the conditions form a cycle ({}): one of them must not depend on the others", names[0], names.join(" → needs ")));
+            return Err(format!(
+                "decisions.{}.when: the conditions form a cycle ({}): one of them must not depend on the others",
+                names[0],
+                names.join(" → needs ")
+            ));
         }
         Ok(DecisionSpec { name, decisions })
     }
@@ -146,7 +150,12 @@ impl DecisionSpec {
             decisions: self
                 .decisions
                 .iter()
-                .map(|e| Decision { name: e.name.clone(), choices: e.choices.iter().map(label).collect(), kind: e.kind.clone(), conditions: e.conditions.clone() })
+                .map(|e| Decision {
+                    name: e.name.clone(),
+                    choices: e.choices.iter().map(label).collect(),
+                    kind: e.kind.clone(),
+                    conditions: e.conditions.clone(),
+                })
                 .collect(),
         }
     }
@@ -220,9 +229,7 @@ impl DecisionSpec {
         for e in &self.decisions {
             let index = match object.get(&e.name) {
                 None => 0,
-                Some(given) => e.index_of(given).ok_or_else(|| {
-                    notation(format!("{given} is not a choice of `{}` ({})", e.name, e.describe_choices()))
-                })?,
+                Some(given) => e.index_of(given).ok_or_else(|| notation(format!("{given} is not a choice of `{}` ({})", e.name, e.describe_choices())))?,
             };
             genotype.push(index);
         }
@@ -248,7 +255,9 @@ impl Entry {
                     return None;
                 }
                 let scale = |v: f64| if n.log { v.ln() } else { v };
-                return (0..n.values.len()).min_by(|&a, &b| (scale(n.values[a]) - scale(x)).abs().total_cmp(&(scale(n.values[b]) - scale(x)).abs())).map(|i| i as u32);
+                return (0..n.values.len())
+                    .min_by(|&a, &b| (scale(n.values[a]) - scale(x)).abs().total_cmp(&(scale(n.values[b]) - scale(x)).abs()))
+                    .map(|i| i as u32);
             }
         }
         self.choices.iter().position(|c| same(c, given)).map(|i| i as u32)
@@ -297,7 +306,11 @@ fn entry(value: &toml::Value) -> Result<(Vec<Value>, Kind, Option<toml::Table>),
             let (list, kind) = if t.contains_key("values") { values(t)? } else { range(t)? };
             (list, kind, when)
         }
-        other => return Err(format!("{other} is not a list of choices, `{{ values = [...] }}`, a grid `{{ low, high, steps, scale }}` or a range `{{ low, high }}`")),
+        other => {
+            return Err(format!(
+                "{other} is not a list of choices, `{{ values = [...] }}`, a grid `{{ low, high, steps, scale }}` or a range `{{ low, high }}`"
+            ))
+        }
     };
     if list.is_empty() {
         return Err("no choices: give at least one".into());

@@ -403,8 +403,7 @@ mod tests {
     fn size_multiplies_arities_and_reports_overflow() {
         assert_eq!(builtin("toy").unwrap().size(), Some(2 * 3 * 4 * 5 * 5));
         assert_eq!(builtin("wide").unwrap().size(), Some(5u128.pow(30)));
-        let huge =
-            Space { name: "huge".into(), decisions: (0..200).map(|i| Decision::categorical(i.to_string(), vec!["a".into(), "b".into()])).collect() };
+        let huge = Space { name: "huge".into(), decisions: (0..200).map(|i| Decision::categorical(i.to_string(), vec!["a".into(), "b".into()])).collect() };
         assert_eq!(huge.size(), None);
     }
 }
