@@ -13,8 +13,13 @@ fn inspect_prints_info_and_contract() {
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("mutator 0.1.0"), "{t}");
-    assert!(t.contains("contract:  nasbox:strategy@0.1.1"), "{t}");
+    assert!(t.contains("contract:  nasbox:strategy@0.1.2"), "{t}");
+    // The example does not read the shape; the built-in strategies do.
+    assert!(t.contains("shape:     sees every decision as categorical (no shape import)"), "{t}");
     assert!(t.contains("explore = 0.2  probability of a uniform sample"), "{t}");
+    let o = nasbox(cache.path(), &["strategy", "inspect", path(&guest("tpe"))]);
+    let t = text(&o);
+    assert!(t.contains("shape:     reads what each decision is") && t.contains("nasbox:strategy/shape@0.1.2"), "{t}");
 }
 
 #[test]
