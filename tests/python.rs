@@ -78,7 +78,7 @@ fn inspect_shows_the_python_strategy_and_its_config() {
     assert!(o.status.success(), "{t}");
     assert!(t.contains("evolution-py 0.1.0"), "{t}");
     assert!(t.contains("Real et al. 2019"), "{t}");
-    assert!(t.contains("contract:  nasbox:strategy@0.1.1"), "{t}");
+    assert!(t.contains("contract:  nasbox:strategy@0.1.2"), "{t}");
     assert!(t.contains("snapshot:  supported"), "{t}");
     assert!(t.contains("population = 20"), "{t}");
     assert!(t.contains("sample = 5"), "{t}");
