@@ -400,6 +400,29 @@ mod tests {
     }
 
     #[test]
+    fn each_space_says_which_decisions_are_numbers() {
+        let kind = |space: &Space, name: &str| space.decisions.iter().find(|d| d.name == name).unwrap_or_else(|| panic!("{name}")).kind.describe();
+        // Cell operations stay categorical.
+        assert!(builtin("nb201").unwrap().decisions.iter().all(|d| d.kind == shape::Kind::Categorical));
+        assert!(builtin("darts").unwrap().decisions.iter().all(|d| d.kind == shape::Kind::Categorical));
+        // The recipe's numbers are ordered, on a log scale where they span decades.
+        let hp = builtin("nb201+hp").unwrap();
+        assert_eq!(kind(&hp, "hp.lr"), "ordered real log");
+        assert_eq!(kind(&hp, "hp.wd"), "ordered real");
+        assert_eq!(kind(&hp, "hp.batch"), "ordered int log");
+        assert_eq!(kind(&hp, "hp.smooth"), "ordered real");
+        assert_eq!(kind(&hp, "hp.opt"), "categorical");
+        // A chain's widths are numbers; its operations (kernel sizes included) and skips are not.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "layers = 3\nops = [\"conv_3x3\", \"conv_5x5\"]\nwidths = [16, 32, 64]\n").unwrap();
+        let chain = SearchSpace::resolve(file.to_str().unwrap()).unwrap().space();
+        assert_eq!(kind(&chain, "L0.width"), "ordered int log");
+        assert_eq!(kind(&chain, "L0.op"), "categorical");
+        assert!(hp.decisions.iter().chain(&chain.decisions).all(|d| d.conditions.is_empty()));
+    }
+
+    #[test]
     fn size_multiplies_arities_and_reports_overflow() {
         assert_eq!(builtin("toy").unwrap().size(), Some(2 * 3 * 4 * 5 * 5));
         assert_eq!(builtin("wide").unwrap().size(), Some(5u128.pow(30)));
