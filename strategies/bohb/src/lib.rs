@@ -121,14 +121,9 @@ mod tests {
     use super::*;
     use nasbox_sdk::native::Native;
     use nasbox_sdk::shape::{Condition, DecisionShape, Kind, Numbers};
-    use nasbox_sdk::{Candidate, Decision, Setting, Status};
+    use nasbox_sdk::{Candidate, Setting, Status};
 
-    fn space(arities: &[usize]) -> Space {
-        Space {
-            name: "b".into(),
-            decisions: arities.iter().enumerate().map(|(i, &a)| Decision { name: format!("d{i}"), choices: (0..a).map(|c| c.to_string()).collect() }).collect(),
-        }
-    }
+    use nasbox_sdk::native::numbered_space as space;
 
     fn grid(n: usize) -> DecisionShape {
         let values = (0..n).map(|i| i as f64 / (n - 1) as f64).collect();

@@ -1,7 +1,7 @@
 use super::*;
 use nasbox_sdk::native::Native;
 use nasbox_sdk::shape::{Condition, DecisionShape, Kind, Numbers};
-use nasbox_sdk::{Candidate, Decision, Setting, Status};
+use nasbox_sdk::{Candidate, Setting, Status};
 
 fn ctx(parallelism: u32) -> RunContext {
     RunContext { max_trials: None, parallelism }
@@ -11,12 +11,7 @@ fn settings(pairs: &[(&str, &str)]) -> Vec<Setting> {
     pairs.iter().map(|(k, v)| Setting { key: k.to_string(), value: v.to_string() }).collect()
 }
 
-fn space(arities: &[usize]) -> Space {
-    Space {
-        name: "t".into(),
-        decisions: arities.iter().enumerate().map(|(i, &a)| Decision { name: format!("d{i}"), choices: (0..a).map(|c| c.to_string()).collect() }).collect(),
-    }
-}
+use nasbox_sdk::native::numbered_space as space;
 
 fn ordered(values: Vec<f64>) -> DecisionShape {
     DecisionShape { kind: Kind::Ordered(Numbers { values, integer: false, log: false, continuous: false }), conditions: vec![] }

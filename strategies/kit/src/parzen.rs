@@ -365,14 +365,8 @@ impl Parzen {
 mod tests {
     use super::*;
     use nasbox_sdk::shape::{Condition, DecisionShape, Kind, Numbers};
-    use nasbox_sdk::{Decision, Space};
 
-    fn space(arities: &[usize]) -> Space {
-        Space {
-            name: "s".into(),
-            decisions: arities.iter().enumerate().map(|(i, &a)| Decision { name: format!("d{i}"), choices: (0..a).map(|c| c.to_string()).collect() }).collect(),
-        }
-    }
+    use nasbox_sdk::native::numbered_space as space;
 
     fn ordered(values: &[f64], log: bool, continuous: bool) -> DecisionShape {
         DecisionShape { kind: Kind::Ordered(Numbers { values: values.to_vec(), integer: false, log, continuous }), conditions: vec![] }

@@ -241,14 +241,8 @@ pub fn sample_avoiding(shape: &Shape, taken: impl Fn(&Genotype) -> bool) -> Geno
 mod tests {
     use super::*;
     use nasbox_sdk::shape::{DecisionShape, Kind, Numbers};
-    use nasbox_sdk::{Decision, Space};
 
-    fn space(arities: &[usize]) -> Space {
-        Space {
-            name: "s".into(),
-            decisions: arities.iter().enumerate().map(|(i, &a)| Decision { name: format!("d{i}"), choices: (0..a).map(|c| c.to_string()).collect() }).collect(),
-        }
-    }
+    use nasbox_sdk::native::numbered_space as space;
 
     fn grid(n: usize) -> DecisionShape {
         let values = (0..n).map(|i| i as f64 / (n - 1) as f64).collect();

@@ -234,15 +234,10 @@ nasbox_sdk::export_strategy!(LocalSearch);
 mod tests {
     use super::*;
     use nasbox_sdk::shape::{Condition, DecisionShape, Kind, Numbers};
-    use nasbox_sdk::{native::Native, Candidate, Decision, Setting, Status};
+    use nasbox_sdk::{native::Native, Candidate, Setting, Status};
     use std::collections::HashSet;
 
-    fn space(arities: &[usize]) -> Space {
-        Space {
-            name: "t".into(),
-            decisions: arities.iter().enumerate().map(|(i, &a)| Decision { name: format!("d{i}"), choices: (0..a).map(|c| c.to_string()).collect() }).collect(),
-        }
-    }
+    use nasbox_sdk::native::numbered_space as space;
 
     /// Objective: number of decisions equal to 1 (single optimum at all ones).
     fn objective(g: &[u32]) -> f64 {

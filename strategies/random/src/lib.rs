@@ -216,15 +216,10 @@ nasbox_sdk::export_strategy!(RandomSearch);
 mod tests {
     use super::*;
     use nasbox_sdk::shape::{Condition, DecisionShape, Kind};
-    use nasbox_sdk::{native::Native, Decision, Status};
+    use nasbox_sdk::{native::Native, Status};
     use std::collections::HashSet;
 
-    fn space(arities: &[usize]) -> Space {
-        Space {
-            name: "test".into(),
-            decisions: arities.iter().enumerate().map(|(i, &a)| Decision { name: format!("d{i}"), choices: (0..a).map(|c| c.to_string()).collect() }).collect(),
-        }
-    }
+    use nasbox_sdk::native::numbered_space as space;
 
     fn ctx() -> RunContext {
         RunContext { max_trials: None, parallelism: 1 }

@@ -73,6 +73,19 @@ impl<S: Strategy> Native<S> {
     }
 }
 
+/// A space of decisions `d0`, `d1`, … with `arities[i]` choices named `0`,
+/// `1`, …: what most tests and benchmarks of a strategy search.
+pub fn numbered_space(arities: &[usize]) -> Space {
+    Space {
+        name: "numbered".into(),
+        decisions: arities
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| crate::Decision { name: format!("d{i}"), choices: (0..a).map(|c| c.to_string()).collect() })
+            .collect(),
+    }
+}
+
 /// Seeds this thread's stand-in generator without creating a strategy, for
 /// unit tests of building blocks that draw random numbers.
 pub fn seed_for_tests(seed: u64) {

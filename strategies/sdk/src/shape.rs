@@ -340,14 +340,8 @@ pub(crate) use imp::set as set_native;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::Decision;
 
-    fn space(arities: &[usize]) -> Space {
-        Space {
-            name: "s".into(),
-            decisions: arities.iter().enumerate().map(|(i, &a)| Decision { name: format!("d{i}"), choices: (0..a).map(|c| c.to_string()).collect() }).collect(),
-        }
-    }
+    use crate::native::numbered_space as space;
 
     fn ordered(values: &[f64], log: bool) -> DecisionShape {
         DecisionShape { kind: Kind::Ordered(Numbers { values: values.to_vec(), integer: false, log, continuous: false }), conditions: vec![] }

@@ -132,14 +132,9 @@ mod tests {
 
     use super::*;
     use nasbox_sdk::shape::{Condition, DecisionShape, Kind, Numbers};
-    use nasbox_sdk::{native::Native, Candidate, Decision, Setting, Status};
+    use nasbox_sdk::{native::Native, Candidate, Setting, Status};
 
-    fn space(arities: &[usize]) -> Space {
-        Space {
-            name: "t".into(),
-            decisions: arities.iter().enumerate().map(|(i, &a)| Decision { name: format!("d{i}"), choices: (0..a).map(|c| c.to_string()).collect() }).collect(),
-        }
-    }
+    use nasbox_sdk::native::numbered_space as space;
 
     /// An ordered grid of `n` values 0, 1/(n − 1), …, 1.
     fn grid(n: usize) -> DecisionShape {
