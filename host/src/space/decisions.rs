@@ -166,9 +166,10 @@ impl DecisionSpec {
         super::shape::active(&all, genotype)
     }
 
-    /// `genotype` with its inactive decisions at choice 0 (see
-    /// [`Space::canonical`]); a genotype that is not in range is returned
-    /// as it is, for [`DecisionSpec::validate`] to refuse.
+    /// `genotype` with its inactive decisions at choice 0: two genotypes
+    /// are the same architecture exactly when their canonical forms are
+    /// equal. A genotype that is not in range is returned as it is, for
+    /// [`DecisionSpec::validate`] to refuse.
     pub fn canonical(&self, genotype: &[u32]) -> Vec<u32> {
         if self.validate(genotype).is_err() || self.decisions.iter().all(|e| e.conditions.is_empty()) {
             return genotype.to_vec();

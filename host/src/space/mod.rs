@@ -338,16 +338,6 @@ impl Space {
         let conditions: Vec<&[shape::Condition]> = self.decisions.iter().map(|d| d.conditions.as_slice()).collect();
         shape::active(&conditions, genotype)
     }
-
-    /// `genotype` with its inactive decisions at choice 0: two genotypes
-    /// are the same architecture exactly when their canonical forms are
-    /// equal. Unchanged for a space without conditions.
-    pub fn canonical(&self, genotype: &[u32]) -> Vec<u32> {
-        if !self.is_conditional() {
-            return genotype.to_vec();
-        }
-        genotype.iter().zip(self.active(genotype)).map(|(&g, on)| if on { g } else { 0 }).collect()
-    }
 }
 
 /// Looks up a built-in space by name.

@@ -15,7 +15,7 @@
 //! probability `local` and jumps to any other value otherwise; a
 //! categorical decision always changes to any other choice, as in the paper
 //! ([`Shape::mutate`]). On −Hartmann6 over 11-value grids (100 trials,
-//! 200 seeds, the `hartmann` example) the best found averaged 2.48 seeing
+//! 200 seeds, the `hartmann` example of commit 86f56958e4, since replaced by `function-bench`) the best found averaged 2.48 seeing
 //! categories, and with the shape 2.41 at `local`=0 (jumps only), 2.55 at
 //! 0.5, 2.62 at 0.7, 2.75 at 0.9 (the default) and 2.69 at 1 (steps only).
 //! Under conditions only active decisions mutate, and every proposal is

@@ -99,7 +99,7 @@ pub fn default_weights(n: usize) -> Vec<f64> {
 /// Optuna's side), but a fixed rule such as trial order picks the same
 /// observation in every decision, so its product kernel is wide everywhere
 /// and the others are narrow everywhere. Measured on Hartmann-6 on
-/// 11-point grids (100 seeds × 100 trials, the `hartmann` example), ties by
+/// 11-point grids (100 seeds × 100 trials, the `hartmann` example of commit 86f56958e4, since replaced by `function-bench`), ties by
 /// trial order reach 2.91 ± 0.19, random ties 3.10 ± 0.10.
 fn neighbour_widths(points: &[f64], lo: f64, hi: f64) -> Vec<f64> {
     let mut sorted: Vec<(f64, usize)> = points.iter().copied().enumerate().map(|(i, x)| (x, i)).collect();

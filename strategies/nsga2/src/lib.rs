@@ -24,7 +24,7 @@
 //! nearby value with probability `local` (`nasbox_sdk::Shape::mutate`;
 //! categorical decisions jump to any other choice, as before). With one
 //! objective on −Hartmann6 over 11-value grids (100 trials, 200 seeds,
-//! `nasbox-evolution`'s `hartmann` example) the best found averaged 2.42
+//! `nasbox-evolution`'s `hartmann` example of commit 86f56958e4, since replaced by `function-bench`) the best found averaged 2.42
 //! at `local`=0 (as if categorical), 2.54 at 0.7, 2.63 at 0.9 (the
 //! default) and 2.62 at 1. Under
 //! conditions every proposal, sample or child, is canonical (inactive

@@ -173,6 +173,13 @@ impl Shape {
         (r.checked_sub(1).map(|r| order[r]), order.get(r + 1).copied())
     }
 
+    /// Whether `genotype` has one in-range choice per decision (what a
+    /// state read back from bytes, or a result from elsewhere, must have to
+    /// be used).
+    pub fn fits(&self, genotype: &[u32]) -> bool {
+        genotype.len() == self.arities.len() && genotype.iter().zip(&self.arities).all(|(c, a)| c < a)
+    }
+
     /// Whether any decision has conditions.
     pub fn is_conditional(&self) -> bool {
         self.decisions.iter().any(|d| !d.conditions.is_empty())
@@ -375,6 +382,13 @@ mod tests {
         assert_eq!(s.active(&[1, 2, 1]), [true, false, false]);
         assert_eq!(s.canonical(&[1, 2, 1]), [1, 0, 0]);
         assert!(s.is_conditional());
+    }
+
+    #[test]
+    fn genotypes_fit_when_every_choice_is_in_range() {
+        let s = Shape::categorical(&space(&[2, 3]));
+        assert!(s.fits(&[1, 2]));
+        assert!(!s.fits(&[1, 3]) && !s.fits(&[1]) && !s.fits(&[0, 0, 0]));
     }
 
     #[test]
