@@ -597,7 +597,10 @@ fn genotypes_that_differ_only_in_inactive_decisions_are_one_architecture() {
     // Half the space switches `a` off. A strategy of contract 0.1.1 knows
     // nothing of conditions and proposes `a` anyway; the host counts the
     // genotypes it makes that differ only there as repeats, and answers
-    // them from the journal instead of running the command again.
+    // them from the journal instead of running the command again. With two
+    // workers, and `off` taking a second, repeats of `off` come while the
+    // first is still running: they wait for its result (CI once saw one run
+    // twice).
     let dir = tempfile::tempdir().unwrap();
     let space = dir.path().join("gated.toml");
     std::fs::write(&space, "[decisions]\ngate = [\"off\", \"on\"]\na = { values = [1, 2, 3, 4, 5, 6, 7, 8], when = { gate = \"on\" } }\nb = [1, 2]\n").unwrap();
@@ -605,7 +608,7 @@ fn genotypes_that_differ_only_in_inactive_decisions_are_one_architecture() {
     // Fails the trial if `a` reaches the command while `gate` is off.
     std::fs::write(
         &script,
-        "case \"$NASBOX_ARCH\" in *'\"off\"'*'\"a\"'*) echo \"inactive a: $NASBOX_ARCH\"; exit 1;; esac\necho '{\"objective\": 1}' > \"$NASBOX_RESULT_FILE\"\n",
+        "case \"$NASBOX_ARCH\" in *'\"off\"'*'\"a\"'*) echo \"inactive a: $NASBOX_ARCH\"; exit 1;; *'\"off\"'*) sleep 1;; esac\necho '{\"objective\": 1}' > \"$NASBOX_RESULT_FILE\"\n",
     )
     .unwrap();
     let old = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/contract-0-1-1/tpe.wasm");
@@ -620,6 +623,8 @@ fn genotypes_that_differ_only_in_inactive_decisions_are_one_architecture() {
         &format!("sh {}", script.display()),
         "--budget",
         "trials=30",
+        "--workers",
+        "2",
         "--seed",
         "3",
         "--out",

@@ -15,6 +15,7 @@ pub mod interrupt;
 pub mod journal;
 pub mod lock;
 pub mod objectives;
+pub mod repeats;
 pub mod search;
 pub mod strategy_log;
 

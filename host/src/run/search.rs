@@ -19,6 +19,7 @@ use super::constraint::Constraints;
 use super::executor::Executor;
 use super::journal::{Asked, Call, Journal, Trial, TrialStatus};
 use super::lock::RunLock;
+use super::repeats::{Dispatch, InFlight};
 use super::RunConfig;
 use crate::estimate::Evaluation;
 use crate::space::{SearchSpace, Space};
@@ -54,6 +55,8 @@ pub struct Search {
     started: Instant,
     /// The strategy proposed nothing while nothing was in flight.
     exhausted: bool,
+    /// Architectures being evaluated, and repeats waiting for them.
+    in_flight: InFlight,
     /// `start` created the run folder (what [`Search::discard`] may remove).
     made_folder: bool,
     /// This process writes the run; no other may while it lives.
@@ -142,6 +145,7 @@ impl Search {
             elapsed_before,
             started: Instant::now(),
             exhausted: false,
+            in_flight: InFlight::default(),
             made_folder: false,
             _lock: lock,
         }
@@ -346,6 +350,7 @@ impl Search {
             let wait = ready.is_empty() && (nothing_to_ask || idle);
             ready.extend(executor.poll(wait)?);
             if !ready.is_empty() {
+                self.settle(&mut ready, executor)?;
                 self.finish(std::mem::take(&mut ready), observer)?;
                 continue;
             }
@@ -383,8 +388,28 @@ impl Search {
             let mut e = Evaluation::ok(t.objective, 0.0, t.metrics.clone());
             e.metrics.push(("reused-from".into(), earlier as f64));
             ready.push((id, e));
-        } else {
+        } else if !executor.reuses_results() {
             executor.submit(id, genotype, arch, fidelity)?;
+        } else if let Dispatch::Run = self.in_flight.dispatch(id, genotype, fidelity) {
+            executor.submit(id, genotype, arch, fidelity)?;
+        }
+        Ok(())
+    }
+
+    /// Answers the repeats that waited for the trials in `ready` (see
+    /// [`super::repeats`]), adding their results to the batch, or sends them
+    /// on their way again where the trial they waited for failed.
+    fn settle(&mut self, ready: &mut Vec<(u64, Evaluation)>, executor: &mut dyn Executor) -> anyhow::Result<()> {
+        let mut k = 0;
+        while k < ready.len() {
+            let (id, e) = &ready[k];
+            let (answered, again) = self.in_flight.finished(*id, e);
+            ready.extend(answered);
+            for w in again {
+                let t = self.journal.trial(w)?;
+                self.dispatch(w, &t.genotype, &t.arch, t.fidelity, executor, ready)?;
+            }
+            k += 1;
         }
         Ok(())
     }
