@@ -270,3 +270,39 @@ fn space_show_and_pytorch_cover_every_space() {
     let o = nasbox(cache.path(), &["space", "pytorch", "--arch", "x", "--input", "3by32"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn a_binary_copied_to_an_empty_folder_lists_and_runs_its_built_in_strategies() {
+    // As `cargo install` or a package puts it: no build folder beside it,
+    // no environment; the strategies travel inside the binary.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin/nasbox");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_nasbox"), &bin).unwrap();
+    let home = dir.path().join("home");
+    let run = |args: &[&str]| {
+        Command::new(&bin).args(args).current_dir(dir.path()).env_clear().env("HOME", &home).env("PATH", "/usr/bin:/bin").output().expect("nasbox runs")
+    };
+    let o = run(&["strategy", "list"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    for (name, line) in nasbox::strategy::builtin::BUILTINS {
+        assert!(t.contains(&format!("  {name:<12}  {line}\n")), "`strategy list` lacks {name} (or finds it nowhere):\n{t}");
+    }
+    assert!(!t.contains("not built"), "{t}");
+    let table = dir.path().join("table.jsonl");
+    support::write_table(&table);
+    for name in ["tpe", "gp"] {
+        let o = run(&["strategy", "inspect", name]);
+        assert!(o.status.success() && text(&o).starts_with(&format!("{name} ")), "{}", text(&o));
+    }
+    let out = dir.path().join("run");
+    let o = run(&["search", "--strategy", "tpe", "--estimator", "table:table.jsonl", "--budget", "trials=12", "--out", path(&out)]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(support::trials(&out).len(), 12);
+    // A name that is no built-in says which are.
+    let o = run(&["search", "--strategy", "tpee", "--estimator", "table:table.jsonl", "--budget", "trials=2", "--out", "r2"]);
+    let t = text(&o);
+    assert!(!o.status.success() && t.contains("strategy `tpee`: no such file") && t.contains("the built-in strategies are random, grid, evolution"), "{t}");
+    assert!(!dir.path().join("r2").exists(), "{t}");
+}

@@ -7,15 +7,18 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use nasbox::author::{self, Language};
-use nasbox::run::find_strategy;
+use nasbox::run::{find_strategy, strategy_dirs};
 use nasbox::space;
-use nasbox::strategy::{check, served, Engine, Limits, Plugin, CONTRACT};
+use nasbox::strategy::{builtin, check, served, Engine, Limits, Plugin, CONTRACT};
 
 use super::parse;
 use super::sandbox::LimitArgs;
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// List the built-in strategies, with a line on each, and the components
+    /// in the folders of NASBOX_STRATEGIES.
+    List,
     /// Print a strategy's name, version, description, config keys and contract.
     Inspect {
         /// The strategy component (FILE.wasm) or a built-in name.
@@ -76,6 +79,7 @@ pub enum Command {
 
 pub fn run(command: Command, engine: &Engine) -> anyhow::Result<ExitCode> {
     match command {
+        Command::List => list(),
         Command::Inspect { file, json, limits } => inspect(engine, find_strategy(&file)?, json, limits.limits()),
         Command::Check { file, space, seed, settings, rounds, transcript, limits } => {
             let mut opts = check::Options::new(resolve_space(&space)?);
@@ -228,4 +232,32 @@ fn check(engine: &Engine, file: PathBuf, opts: check::Options, transcript: Optio
         if violations == 1 { "" } else { "s" }
     );
     Ok(if violations == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `strategy list`: the built-in names (each usable as `--strategy NAME`),
+/// marking any this binary can find nowhere, then what the user's own
+/// strategy folders hold.
+fn list() -> anyhow::Result<ExitCode> {
+    let dirs = strategy_dirs();
+    let found = |name: &str| builtin::is_embedded(name) || dirs.iter().any(|d| d.join(format!("{name}.wasm")).is_file());
+    let width = builtin::BUILTINS.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "built-in strategies (`--strategy NAME`; `nasbox strategy inspect NAME` shows the settings):")?;
+    for (name, line) in builtin::BUILTINS {
+        let missing = if found(name) { "" } else { "  [not built: run scripts/build-strategies]" };
+        writeln!(out, "  {name:<width$}  {line}{missing}")?;
+    }
+    let own: Vec<PathBuf> = std::env::var_os("NASBOX_STRATEGIES").map(|v| std::env::split_paths(&v).collect()).unwrap_or_default();
+    for dir in own {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "wasm")).collect())
+            .unwrap_or_default();
+        files.sort();
+        writeln!(out, "in {} (NASBOX_STRATEGIES): {}", dir.display(), if files.is_empty() { "no .wasm files" } else { "" })?;
+        for f in files {
+            writeln!(out, "  {}", f.file_stem().unwrap_or_default().to_string_lossy())?;
+        }
+    }
+    writeln!(out, "any other component loads by path: --strategy FILE.wasm")?;
+    Ok(ExitCode::SUCCESS)
 }

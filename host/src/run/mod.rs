@@ -233,7 +233,24 @@ pub fn auto_strategy(space: &crate::space::SearchSpace, objectives: &[String], t
     }
 }
 
+/// The folders searched for a strategy given by name, in order:
+/// `NASBOX_STRATEGIES` (a path list), then beside the binary: the build
+/// folder (`target/wasm32-wasip2/release`, so a rebuilt strategy is used
+/// without rebuilding the host) and `strategies/`.
+pub fn strategy_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("NASBOX_STRATEGIES").map(|v| std::env::split_paths(&v).collect()).unwrap_or_default();
+    if let Some(bin) = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)) {
+        dirs.push(bin.join("../wasm32-wasip2/release"));
+        dirs.push(bin.join("strategies"));
+    }
+    dirs
+}
+
+/// A strategy component by path, or by name: a `NAME.wasm` in
+/// [`strategy_dirs`], else the built-in of that name embedded in this binary
+/// (see [`crate::strategy::builtin`]).
 pub fn find_strategy(spec: &str) -> anyhow::Result<PathBuf> {
+    use anyhow::Context;
     let direct = PathBuf::from(spec);
     if direct.exists() {
         return Ok(direct);
@@ -242,20 +259,25 @@ pub fn find_strategy(spec: &str) -> anyhow::Result<PathBuf> {
     if spec.contains(std::path::MAIN_SEPARATOR) {
         anyhow::bail!("cannot read {spec}: no such file");
     }
-    let file = if spec.ends_with(".wasm") { spec.to_string() } else { format!("{spec}.wasm") };
-    let mut dirs: Vec<PathBuf> = std::env::var_os("NASBOX_STRATEGIES").map(|v| std::env::split_paths(&v).collect()).unwrap_or_default();
-    if let Some(bin) = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)) {
-        dirs.push(bin.join("../wasm32-wasip2/release"));
-        dirs.push(bin.join("strategies"));
-    }
+    let name = spec.strip_suffix(".wasm").unwrap_or(spec);
+    let dirs = strategy_dirs();
     for d in &dirs {
-        let candidate = d.join(&file);
+        let candidate = d.join(format!("{name}.wasm"));
         if candidate.exists() {
             return Ok(candidate);
         }
     }
+    if let Some(path) = crate::strategy::builtin::file(name).with_context(|| format!("strategy `{spec}`: unpacking the built-in component"))? {
+        return Ok(path);
+    }
+    let known = crate::strategy::builtin::BUILTINS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
+    let why = if crate::strategy::builtin::describe(name).is_some() {
+        "this binary was built without it (build the strategies with scripts/build-strategies, then the host)".to_string()
+    } else {
+        format!("the built-in strategies are {known} (`nasbox strategy list`)")
+    };
     anyhow::bail!(
-        "strategy `{spec}`: no such file, and no built-in strategy of that name in {} (build them with scripts/build-strategies)",
+        "strategy `{spec}`: no such file, and no strategy of that name in {}; {why}",
         dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
     )
 }

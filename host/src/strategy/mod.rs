@@ -17,6 +17,7 @@
 //! went wrong; an instance that trapped is never entered again.
 
 mod bindings;
+pub mod builtin;
 mod cache;
 pub mod check;
 mod clock;
