@@ -300,6 +300,11 @@ fn a_binary_copied_to_an_empty_folder_lists_and_runs_its_built_in_strategies() {
     let o = run(&["search", "--strategy", "tpe", "--estimator", "table:table.jsonl", "--budget", "trials=12", "--out", path(&out)]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(support::trials(&out).len(), 12);
+    // The unpacked copy gone (a cleared cache), resume unpacks it again.
+    std::fs::remove_dir_all(home.join(".cache/nasbox/builtin")).unwrap();
+    let o = run(&["resume", path(&out), "--budget", "trials=16"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(support::trials(&out).len(), 16);
     // A name that is no built-in says which are.
     let o = run(&["search", "--strategy", "tpee", "--estimator", "table:table.jsonl", "--budget", "trials=2", "--out", "r2"]);
     let t = text(&o);

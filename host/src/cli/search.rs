@@ -260,6 +260,12 @@ pub fn resume(a: ResumeArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     config.check().map_err(anyhow::Error::msg).with_context(|| format!("{}: the configuration its journal records", a.dir.display()))?;
     let strategy = match &a.strategy {
         Some(spec) => find_strategy(spec)?,
+        // A built-in unpacked into a cache that has since been cleared (or
+        // a run moved to another machine) is unpacked again.
+        None if !recorded.exists() => match recorded.file_stem().and_then(|s| s.to_str()).filter(|s| nasbox::strategy::builtin::is_embedded(s)) {
+            Some(name) => nasbox::strategy::builtin::file(name)?.unwrap_or(recorded.clone()),
+            None => recorded.clone(),
+        },
         None => recorded.clone(),
     };
     let now = sha256(&strategy).with_context(|| match a.strategy {
