@@ -157,19 +157,40 @@ fn every_documented_command_is_accepted_by_the_command_line() {
 
 #[test]
 fn the_readme_tour_runs() {
+    // As a user types it after the set-up: `nasbox` found on PATH (where
+    // scripts/install, which scripts/setup runs, links it), in a new shell
+    // with nothing else set.
     let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
     let tour = readme.split("## A five-minute tour").nth(1).expect("the README has its tour");
     let block = shell_blocks(tour).into_iter().next().expect("the tour has its commands");
     assert!(block.len() >= 5, "{block:?}");
     let dir = tempfile::tempdir().unwrap();
+    let cargo_home = dir.path().join("cargo");
+    let o = std::process::Command::new(workspace().join("scripts/install"))
+        .env("CARGO_HOME", &cargo_home)
+        .env("CARGO_TARGET_DIR", support::target_dir())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "scripts/install:\n{}", text(&o));
+    let linked = cargo_home.join("bin/nasbox");
+    assert_eq!(linked.canonicalize().unwrap(), std::path::Path::new(env!("CARGO_BIN_EXE_nasbox")).canonicalize().unwrap());
+    let home = dir.path().join("home");
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
     for command in &block {
-        let w = words(command);
-        assert_eq!(w[0], "nasbox", "{command}");
-        let args: Vec<&str> = w[1..].iter().map(String::as_str).collect();
-        let o = support::command(&args).current_dir(dir.path()).output().unwrap();
+        assert_eq!(words(command)[0], "nasbox", "{command}");
+        let o = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .current_dir(&work)
+            .env_clear()
+            .env("HOME", &home)
+            .env("PATH", format!("{}:/usr/bin:/bin", cargo_home.join("bin").display()))
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{command}:\n{}", text(&o));
     }
-    let run = dir.path().join("runs/tour");
+    let run = work.join("runs/tour");
     assert_eq!(support::trials(&run).len(), 8);
     assert!(run.join("report.html").is_file());
     assert!(run.join("final").is_dir());

@@ -30,6 +30,8 @@ pub enum AuthorError {
     Manifest { path: PathBuf, problem: String },
     #[error("`{tool}` not found on PATH: {install}")]
     MissingTool { tool: &'static str, install: &'static str },
+    #[error("`{tool}` is version {found}; building a {language} strategy needs {need} or newer: {install}")]
+    OldTool { tool: &'static str, found: String, need: u32, language: &'static str, install: &'static str },
     #[error("{script} failed ({status}); its output is above")]
     BuildFailed { script: PathBuf, status: String },
     #[error("{script} finished but did not write {output}")]

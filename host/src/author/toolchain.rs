@@ -23,6 +23,28 @@ fn on_path(tool: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
 }
 
+/// The oldest Node.js major version componentize-js (the JS template's
+/// toolchain) runs on.
+pub const NODE_MAJOR: u32 = 20;
+
+/// Refuses a Node.js older than [`NODE_MAJOR`] before the build starts:
+/// componentize-js would otherwise fail inside npm with a syntax error that
+/// does not say why.
+fn check_node() -> Result<(), AuthorError> {
+    let install = "install a newer Node.js (e.g. from https://nodejs.org or NodeSource; Debian 12's nodejs is 18)";
+    let out = Command::new("node").arg("--version").output().map_err(|source| AuthorError::Io { path: "node".into(), source })?;
+    let found = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    match node_major(&found) {
+        Some(major) if major >= NODE_MAJOR => Ok(()),
+        _ => Err(AuthorError::OldTool { tool: "node", found, need: NODE_MAJOR, language: "JavaScript", install }),
+    }
+}
+
+/// The major version of `node --version`'s answer (`v20.11.1` → 20).
+fn node_major(version: &str) -> Option<u32> {
+    version.trim().strip_prefix('v')?.split('.').next()?.parse().ok()
+}
+
 /// Builds the project in `dir` and returns the component it wrote. The
 /// script's output (toolchain downloads, compiler messages) goes straight
 /// to the terminal, as progress.
@@ -32,6 +54,9 @@ pub fn build(dir: &Path) -> Result<(Manifest, PathBuf), AuthorError> {
         if !on_path(tool) {
             return Err(AuthorError::MissingTool { tool, install });
         }
+    }
+    if manifest.language == super::Language::Js {
+        check_node()?;
     }
     let script = dir.join("build.sh");
     if !script.is_file() {
@@ -53,4 +78,19 @@ pub fn build(dir: &Path) -> Result<(Manifest, PathBuf), AuthorError> {
         return Err(AuthorError::NoOutput { script, output });
     }
     Ok((manifest, output))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_versions_are_read_by_their_major() {
+        assert_eq!(node_major("v20.20.2\n"), Some(20));
+        assert_eq!(node_major("v18.19.0"), Some(18));
+        assert_eq!(node_major("20.1"), None);
+        assert_eq!(node_major(""), None);
+        let e = AuthorError::OldTool { tool: "node", found: "v18.19.0".into(), need: NODE_MAJOR, language: "JavaScript", install: "install it" };
+        assert_eq!(e.to_string(), "`node` is version v18.19.0; building a JavaScript strategy needs 20 or newer: install it");
+    }
 }
