@@ -631,6 +631,9 @@ fn genotypes_that_differ_only_in_inactive_decisions_are_one_architecture() {
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
+    // The command brings its own data: no dataset is named.
+    let said = text(&o);
+    assert!(said.contains("tpe.wasm, estimator command, budget 30 trials") && !said.contains(" on synthetic"), "{said}");
     let all = trials(&out);
     let mut run: Vec<&Vec<u32>> = vec![];
     let mut reused_off = 0;

@@ -195,3 +195,157 @@ fn the_readme_tour_runs() {
     assert!(run.join("report.html").is_file());
     assert!(run.join("final").is_dir());
 }
+
+const BEGIN: &str = "<!-- generated from `nasbox … --help` by tests/docs.rs; regenerate: NASBOX_BLESS=1 cargo test --release --test docs -->";
+const END: &str = "<!-- end of the generated part -->";
+
+/// `nasbox PATH --help`, as a user sees it piped.
+fn help(path: &[String]) -> String {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_nasbox")).args(path).arg("--help").env_remove("COLUMNS").output().unwrap();
+    assert!(o.status.success(), "nasbox {} --help:\n{}", path.join(" "), text(&o));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// Every command's help, depth first, as Markdown: each under a heading of
+/// its own, the global options only once (under `nasbox`).
+fn reference(path: &mut Vec<String>, out: &mut String) {
+    let text = help(path);
+    let blocks: Vec<&str> = text.trim_end().split("\n\n").collect();
+    let shown: Vec<&str> =
+        blocks.iter().copied().filter(|b| path.is_empty() || !(b.starts_with("Global options:") || b.starts_with("Compiling strategies (global options):"))).collect();
+    let depth = "#".repeat(2 + path.len().saturating_sub(1));
+    out.push_str(&format!("{depth} `nasbox{}`\n\n```text\n{}\n```\n\n", path.iter().map(|p| format!(" {p}")).collect::<String>(), shown.join("\n\n")));
+    let commands = blocks.iter().find(|b| b.starts_with("Commands:")).map_or(vec![], |b| {
+        b.lines().skip(1).filter_map(|l| l.split_whitespace().next()).filter(|c| *c != "help").map(String::from).collect::<Vec<_>>()
+    });
+    for c in commands {
+        path.push(c);
+        reference(path, out);
+        path.pop();
+    }
+}
+
+#[test]
+fn the_command_line_reference_is_the_help_of_every_command() {
+    let file = workspace().join("docs/src/reference/cli.md");
+    let page = std::fs::read_to_string(&file).unwrap();
+    let (head, rest) = page.split_once(BEGIN).expect("cli.md has the generated part's first marker");
+    let (_, tail) = rest.split_once(END).expect("cli.md has the generated part's end marker");
+    let mut generated = String::new();
+    reference(&mut vec![], &mut generated);
+    let want = format!("{head}{BEGIN}\n\n{generated}{END}{tail}");
+    if page == want {
+        return;
+    }
+    if std::env::var_os("NASBOX_BLESS").is_some() {
+        std::fs::write(&file, want).unwrap();
+        return;
+    }
+    let differs = page.lines().zip(want.lines()).position(|(a, b)| a != b).unwrap_or(page.lines().count().min(want.lines().count()));
+    panic!(
+        "docs/src/reference/cli.md is not what the CLI's help says (first difference at line {}: {:?}, the help gives {:?}); regenerate it with NASBOX_BLESS=1 cargo test --release --test docs",
+        differs + 1,
+        page.lines().nth(differs).unwrap_or(""),
+        want.lines().nth(differs).unwrap_or("")
+    );
+}
+
+/// A relative link's target, or `None` for a URL or a page anchor alone.
+fn link_target(page: &Path, link: &str) -> Option<(PathBuf, Option<String>)> {
+    if link.contains("://") || link.starts_with("mailto:") || link.starts_with('#') {
+        return None;
+    }
+    let (file, anchor) = match link.split_once('#') {
+        Some((f, a)) => (f, Some(a.to_string())),
+        None => (link, None),
+    };
+    Some((page.parent().unwrap().join(file), anchor))
+}
+
+/// The anchors mdBook and GitHub make of a page's headings.
+fn anchors(markdown: &str) -> Vec<String> {
+    let mut in_code = false;
+    let mut out = vec![];
+    for line in markdown.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        }
+        if in_code || !line.starts_with('#') {
+            continue;
+        }
+        let title = line.trim_start_matches('#').trim();
+        let slug: String = title
+            .to_lowercase()
+            .chars()
+            .filter_map(|c| match c {
+                c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                ' ' => Some('-'),
+                _ => None,
+            })
+            .collect();
+        out.push(slug);
+    }
+    out
+}
+
+/// The `[text](target)` links of a page, outside code.
+fn links(markdown: &str) -> Vec<String> {
+    let mut in_code = false;
+    let mut out = vec![];
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        // Inline code spans are not links.
+        let line: String = line.split('`').step_by(2).collect::<Vec<_>>().join("");
+        let mut rest = line.as_str();
+        while let Some(i) = rest.find("](") {
+            let after = &rest[i + 2..];
+            match after.find(')') {
+                Some(j) => {
+                    out.push(after[..j].split_whitespace().next().unwrap_or("").to_string());
+                    rest = &after[j..];
+                }
+                None => break,
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_relative_link_of_the_readme_and_the_book_resolves() {
+    let mut pages = pages();
+    for extra in ["CONTRIBUTING.md", "CHANGELOG.md", "examples/pytorch-mlp/README.md"] {
+        let p = workspace().join(extra);
+        if p.is_file() {
+            pages.push(p);
+        }
+    }
+    let mut broken = vec![];
+    for page in &pages {
+        let markdown = std::fs::read_to_string(page).unwrap();
+        for link in links(&markdown) {
+            let Some((target, anchor)) = link_target(page, &link) else { continue };
+            let shown = page.strip_prefix(workspace()).unwrap_or(page).display().to_string();
+            if !target.exists() {
+                broken.push(format!("{shown}: {link} (no such file)"));
+            } else if let Some(anchor) = anchor.filter(|_| target.extension().is_some_and(|e| e == "md")) {
+                if !anchors(&std::fs::read_to_string(&target).unwrap()).contains(&anchor) {
+                    broken.push(format!("{shown}: {link} (no heading #{anchor})"));
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn links_and_anchors_are_read_as_mdbook_makes_them() {
+    assert_eq!(anchors("# Mixed spaces: test functions (`function-bench`)\n"), vec!["mixed-spaces-test-functions-function-bench"]);
+    assert_eq!(links("see [a](x.md#y) and `[b](no.md)` and [c](https://e.org)\n```\n[d](z.md)\n```\n"), vec!["x.md#y", "https://e.org"]);
+}

@@ -60,7 +60,7 @@ pub struct SearchArgs {
     /// Strategy setting KEY=VALUE (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = crate::cli::parse::setting)]
     settings: Vec<(String, String)>,
-    /// Epochs at full fidelity for the training estimators [default: 3].
+    /// Epochs at full fidelity for the training estimators [default: 2].
     #[arg(long)]
     epochs: Option<usize>,
     /// A trial running longer is stopped and failed, e.g. 10m.
@@ -373,12 +373,13 @@ fn zero_cost_executor(s: &Search) -> anyhow::Result<Box<dyn Executor>> {
 fn announce(s: &Search, strategy: &Path, resumed: bool) {
     let c = &s.config;
     if !resumed {
+        // A user's command brings its own data: the dataset setting is not used.
+        let data = if c.estimator.starts_with("command") { String::new() } else { format!(" on {}", c.dataset) };
         println!(
-            "searching {} ({} decisions) with {} on {}, estimator {}, budget {}, {} {}, seed {} → {}",
+            "searching {} ({} decisions) with {}{data}, estimator {}, budget {}, {} {}, seed {} → {}",
             s.space.name(),
             s.decisions().decisions.len(),
             strategy.display(),
-            c.dataset,
             c.estimator,
             s.budget().describe(),
             c.workers,
@@ -451,7 +452,17 @@ fn drive(s: &mut Search, executor: &mut dyn Executor, pending: Vec<nasbox::run::
             }
         }
         None if s.config.estimator == "supernet" => println!("{} differentiable steps; the architecture is derived from the strategy's weights", spent.trials),
-        None => println!("no trial succeeded"),
+        None => {
+            // Nothing to show is a failed search: say why, by reason, and
+            // exit non-zero so that scripts and CI notice.
+            let trials = s.all_trials()?;
+            println!("no trial succeeded ({} trials):", trials.len());
+            for (count, reason) in failure_counts(&trials) {
+                println!("  {count:>4} × {reason}");
+            }
+            println!("each trial's log: {}/trials/ID.log", s.dir.display());
+            return Ok(ExitCode::FAILURE);
+        }
     }
     if let Some(r) = s.recommendation()? {
         println!("the strategy recommends: {r}");
@@ -462,4 +473,60 @@ fn drive(s: &mut Search, executor: &mut dyn Executor, pending: Vec<nasbox::run::
         false => println!("leaderboard: nasbox results {0}   every trial as JSON: nasbox results {0} --json FILE", s.dir.display()),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The trials' failure reasons with how many trials had each, most common
+/// first (`failed: …`, `invalid: …`, `pending`).
+fn failure_counts(trials: &[nasbox::run::journal::Trial]) -> Vec<(usize, String)> {
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for t in trials {
+        let reason = match &t.status {
+            TrialStatus::Ok => continue,
+            TrialStatus::Failed(r) => format!("failed: {r}"),
+            TrialStatus::Invalid(r) => format!("invalid: {r}"),
+            TrialStatus::Pending => "pending: no result".into(),
+        };
+        *counts.entry(reason).or_default() += 1;
+    }
+    let mut counts: Vec<(usize, String)> = counts.into_iter().map(|(r, n)| (n, r)).collect();
+    counts.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{Args, Command};
+    use nasbox::run::RunConfig;
+
+    use super::SearchArgs;
+
+    /// The flags override `RunConfig`'s fields, so their defaults are the
+    /// config's and clap cannot show them by itself: each `[default: …]`
+    /// written in a flag's help must be what `RunConfig::default()` holds.
+    #[test]
+    fn every_default_the_help_states_is_the_configs() {
+        let c = RunConfig::default();
+        let ser = |v: serde_json::Value| v.as_str().map_or(v.to_string(), String::from);
+        let expected = [
+            ("space", c.space.clone()),
+            ("dataset", c.dataset.clone()),
+            ("estimator", c.estimator.clone()),
+            ("budget", c.budget.clone()),
+            ("workers", c.workers.to_string()),
+            ("seed", c.seed.to_string()),
+            ("epochs", c.train.epochs.to_string()),
+            ("early_stop_rule", c.early_stop_rule.clone()),
+            ("executor", ser(serde_json::to_value(c.executor).unwrap())),
+            ("cpus_per_trial", c.slurm.cpus.to_string()),
+            ("on_lost", ser(serde_json::to_value(c.slurm.on_lost).unwrap())),
+            ("retries", c.slurm.retries.to_string()),
+        ];
+        let cmd = SearchArgs::augment_args(Command::new("search"));
+        for (id, want) in expected {
+            let arg = cmd.get_arguments().find(|a| a.get_id() == id).unwrap_or_else(|| panic!("no flag {id}"));
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            let stated = help.split("[default: ").nth(1).and_then(|t| t.split(']').next()).unwrap_or_else(|| panic!("--{id} states no default: {help}"));
+            assert_eq!(stated, want, "--{id}'s help says [default: {stated}], the config's default is {want}");
+        }
+    }
 }
