@@ -311,3 +311,20 @@ fn a_binary_copied_to_an_empty_folder_lists_and_runs_its_built_in_strategies() {
     assert!(!o.status.success() && t.contains("strategy `tpee`: no such file") && t.contains("the built-in strategies are random, grid, evolution"), "{t}");
     assert!(!dir.path().join("r2").exists(), "{t}");
 }
+
+#[test]
+fn a_tilde_in_a_dataset_or_table_path_is_the_home_folder() {
+    // `cifar10:~/data` is one word to the shell, which leaves its `~` alone.
+    let home = tempfile::tempdir().unwrap();
+    support::write_table(&home.path().join("t.jsonl"));
+    let out = home.path().join("run");
+    let o = support::command(&["search", "--strategy", path(&guest("random")), "--estimator", "table:~/t.jsonl", "--budget", "trials=3", "--out", path(&out)])
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(support::trials(&out).len(), 3);
+    let o = support::command(&["data", "show", "cifar10:~/nowhere"]).env("HOME", home.path()).output().unwrap();
+    let t = text(&o);
+    assert!(!o.status.success() && t.contains(&home.path().join("nowhere").display().to_string()), "{t}");
+}

@@ -1,9 +1,23 @@
 //! Quantities as people write them, in flags and in run.toml: durations
 //! (`500ms`, `90s`, `10m`, `2h`, `1d`), sizes (`256MiB`, `4GiB`) and large
-//! counts (`2e9`, `4_000_000_000`). One parser each, so a value means the
-//! same wherever it is written.
+//! counts (`2e9`, `4_000_000_000`), and paths inside a value (`~/data` in
+//! `cifar10:~/data`, which no shell expands). One parser each, so a value
+//! means the same wherever it is written.
 
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// A path as written in a flag's value: a leading `~` (alone or before
+/// `/`) is the home folder, as a shell would expand it at the start of a
+/// word; `cifar10:~/data` is one word to the shell, so nasbox expands it.
+pub fn path(text: &str) -> PathBuf {
+    let home = || std::env::var_os("HOME").map(PathBuf::from);
+    match text.strip_prefix('~') {
+        Some("") => home().unwrap_or_else(|| PathBuf::from(text)),
+        Some(rest) if rest.starts_with('/') => home().map_or_else(|| PathBuf::from(text), |h| h.join(&rest[1..])),
+        _ => PathBuf::from(text),
+    }
+}
 
 /// `500ms`, `90s`, `10m`, `2h`, `1d`, or plain seconds.
 pub fn duration(text: &str) -> Result<Duration, String> {
@@ -72,6 +86,17 @@ fn split_unit(text: &str) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_leading_tilde_is_the_home_folder() {
+        let home = PathBuf::from(std::env::var_os("HOME").expect("tests run with a HOME"));
+        assert_eq!(path("~/data/cifar"), home.join("data/cifar"));
+        assert_eq!(path("~"), home);
+        // Only at the start, and not `~user`.
+        assert_eq!(path("data/~/x"), PathBuf::from("data/~/x"));
+        assert_eq!(path("~bob/x"), PathBuf::from("~bob/x"));
+        assert_eq!(path("/abs"), PathBuf::from("/abs"));
+    }
 
     #[test]
     fn durations() {

@@ -173,10 +173,10 @@ impl Dataset {
 
 /// Loads a dataset by name: `synthetic` (the default, generated), or
 /// `cifar10:DIR`, `cifar100:DIR`, `mnist:DIR`, `fashion-mnist:DIR`,
-/// `folder:DIR`.
+/// `folder:DIR` (`~/` in DIR is the home folder).
 pub fn load(spec: &str, seed: u64) -> Result<Dataset, DataError> {
     let (kind, path) = spec.split_once(':').unwrap_or((spec, ""));
-    let dir = Path::new(path);
+    let dir = &crate::units::path(path);
     match kind {
         "synthetic" => Ok(synthetic::generate(&synthetic::Options { seed, ..synthetic::Options::default() })),
         "cifar10" => cifar::load_cifar10(dir),

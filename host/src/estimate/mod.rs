@@ -75,7 +75,7 @@ impl EstimatorSpec {
             "command" => Ok(EstimatorSpec::Command { early_stop: false }),
             "command+early-stop" => Ok(EstimatorSpec::Command { early_stop: true }),
             _ => match text.strip_prefix("table:") {
-                Some(path) if !path.is_empty() => Ok(EstimatorSpec::Table(PathBuf::from(path))),
+                Some(path) if !path.is_empty() => Ok(EstimatorSpec::Table(crate::units::path(path))),
                 _ => Err(format!("unknown estimator `{text}` (use train, early-stop, zero-cost, supernet, command, command+early-stop or table:FILE)")),
             },
         }
