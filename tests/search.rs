@@ -537,7 +537,9 @@ fn a_trial_over_its_timeout_fails_and_the_search_goes_on() {
     let text_cfg = std::fs::read_to_string(&config).unwrap().replace("epochs = 1", "epochs = 50").replace("seed = 4", "seed = 4\ntrial_timeout = \"1s\"");
     std::fs::write(&config, text_cfg).unwrap();
     let o = nasbox(&["search", "--strategy", guest("random").to_str().unwrap(), "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", text(&o));
+    // Every trial timed out: the search ran to its budget and failed.
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("no trial succeeded (2 trials):\n     2 × failed: timed out after 1 s"), "{}", text(&o));
     let all = trials(&out);
     assert_eq!(all.len(), 2);
     for t in &all {
