@@ -211,13 +211,17 @@ fn help(path: &[String]) -> String {
 fn reference(path: &mut Vec<String>, out: &mut String) {
     let text = help(path);
     let blocks: Vec<&str> = text.trim_end().split("\n\n").collect();
-    let shown: Vec<&str> =
-        blocks.iter().copied().filter(|b| path.is_empty() || !(b.starts_with("Global options:") || b.starts_with("Compiling strategies (global options):"))).collect();
+    let shown: Vec<&str> = blocks
+        .iter()
+        .copied()
+        .filter(|b| path.is_empty() || !(b.starts_with("Global options:") || b.starts_with("Compiling strategies (global options):")))
+        .collect();
     let depth = "#".repeat(2 + path.len().saturating_sub(1));
     out.push_str(&format!("{depth} `nasbox{}`\n\n```text\n{}\n```\n\n", path.iter().map(|p| format!(" {p}")).collect::<String>(), shown.join("\n\n")));
-    let commands = blocks.iter().find(|b| b.starts_with("Commands:")).map_or(vec![], |b| {
-        b.lines().skip(1).filter_map(|l| l.split_whitespace().next()).filter(|c| *c != "help").map(String::from).collect::<Vec<_>>()
-    });
+    let commands = blocks
+        .iter()
+        .find(|b| b.starts_with("Commands:"))
+        .map_or(vec![], |b| b.lines().skip(1).filter_map(|l| l.split_whitespace().next()).filter(|c| *c != "help").map(String::from).collect::<Vec<_>>());
     for c in commands {
         path.push(c);
         reference(path, out);
