@@ -39,3 +39,23 @@ fn a_nas_bench_201_file_converts_to_a_table() {
     assert!((short.fidelity - 0.06).abs() < 1e-12 && (short.valid_accuracy - 0.91).abs() < 1e-12 && (short.cost - 122.0).abs() < 1e-9, "{short:?}");
     assert_eq!(table.best().unwrap().valid_accuracy, full.valid_accuracy);
 }
+
+#[test]
+fn the_shipped_12_epoch_results_make_both_tables() {
+    // scripts/nb201_12ep_table.py over bench/nb201/: the tables the docs'
+    // comparisons use, made from inside the repository.
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir().unwrap();
+    for (dataset, best) in [("cifar100", 0.61), ("imagenet16", 0.38)] {
+        let path = dir.path().join(format!("{dataset}.jsonl"));
+        let o = Command::new("python3").arg(root.join("scripts/nb201_12ep_table.py")).arg(dataset).arg(&path).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let table = Table::load(&path, &SearchSpace::Nb201).unwrap();
+        assert_eq!(table.len(), 15_625);
+        // NAS-Bench-201's best 12-epoch validation accuracy, to two places.
+        let top = table.best().unwrap().valid_accuracy;
+        assert!((top - best).abs() < 0.01, "{dataset}: best {top}");
+    }
+    let o = Command::new("python3").arg(root.join("scripts/nb201_12ep_table.py")).arg("cifar10").arg("x.jsonl").output().unwrap();
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("cifar100|imagenet16"));
+}

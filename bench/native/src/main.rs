@@ -47,7 +47,7 @@ use table::{arch, Table};
 #[derive(Parser)]
 #[command(name = "native-bench", about = "Built-in strategies searching a NAS-Bench-201 table natively, over many seeds")]
 struct Args {
-    /// A nasbox NAS-Bench-201 table (`make_table.py`'s output).
+    /// A nasbox NAS-Bench-201 table (`scripts/nb201_12ep_table.py`'s output).
     table: PathBuf,
     /// Trials per search.
     trials: u64,
