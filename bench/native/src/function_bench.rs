@@ -78,6 +78,11 @@ struct Args {
     /// Write the problems' spaces and functions as JSON for bench/function_peers.py.
     #[arg(long)]
     export_suite: Option<PathBuf>,
+    /// Write each problem (of --problems) that has no conditions and at most 200,000 genotypes as DIR/NAME.toml (a
+    /// decision space) and DIR/NAME.jsonl (a table of every genotype, values scaled into [0, 1]), for `nasbox
+    /// search` and `nasbox bench` in the sandbox.
+    #[arg(long, value_name = "DIR")]
+    export_tables: Option<PathBuf>,
     /// List the problems with their optima.
     #[arg(long)]
     list: bool,
@@ -139,8 +144,8 @@ fn run(args: Args) -> Result<(), String> {
         }
     }
     let nothing_to_compare = entrants.is_empty() && peers.is_empty();
-    if nothing_to_compare && !args.list && !args.points && args.export_suite.is_none() {
-        return Err(format!("name strategies to run ({}), or --peers, --export-suite, --list or --points", runs::linked().join(", ")));
+    if nothing_to_compare && !args.list && !args.points && args.export_suite.is_none() && args.export_tables.is_none() {
+        return Err(format!("name strategies to run ({}), or --peers, --export-suite, --export-tables, --list or --points", runs::linked().join(", ")));
     }
     // Building a problem finds its grid optimum (brute force: up to a few million evaluations).
     let problems: Vec<Problem> = names.iter().map(|n| Problem::named(n).expect("a problem of the suite")).collect();
@@ -169,6 +174,21 @@ fn run(args: Args) -> Result<(), String> {
         });
         std::fs::write(path, serde_json::to_string_pretty(&suite).unwrap() + "\n").map_err(|e| format!("--export-suite {}: {e}", path.display()))?;
         eprintln!("function-bench: wrote {} problems to {}", problems.len(), path.display());
+    }
+    if let Some(dir) = &args.export_tables {
+        std::fs::create_dir_all(dir).map_err(|e| format!("--export-tables {}: {e}", dir.display()))?;
+        for p in &problems {
+            match p.table(200_000) {
+                Some((toml, table)) => {
+                    for (ext, text) in [("toml", toml), ("jsonl", table)] {
+                        let path = dir.join(format!("{}.{ext}", p.name));
+                        std::fs::write(&path, text).map_err(|e| format!("--export-tables {}: {e}", path.display()))?;
+                    }
+                    eprintln!("function-bench: wrote {0}.toml and {0}.jsonl to {1}", p.name, dir.display());
+                }
+                None => eprintln!("function-bench: {} has conditions or over 200,000 genotypes: no table", p.name),
+            }
+        }
     }
     if nothing_to_compare {
         return Ok(());

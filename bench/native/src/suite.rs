@@ -306,6 +306,52 @@ impl Problem {
         (best, exact)
     }
 
+    /// The problem as a decision space (TOML) and a benchmark table of
+    /// every genotype (JSON Lines), so `nasbox search` and `nasbox bench`
+    /// run it in the sandbox (`--space FILE.toml --estimator table:FILE`).
+    /// Values are scaled into [0, 1] as tables hold accuracies: (f − min) /
+    /// (max − min) over the genotypes. `None` for a problem with conditions
+    /// or more than `limit` genotypes.
+    pub fn table(&self, limit: usize) -> Option<(String, String)> {
+        if self.decisions.iter().any(|d| d.when.is_some()) {
+            return None;
+        }
+        let size = self.decisions.iter().try_fold(1usize, |n, d| n.checked_mul(d.param.len())).filter(|&n| n <= limit)?;
+        let value = |d: &Decision, c: u32| -> Value {
+            match &d.param {
+                Param::Ordered { values, integer: true, .. } => json!(values[c as usize] as i64),
+                Param::Ordered { values, .. } => json!(values[c as usize]),
+                Param::Categorical { choices } => json!(choices[c as usize]),
+            }
+        };
+        let mut toml = format!("# function-bench's `{}`: {}\n[decisions]\n", self.name, self.describe());
+        for d in &self.decisions {
+            let all: Vec<String> = (0..d.param.len() as u32).map(|c| value(d, c).to_string()).collect();
+            toml.push_str(&format!("{} = [{}]\n", d.name, all.join(", ")));
+        }
+        let genotypes: Vec<Genotype> = (0..size)
+            .map(|mut k| {
+                self.decisions
+                    .iter()
+                    .map(|d| {
+                        let c = (k % d.param.len()) as u32;
+                        k /= d.param.len();
+                        c
+                    })
+                    .collect()
+            })
+            .collect();
+        let values: Vec<f64> = genotypes.iter().map(|g| self.value(g).expect("an enumerated genotype")).collect();
+        let (low, high) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+        let mut table = json!({"nasbox_table": 1, "space": self.name, "source": format!("function-bench's {} scaled into [0, 1]: (f - {low}) / ({high} - {low})", self.name)}).to_string() + "\n";
+        for (g, v) in genotypes.iter().zip(&values) {
+            let arch: serde_json::Map<String, Value> = self.decisions.iter().zip(g).map(|(d, &c)| (d.name.clone(), value(d, c))).collect();
+            let score = (v - low) / (high - low);
+            table.push_str(&(json!({"arch": Value::Object(arch).to_string(), "fidelity": 1.0, "valid_accuracy": score, "cost": 1.0}).to_string() + "\n"));
+        }
+        Some((toml, table))
+    }
+
     /// The problem as `bench/function_peers.py` rebuilds it in Optuna.
     pub fn export(&self) -> Value {
         let params: Vec<Value> = self

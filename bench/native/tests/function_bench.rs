@@ -148,6 +148,29 @@ fn bad_flags_are_refused_naming_them() {
     }
 }
 
+#[test]
+fn a_problem_exports_as_a_decision_space_and_a_table_of_every_genotype() {
+    let dir = tempdir();
+    let out = function_bench(&["--export-tables", dir.to_str().unwrap(), "--problems", "branin-mixed,hartmann6-grid,cond-grid"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    // Too many genotypes, or conditions: no table, and it says so.
+    assert!(said.contains("hartmann6-grid has conditions or over 200,000 genotypes") && said.contains("cond-grid has conditions"), "{said}");
+    assert!(!dir.join("hartmann6-grid.jsonl").exists() && !dir.join("cond-grid.toml").exists());
+    let toml = std::fs::read_to_string(dir.join("branin-mixed.toml")).unwrap();
+    assert!(toml.contains("[decisions]\nx1 = [-5.0, -3.5,") && toml.contains("activation = [\"relu\", \"gelu\", \"silu\", \"tanh\"]"), "{toml}");
+    let table = std::fs::read_to_string(dir.join("branin-mixed.jsonl")).unwrap();
+    let rows: Vec<Value> = table.lines().skip(1).map(|l| serde_json::from_str(l).unwrap()).collect();
+    // 11 × 11 grid points × 4 × 3 × 3 nuisance choices, each once.
+    assert_eq!(rows.len(), 11 * 11 * 36);
+    let archs: std::collections::BTreeSet<&str> = rows.iter().map(|r| r["arch"].as_str().unwrap()).collect();
+    assert_eq!(archs.len(), rows.len());
+    let scores: Vec<f64> = rows.iter().map(|r| r["valid_accuracy"].as_f64().unwrap()).collect();
+    assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)));
+    assert_eq!(scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max), 1.0);
+    assert_eq!(scores.iter().cloned().fold(f64::INFINITY, f64::min), 0.0);
+}
+
 fn tempdir() -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
