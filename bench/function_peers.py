@@ -1,9 +1,9 @@
 """Optuna's samplers on function-bench's problems (the same spaces, functions and regret), written in function-bench's CSV.
 
     cargo run --release -p nasbox-bench-native --bin function-bench -- --export-suite suite.json
-    python bench/function_peers.py --suite suite.json --out optuna.csv [--samplers tpe gp cmaes random] [--trials 50,100]
+    python3 bench/function_peers.py --suite suite.json --out optuna.csv [--samplers tpe gp cmaes random] [--trials 50,100]
                                    [--seeds 20 | --seeds 20..40] [--problems branin-grid,cond-grid] [--jobs 2]
-    python bench/function_peers.py --suite suite.json --report nasbox.csv optuna.csv --against optuna-tpe
+    python3 bench/function_peers.py --suite suite.json --report nasbox.csv optuna.csv --against optuna-tpe
     cargo run --release -p nasbox-bench-native --bin function-bench -- --peers nasbox.csv --peers optuna.csv --against optuna-tpe
 
 Needs optuna, torch and scipy for GPSampler, cmaes for CmaEsSampler (`pip install optuna scipy torch cmaes`).

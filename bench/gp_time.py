@@ -1,6 +1,6 @@
 """Time per trial of nasbox's `gp` in the sandbox against Optuna's GPSampler, side by side in one run.
 
-    python bench/gp_time.py [--problems branin-grid,hartmann3-grid,...] [--seeds 5] [--trials 100] [--out runs/gp-time]
+    python3 bench/gp_time.py [--problems branin-grid,hartmann3-grid,...] [--seeds 5] [--trials 100] [--out runs/gp-time]
 
 For each problem of function-bench's suite that has a table (no conditions, at most 200,000 genotypes:
 `function-bench --export-tables`), it runs, one after the other on this machine:

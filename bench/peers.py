@@ -1,6 +1,6 @@
 """Optuna's samplers on a nasbox benchmark table, with `nasbox bench`'s protocol, printed next to a `nasbox bench` run.
 
-    python bench/peers.py --table T.jsonl --bench-out DIR --budget trials=100 [--seeds 20 | --seeds 20..40] [--samplers random tpe nsga2]
+    python3 bench/peers.py --table T.jsonl --bench-out DIR --budget trials=100 [--seeds 20 | --seeds 20..40] [--samplers random tpe nsga2]
 
 Protocol, as `nasbox bench` runs its strategies: the six NAS-Bench-201 edges are six categorical parameters (five
 operations each); each seed is one study with the sampler seeded by it; a trial looks its architecture up in the table

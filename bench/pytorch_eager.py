@@ -2,7 +2,7 @@
 (the module `nasbox space pytorch` generates), with the same recipe and data,
 and prints images/s per epoch.
 
-    python bench/pytorch_eager.py MODEL.py DATA_DIR [--epochs E] [--batch-size B]
+    python3 bench/pytorch_eager.py MODEL.py DATA_DIR [--epochs E] [--batch-size B]
         [--threads T] [--data-fraction F] [--device cpu|cuda] [--bf16] [--channels-last]
 
 DATA_DIR holds CIFAR-10's binary format (`nasbox data export synthetic DIR`

@@ -12,7 +12,7 @@
 //! ```sh
 //! cargo run --release -p nasbox-bench-native --bin function-bench -- random tpe --trials 50,100 --seeds 20 --against tpe --csv runs/functions.csv
 //! cargo run --release -p nasbox-bench-native --bin function-bench -- --export-suite runs/suite.json
-//! python bench/function_peers.py --suite runs/suite.json --out runs/optuna.csv
+//! python3 bench/function_peers.py --suite runs/suite.json --out runs/optuna.csv
 //! cargo run --release -p nasbox-bench-native --bin function-bench -- --peers runs/functions.csv --peers runs/optuna.csv --against optuna-tpe
 //! ```
 //!
