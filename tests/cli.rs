@@ -296,6 +296,16 @@ fn a_binary_copied_to_an_empty_folder_lists_and_runs_its_built_in_strategies() {
         let o = run(&["strategy", "inspect", name]);
         assert!(o.status.success() && text(&o).starts_with(&format!("{name} ")), "{}", text(&o));
     }
+    // A home that cannot be written: the component is unpacked into the
+    // temporary folder instead.
+    let o = Command::new(&bin)
+        .args(["strategy", "inspect", "random", "--no-cache"])
+        .env_clear()
+        .env("HOME", "/proc/nasbox-no-home")
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert!(o.status.success() && text(&o).contains("nasbox-builtin-"), "{}", text(&o));
     let out = dir.path().join("run");
     let o = run(&["search", "--strategy", "tpe", "--estimator", "table:table.jsonl", "--budget", "trials=12", "--out", path(&out)]);
     assert!(o.status.success(), "{}", text(&o));

@@ -486,7 +486,13 @@ fn failure_counts(trials: &[nasbox::run::journal::Trial]) -> Vec<(usize, String)
             TrialStatus::Invalid(r) => format!("invalid: {r}"),
             TrialStatus::Pending => "pending: no result".into(),
         };
-        *counts.entry(reason).or_default() += 1;
+        // A reason's first line, capped: a command's error output can run to
+        // many lines, and the trial's log has all of it.
+        let mut line = reason.lines().next().unwrap_or_default().to_string();
+        if line.chars().count() > 160 || reason.lines().nth(1).is_some() {
+            line = line.chars().take(160).collect::<String>() + " …";
+        }
+        *counts.entry(line).or_default() += 1;
     }
     let mut counts: Vec<(usize, String)> = counts.into_iter().map(|(r, n)| (n, r)).collect();
     counts.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
@@ -499,6 +505,37 @@ mod tests {
     use nasbox::run::RunConfig;
 
     use super::SearchArgs;
+
+    #[test]
+    fn failures_are_counted_by_the_first_line_of_their_reason() {
+        use nasbox::run::journal::{Trial, TrialStatus};
+        let trial = |id: u64, status: TrialStatus| Trial {
+            id,
+            genotype: vec![],
+            arch: String::new(),
+            fidelity: None,
+            status,
+            objective: 0.0,
+            cost: 0.0,
+            metrics: vec![],
+            reused_from: None,
+            relaxed: None,
+            gradient: None,
+        };
+        let trials = [
+            trial(0, TrialStatus::Failed("exit status 1: Traceback\n  File x\nValueError".into())),
+            trial(1, TrialStatus::Failed("exit status 1: Traceback\n  File y\nKeyError".into())),
+            trial(2, TrialStatus::Invalid("not a network".into())),
+            trial(3, TrialStatus::Ok),
+            trial(4, TrialStatus::Failed("x".repeat(300))),
+        ];
+        let counts = super::failure_counts(&trials);
+        assert_eq!(counts[0], (2, "failed: exit status 1: Traceback …".to_string()));
+        assert_eq!(counts[1].0, 1);
+        assert!(counts[1].1.starts_with("failed: xxx") && counts[1].1.chars().count() == 162, "{:?}", counts[1]);
+        assert_eq!(counts[2], (1, "invalid: not a network".to_string()));
+        assert_eq!(counts.len(), 3);
+    }
 
     /// The flags override `RunConfig`'s fields, so their defaults are the
     /// config's and clap cannot show them by itself: each `[default: …]`

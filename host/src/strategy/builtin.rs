@@ -32,18 +32,33 @@ pub fn file(name: &str) -> std::io::Result<Option<PathBuf>> {
         return Ok(None);
     };
     let hash: String = Sha256::digest(bytes).iter().take(8).map(|b| format!("{b:02x}")).collect();
-    let dir = cache_root().join(hash);
-    let path = dir.join(format!("{name}.wasm"));
-    if std::fs::read(&path).is_ok_and(|on_disk| on_disk == *bytes) {
-        return Ok(Some(path));
+    // A cache that cannot be written (a read-only home, a full disk) falls
+    // back to the temporary folder rather than failing the search.
+    match unpack(&cache_root().join(&hash), name, bytes) {
+        Ok(path) => Ok(Some(path)),
+        Err(first) => unpack(&std::env::temp_dir().join(format!("nasbox-builtin-{}", user())).join(&hash), name, bytes).map(Some).map_err(|_| first),
     }
-    std::fs::create_dir_all(&dir)?;
+}
+
+/// `bytes` as `dir/NAME.wasm`, written unless already there.
+fn unpack(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    let path = dir.join(format!("{name}.wasm"));
+    if std::fs::read(&path).is_ok_and(|on_disk| on_disk == bytes) {
+        return Ok(path);
+    }
+    std::fs::create_dir_all(dir)?;
     // Written aside and renamed, so a concurrent process never loads half a
     // component.
     let part = dir.join(format!(".{name}.{}.part", std::process::id()));
     std::fs::File::create(&part)?.write_all(bytes)?;
     std::fs::rename(&part, &path)?;
-    Ok(Some(path))
+    Ok(path)
+}
+
+/// This user's id, so users sharing a temporary folder do not share files.
+fn user() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
 }
 
 fn cache_root() -> PathBuf {
@@ -67,5 +82,19 @@ mod tests {
             assert!(bytes.starts_with(b"\0asm"), "{name} is not a WebAssembly file");
         }
         assert_eq!(file("no_such_strategy").unwrap(), None);
+    }
+
+    #[test]
+    fn a_component_is_unpacked_once_and_a_damaged_copy_is_replaced() {
+        let dir = std::env::temp_dir().join(format!("nasbox-unpack-{}", std::process::id()));
+        let bytes = b"\0asm component bytes";
+        let path = unpack(&dir, "x", bytes).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+        std::fs::write(&path, b"half").unwrap();
+        assert_eq!(unpack(&dir, "x", bytes).unwrap(), path);
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "a damaged copy is written again");
+        // Where nothing can be written, the error comes back.
+        assert!(unpack(Path::new("/proc/nasbox-cannot-write-here"), "x", bytes).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
