@@ -292,7 +292,7 @@ fn a_binary_copied_to_an_empty_folder_lists_and_runs_its_built_in_strategies() {
     assert!(!t.contains("not built"), "{t}");
     let table = dir.path().join("table.jsonl");
     support::write_table(&table);
-    for name in ["tpe", "gp"] {
+    for (name, _) in nasbox::strategy::builtin::BUILTINS {
         let o = run(&["strategy", "inspect", name]);
         assert!(o.status.success() && text(&o).starts_with(&format!("{name} ")), "{}", text(&o));
     }
