@@ -293,8 +293,9 @@ fn a_binary_copied_to_an_empty_folder_lists_and_runs_its_built_in_strategies() {
     let table = dir.path().join("table.jsonl");
     support::write_table(&table);
     for (name, _) in nasbox::strategy::builtin::BUILTINS {
+        // (The component names itself: `local_search.wasm` is `local-search`.)
         let o = run(&["strategy", "inspect", name]);
-        assert!(o.status.success() && text(&o).starts_with(&format!("{name} ")), "{}", text(&o));
+        assert!(o.status.success() && text(&o).starts_with(&format!("{} ", name.replace('_', "-"))), "{}", text(&o));
     }
     // A home that cannot be written: the component is unpacked into the
     // temporary folder instead.
