@@ -73,6 +73,16 @@ fn bench_writes_a_report_that_parses_and_is_deterministic_and_resumable() {
         assert_eq!(row["at_best"].as_u64(), Some(at_best as u64), "{name}");
     }
     assert!(text(&o).contains("at best") && text(&o).contains(&format!("{}/6", rows[1]["at_best"])), "{}", text(&o));
+    // Stalled: seeds that end more than a point below the oracle's score
+    // (the mean score plus the mean regret), as final.csv lists them.
+    assert!(text(&o).contains("stalled"), "{}", text(&o));
+    for row in rows {
+        let name = row["strategy"].as_str().unwrap();
+        let oracle = row["score_mean"].as_f64().unwrap() + row["regret_mean"].as_f64().unwrap();
+        let stalled =
+            csv.lines().filter(|l| l.starts_with(&format!("{name},")) && oracle - l.split(',').nth(4).unwrap().parse::<f64>().unwrap() > 0.01).count();
+        assert_eq!(row["stalled"].as_u64(), Some(stalled as u64), "{name}");
+    }
 
     // Evolution climbs this table's smooth landscape better than random search.
     let score = |k: usize| rows[k]["score_mean"].as_f64().unwrap();

@@ -235,7 +235,7 @@ pub fn run(a: BenchArgs, engine: &Engine) -> anyhow::Result<ExitCode> {
     if let Some(v) = &volume {
         println!("objectives {}; {}", pareto::list(&objectives), v.describe(&objectives));
     }
-    let lines: Vec<[String; 7]> = std::iter::once(Row::header(score)).chain(final_rows.iter().map(Row::cells)).collect();
+    let lines: Vec<[String; 8]> = std::iter::once(Row::header(score)).chain(final_rows.iter().map(Row::cells)).collect();
     print!("{}", aligned(&lines));
     for p in pairs.iter().filter(|p| p.p_holm < 0.05) {
         println!("  {} vs {}: p = {:.2e} (Holm)", p.a, p.b, p.p_holm);

@@ -127,17 +127,37 @@ pub struct Row {
     /// strategy finds the best outright; None where the score is not
     /// accuracy (hypervolume).
     pub at_best: Option<usize>,
+    /// Seeds whose final score is more than [`STALL`] below the oracle's:
+    /// searches that settled far from the best. A strategy can lead on the
+    /// median and lose on the mean through a few of them, so the table shows
+    /// robustness next to the mean. None where the score is not accuracy.
+    #[serde(default)]
+    pub stalled: Option<usize>,
 }
+
+/// How far below the oracle's score a search's answer must end to count as
+/// stalled: a point of accuracy.
+pub const STALL: f64 = 0.01;
 
 impl Row {
     /// The final table's column names, `score` naming what is scored.
-    pub fn header(score: &str) -> [String; 7] {
-        ["strategy".into(), "runs".into(), format!("{score} mean ± std"), "regret mean ± std".into(), "mean rank".into(), "trials".into(), "at best".into()]
+    pub fn header(score: &str) -> [String; 8] {
+        [
+            "strategy".into(),
+            "runs".into(),
+            format!("{score} mean ± std"),
+            "regret mean ± std".into(),
+            "mean rank".into(),
+            "trials".into(),
+            "at best".into(),
+            "stalled".into(),
+        ]
     }
 
     /// The row as the final table shows it, on the terminal and in the
-    /// report alike: the seeds at the best as "k/runs", "–" for fronts.
-    pub fn cells(&self) -> [String; 7] {
+    /// report alike: the seeds at the best and the stalled ones as
+    /// "k/runs", "–" for fronts.
+    pub fn cells(&self) -> [String; 8] {
         [
             self.strategy.clone(),
             self.runs.to_string(),
@@ -146,6 +166,7 @@ impl Row {
             format!("{:.2}", self.mean_rank),
             format!("{:.0}", self.trials_mean),
             self.at_best.map_or_else(|| "–".into(), |k| format!("{k}/{}", self.runs)),
+            self.stalled.map_or_else(|| "–".into(), |k| format!("{k}/{}", self.runs)),
         ]
     }
 }
@@ -185,6 +206,7 @@ pub fn rows(names: &[String], runs: &[Vec<Anytime>], best: f64, best_valid: Opti
                 mean_rank: if seeds > 0 { rank_sum[s] / seeds as f64 } else { f64::NAN },
                 trials_mean: r.iter().map(|a| a.valid.len() as f64).sum::<f64>() / r.len().max(1) as f64,
                 at_best: best_valid.map(|b| r.iter().filter(|a| a.valid.last() == Some(&b)).count()),
+                stalled: best_valid.map(|_| regrets.iter().filter(|&&g| g > STALL).count()),
             }
         })
         .collect()
@@ -282,8 +304,14 @@ mod tests {
         assert_eq!(rows[0].at_best, Some(1), "only x's first seed answers 0.9");
         assert_eq!(rows[1].at_best, Some(0));
         assert_eq!(rows[0].cells()[6], "1/8");
+        // x ends 0.093 to 0.1 below the oracle's 1.0: every seed stalled.
+        assert_eq!((rows[0].stalled, rows[0].cells()[7].as_str()), (Some(8), "8/8"));
+        let near = vec![(0..8).map(|i| a(0.995 - i as f64 * 0.002)).collect::<Vec<_>>()];
+        // Regrets 0.005, 0.007, 0.009, 0.011, …: the last five are over a point.
+        assert_eq!(super::rows(&names[..1], &near, 1.0, Some(0.995))[0].stalled, Some(5));
         let fronts = super::rows(&names, &runs, 1.0, None);
         assert_eq!((fronts[0].at_best, fronts[0].cells()[6].as_str()), (None, "–"));
+        assert_eq!((fronts[0].stalled, fronts[0].cells()[7].as_str()), (None, "–"));
         assert_eq!(rows[0].mean_rank, 1.0);
         assert_eq!(rows[1].mean_rank, 2.5);
         assert!((rows[0].regret_mean - (1.0 - 0.9035)).abs() < 1e-9);
