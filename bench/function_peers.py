@@ -3,7 +3,6 @@
     cargo run --release -p nasbox-bench-native --bin function-bench -- --export-suite suite.json
     python3 bench/function_peers.py --suite suite.json --out optuna.csv [--samplers tpe gp cmaes random] [--trials 50,100]
                                    [--seeds 20 | --seeds 20..40] [--problems branin-grid,cond-grid] [--jobs 2]
-    python3 bench/function_peers.py --suite suite.json --report nasbox.csv optuna.csv --against optuna-tpe
     cargo run --release -p nasbox-bench-native --bin function-bench -- --peers nasbox.csv --peers optuna.csv --against optuna-tpe
 
 Needs optuna, torch and scipy for GPSampler, cmaes for CmaEsSampler (`pip install optuna scipy torch cmaes`).
@@ -22,9 +21,8 @@ these samplers knows the budget, so the best value after the first 50 trials of 
 study finds, and one study gives a row per budget (its seconds are those up to that trial). Regret is to the
 problem's `reference` (the grid optimum where exact, else the true optimum), as function-bench measures it.
 
---report prints CSVs in that format side by side: per problem and budget, each entry's mean best ± sd, regret, the
-seeds at the optimum, and every entry against --against (two-sided Mann–Whitney U, normal approximation with tie
-correction, Holm over the block's comparisons), as function-bench does with --peers.
+The comparison (means, regret, seeds at the optimum, Mann–Whitney U with Holm's correction) is function-bench's own,
+`--peers` this CSV: one implementation of the statistics (nasbox-stats) for both sides.
 """
 import argparse
 import csv
@@ -187,99 +185,9 @@ def one_study(job):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Tables, as function-bench prints them.
+# The CSV, as function-bench writes and reads it (--csv, --peers).
 
 HEADER = ["problem", "strategy", "trials", "workers", "seed", "best", "regret", "seconds"]
-
-
-def mann_whitney(a, b):
-    """(U of a, two-sided p): normal approximation with tie and continuity correction, as nasbox-stats."""
-    values = sorted((v, k) for k, xs in enumerate((a, b)) for v in xs)
-    ranks, ties, i = [0.0] * len(values), 0.0, 0
-    while i < len(values):
-        j = i
-        while j + 1 < len(values) and values[j + 1][0] == values[i][0]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[k] = (i + j) / 2 + 1
-        t = j - i + 1
-        ties += t**3 - t
-        i = j + 1
-    n1, n2 = len(a), len(b)
-    u = sum(r for r, (_, k) in zip(ranks, values) if k == 0) - n1 * (n1 + 1) / 2
-    n = n1 + n2
-    var = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1)))
-    if var <= 0:
-        return u, 1.0
-    z = (abs(u - n1 * n2 / 2) - 0.5) / math.sqrt(var)
-    return u, min(1.0, math.erfc(max(z, 0.0) / math.sqrt(2)))
-
-
-def holm(ps):
-    order = sorted(range(len(ps)), key=lambda i: ps[i])
-    out, running = [0.0] * len(ps), 0.0
-    for k, i in enumerate(order):
-        running = max(running, min(1.0, (len(ps) - k) * ps[i]))
-        out[i] = running
-    return out
-
-
-def mean_std(xs):
-    m = sum(xs) / len(xs)
-    return m, (math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0)
-
-
-def num(x):
-    return f"{x:.3e}" if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3) else f"{x:.4f}"
-
-
-def entry(row):
-    return row["strategy"] if int(row["workers"]) == 1 else f"{row['strategy']}@{row['workers']}"
-
-
-def report(suite, paths, against, alpha):
-    rows = []
-    for path in paths:
-        with open(path) as f:
-            rows += list(csv.DictReader(f))
-    order = list(dict.fromkeys(entry(r) for r in rows))
-    for problem in suite["problems"]:
-        mine = [r for r in rows if r["problem"] == problem["name"]]
-        if not mine:
-            continue
-        exact = "exact" if problem["grid_optimum_exact"] else "a lower bound; regret is to the optimum"
-        print(f"\n{problem['name']} ({problem['kind']}): optimum {num(problem['optimum'])}, grid optimum {num(problem['grid_optimum'])} ({exact})")
-        for trials in sorted({int(r["trials"]) for r in mine}):
-            entries = [(e, [r for r in mine if int(r["trials"]) == trials and entry(r) == e]) for e in order]
-            entries = [(e, rs) for e, rs in entries if rs]
-            bests = {e: [float(r["best"]) for r in rs] for e, rs in entries}
-            tests = []
-            if against in bests:
-                for e, _ in entries:
-                    if e != against:
-                        u, p = mann_whitney(bests[e], bests[against])
-                        tests.append((e, p, u > len(bests[e]) * len(bests[against]) / 2))
-            adjusted = dict(zip((t[0] for t in tests), holm([t[1] for t in tests])))
-            lines = [["trials", "strategy", "seeds", "best mean ± sd", "regret mean ± sd", "at opt", "s/search"]
-                     + ([f"vs {against}: p", "Holm", ""] if tests else [])]
-            for e, rs in entries:
-                m, sd = mean_std(bests[e])
-                regrets = [problem["reference"] - b for b in bests[e]]
-                rm, rsd = mean_std(regrets)
-                at_opt = sum(g <= 1e-9 * max(1.0, abs(problem["reference"])) for g in regrets)
-                seconds = sum(float(r["seconds"]) for r in rs) / len(rs)
-                line = [str(trials), e, str(len(rs)), f"{num(m)} ± {num(sd)}", f"{num(rm)} ± {num(rsd)}", f"{at_opt}/{len(rs)}", f"{seconds:.3f}"]
-                if tests:
-                    t = next((t for t in tests if t[0] == e), None)
-                    if t is None:
-                        line += ["reference", "", ""]
-                    else:
-                        mark = ("better" if t[2] else "worse") if adjusted[e] < alpha else ""
-                        line += [f"{t[1]:.2e}", f"{adjusted[e]:.2e}", mark]
-                lines.append(line)
-            widths = [max(len(l[c]) for l in lines) for c in range(len(lines[0]))]
-            for l in lines:
-                print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(l, widths))).rstrip())
 
 
 def seed_range(text):
@@ -303,9 +211,6 @@ def main():
     ap.add_argument("--problems", help="comma-separated names (default: every problem of the suite)")
     ap.add_argument("--jobs", type=int, default=1, help="studies run at once (processes)")
     ap.add_argument("--check", action="store_true", help="only check the functions against function-bench's")
-    ap.add_argument("--report", nargs="+", metavar="CSV", help="print these CSVs side by side instead of running")
-    ap.add_argument("--against", help="the entry to test the others against in --report (e.g. optuna-tpe, tpe, tpe@4)")
-    ap.add_argument("--alpha", type=float, default=0.05)
     a = ap.parse_args()
     with open(a.suite) as f:
         suite = json.load(f)
@@ -324,11 +229,8 @@ def main():
         if unknown:
             raise SystemExit(f"--problems: {', '.join(unknown)} not in {a.suite}")
         suite["problems"] = [p for p in suite["problems"] if p["name"] in wanted]
-    if a.report:
-        report(suite, a.report, a.against, a.alpha)
-        return
     if not a.out:
-        raise SystemExit("--out: name the CSV to write (or give --check or --report)")
+        raise SystemExit("--out: name the CSV to write (or give --check)")
     budgets = sorted({int(t) for t in a.trials.split(",")})
     if budgets[0] < 1:
         raise SystemExit("--trials: a study takes at least one trial")
@@ -355,7 +257,7 @@ def main():
         for r in rows:
             w.writerow([r[0], r[1], r[2], r[3], r[4], repr(r[5]), repr(r[6]), f"{r[7]:.6f}"])
     print(f"{len(jobs)} studies in {time.perf_counter() - start:.0f} s; wrote {a.out}", file=sys.stderr)
-    report(suite, [a.out], a.against, a.alpha)
+    print(f"compare: cargo run --release -p nasbox-bench-native --bin function-bench -- --peers {a.out} --against optuna-tpe", file=sys.stderr)
 
 
 if __name__ == "__main__":
