@@ -182,11 +182,16 @@ fn key(t: &Trial) -> (u64, Vec<u32>, String, String) {
     (t.id, t.genotype.clone(), format!("{:?}", t.status), format!("{:.9}", t.objective))
 }
 
+/// A search's arguments with `--out OUT` appended.
+fn with_out<'a>(args: &[&'a str], out: &'a Path) -> Vec<&'a str> {
+    args.iter().copied().chain(["--out", out.to_str().unwrap()]).collect()
+}
+
 /// Runs `nasbox <args>` writing to `out`, `kill -9`s it once the journal
 /// holds each of `at` trials, and resumes it each time, until it finishes.
 /// Returns how many times it was killed.
-fn run_killed(args: &[String], out: &Path, at: &[usize]) -> usize {
-    let mut child = command(&args.iter().map(String::as_str).collect::<Vec<_>>()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+fn run_killed(args: &[&str], out: &Path, at: &[usize]) -> usize {
+    let mut child = command(&with_out(args, out)).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let mut kills = 0;
     for &count in at {
         let start = std::time::Instant::now();
@@ -218,40 +223,32 @@ fn kill_9_and_resume_give_the_trials_of_an_uninterrupted_run() {
     let slow = dir.path().join("slow.sh");
     std::fs::write(&slow, format!("sleep 0.1\n. {}\n", ex.join("sum.sh").display())).unwrap();
     let run = format!("sh {}", slow.display());
-    let evolution = guest("evolution");
-    let args = |out: &Path| -> Vec<String> {
-        let space = ex.join("space.toml");
-        [
-            "search",
-            "--strategy",
-            evolution.to_str().unwrap(),
-            "--space",
-            space.to_str().unwrap(),
-            "--command",
-            &run,
-            "--budget",
-            "trials=24",
-            "--workers",
-            "1",
-            "--seed",
-            "5",
-            "--set",
-            "population=6",
-            "--set",
-            "sample=2",
-            "--out",
-            out.to_str().unwrap(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    };
+    let (evolution, space) = (guest("evolution"), ex.join("space.toml"));
+    let args = [
+        "search",
+        "--strategy",
+        evolution.to_str().unwrap(),
+        "--space",
+        space.to_str().unwrap(),
+        "--command",
+        &run,
+        "--budget",
+        "trials=24",
+        "--workers",
+        "1",
+        "--seed",
+        "5",
+        "--set",
+        "population=6",
+        "--set",
+        "sample=2",
+    ];
     let whole = dir.path().join("whole");
-    let o = nasbox(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
+    let o = nasbox(&with_out(&args, &whole));
     assert!(o.status.success(), "{}", text(&o));
 
     let cut = dir.path().join("cut");
-    let kills = run_killed(&args(&cut), &cut, &[4, 10, 16]);
+    let kills = run_killed(&args, &cut, &[4, 10, 16]);
     assert!(kills >= 2, "killed {kills} times");
     let (a, b) = (trials(&whole), trials(&cut));
     assert_eq!(a.len(), 24);
@@ -271,7 +268,7 @@ fn the_pytorch_example_searches_architecture_and_recipe_together() {
         "--space",
         "examples/pytorch-mlp/space.toml",
         "--command",
-        "python examples/pytorch-mlp/train.py",
+        ".venv/bin/python examples/pytorch-mlp/train.py",
         "--estimator",
         "command+early-stop",
         "--budget",
@@ -533,30 +530,23 @@ fn ranges_and_conditions_reach_the_command_and_round_trip_through_journal_result
 
     let run = format!("python3 {}", script.display());
     let tpe = guest("tpe");
-    let args = |out: &Path| -> Vec<String> {
-        [
-            "search",
-            "--strategy",
-            tpe.to_str().unwrap(),
-            "--space",
-            space.to_str().unwrap(),
-            "--command",
-            &run,
-            "--budget",
-            "trials=24",
-            "--workers",
-            "1",
-            "--seed",
-            "7",
-            "--out",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([out.to_str().unwrap().to_string()])
-        .collect()
-    };
+    let args = [
+        "search",
+        "--strategy",
+        tpe.to_str().unwrap(),
+        "--space",
+        space.to_str().unwrap(),
+        "--command",
+        &run,
+        "--budget",
+        "trials=24",
+        "--workers",
+        "1",
+        "--seed",
+        "7",
+    ];
     let whole = dir.path().join("whole");
-    let o = nasbox(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
+    let o = nasbox(&with_out(&args, &whole));
     assert!(o.status.success(), "{}", text(&o));
     let all = trials(&whole);
     assert_eq!(all.len(), 24);
@@ -585,7 +575,7 @@ fn ranges_and_conditions_reach_the_command_and_round_trip_through_journal_result
 
     // Killed twice and resumed, the same trials.
     let cut = dir.path().join("cut");
-    let kills = run_killed(&args(&cut), &cut, &[5, 12]);
+    let kills = run_killed(&args, &cut, &[5, 12]);
     assert!(kills >= 1, "killed {kills} times");
     let (a, b) = (trials(&whole), trials(&cut));
     assert_eq!(a.iter().map(key).collect::<Vec<_>>(), b.iter().map(key).collect::<Vec<_>>(), "after {kills} kills");
