@@ -120,15 +120,12 @@ nasbox_sdk::export_strategy!(Bohb);
 mod tests {
     use super::*;
     use nasbox_sdk::native::Native;
-    use nasbox_sdk::shape::{Condition, DecisionShape, Kind, Numbers};
+    use nasbox_sdk::shape::{Condition, DecisionShape, Kind};
     use nasbox_sdk::{Candidate, Setting, Status};
 
     use nasbox_sdk::native::numbered_space as space;
 
-    fn grid(n: usize) -> DecisionShape {
-        let values = (0..n).map(|i| i as f64 / (n - 1) as f64).collect();
-        DecisionShape { kind: Kind::Ordered(Numbers { values, integer: false, log: false, continuous: false }), conditions: vec![] }
-    }
+    use nasbox_sdk::native::unit_grid as grid;
 
     /// BOHB on a shaped space (two ordered grids, one of them conditional):
     /// its TPE proposals are canonical, and with full-fidelity results near

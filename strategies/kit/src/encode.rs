@@ -266,14 +266,7 @@ mod tests {
     /// no path encoding.
     #[test]
     fn ordered_decisions_encode_as_positions_and_inactive_ones_as_zeros() {
-        let space = Space {
-            name: "t".into(),
-            decisions: [3, 5, 2, 3]
-                .iter()
-                .enumerate()
-                .map(|(i, &a)| Decision { name: format!("d{i}"), choices: (0..a).map(|c| c.to_string()).collect() })
-                .collect(),
-        };
+        let space = nasbox_sdk::native::numbered_space(&[3, 5, 2, 3]);
         let ordered = |values: &[f64], log: bool| Kind::Ordered(Numbers { values: values.to_vec(), integer: false, log, continuous: false });
         let shapes = vec![
             DecisionShape { kind: Kind::Categorical, conditions: vec![] },

@@ -622,14 +622,7 @@ mod tests {
     #[test]
     fn shaped_proposals_are_canonical_and_mutations_local() {
         use nasbox_sdk::shape::{Condition, DecisionShape, Kind, Numbers};
-        let space = Space {
-            name: "t".into(),
-            decisions: [3, 21, 21, 4]
-                .iter()
-                .enumerate()
-                .map(|(i, &a)| Decision { name: format!("d{i}"), choices: (0..a).map(|c| c.to_string()).collect() })
-                .collect(),
-        };
+        let space = nasbox_sdk::native::numbered_space(&[3, 21, 21, 4]);
         let numbers = Numbers { values: (0..21).map(f64::from).collect(), integer: true, log: false, continuous: false };
         let shapes = vec![
             DecisionShape { kind: Kind::Categorical, conditions: vec![] },

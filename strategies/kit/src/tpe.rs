@@ -240,14 +240,11 @@ pub fn sample_avoiding(shape: &Shape, taken: impl Fn(&Genotype) -> bool) -> Geno
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use nasbox_sdk::shape::{DecisionShape, Kind, Numbers};
+    use nasbox_sdk::shape::{DecisionShape, Kind};
 
     use nasbox_sdk::native::numbered_space as space;
 
-    fn grid(n: usize) -> DecisionShape {
-        let values = (0..n).map(|i| i as f64 / (n - 1) as f64).collect();
-        DecisionShape { kind: Kind::Ordered(Numbers { values, integer: false, log: false, continuous: false }), conditions: vec![] }
-    }
+    use nasbox_sdk::native::unit_grid as grid;
 
     #[test]
     fn gamma_follows_optuna_or_the_fraction_given() {

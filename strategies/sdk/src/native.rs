@@ -86,6 +86,16 @@ pub fn numbered_space(arities: &[usize]) -> Space {
     }
 }
 
+/// An ordered, always active decision of `n` (at least 2) real values 0,
+/// 1/(n − 1), …, 1: the shape most tests of a model over numbers use.
+pub fn unit_grid(n: usize) -> crate::shape::DecisionShape {
+    let values = (0..n).map(|i| i as f64 / (n - 1) as f64).collect();
+    crate::shape::DecisionShape {
+        kind: crate::shape::Kind::Ordered(crate::shape::Numbers { values, integer: false, log: false, continuous: false }),
+        conditions: vec![],
+    }
+}
+
 /// Seeds this thread's stand-in generator without creating a strategy, for
 /// unit tests of building blocks that draw random numbers.
 pub fn seed_for_tests(seed: u64) {

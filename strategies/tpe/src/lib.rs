@@ -132,16 +132,12 @@ mod tests {
     use std::collections::VecDeque;
 
     use super::*;
-    use nasbox_sdk::shape::{Condition, DecisionShape, Kind, Numbers};
+    use nasbox_sdk::shape::{Condition, DecisionShape, Kind};
     use nasbox_sdk::{native::Native, Candidate, Setting, Status};
 
     use nasbox_sdk::native::numbered_space as space;
 
-    /// An ordered grid of `n` values 0, 1/(n − 1), …, 1.
-    fn grid(n: usize) -> DecisionShape {
-        let values = (0..n).map(|i| i as f64 / (n - 1) as f64).collect();
-        DecisionShape { kind: Kind::Ordered(Numbers { values, integer: false, log: false, continuous: false }), conditions: vec![] }
-    }
+    use nasbox_sdk::native::unit_grid as grid;
 
     fn set(key: &str, value: &str) -> Setting {
         Setting { key: key.into(), value: value.into() }
