@@ -26,7 +26,9 @@
 //! - [`serve`]: `nasbox serve`, the read-only web dashboard over run and
 //!   bench folders.
 //! - [`units`]: quantities as people write them in flags and `run.toml`:
-//!   durations, sizes and large counts.
+//!   durations, sizes, large counts and paths with `~`.
+//! - [`user_cache`]: the folder under `~/.cache/nasbox` that compiled and unpacked
+//!   strategies and toolchains go to.
 //!
 //! The `nasbox` binary (`host/src/main.rs`, `host/src/cli/`) is thin glue
 //! over these modules. The user guide, the strategy author's guide and the
@@ -44,6 +46,7 @@ pub mod space;
 pub mod strategy;
 pub mod train;
 pub mod units;
+pub mod user_cache;
 
 #[cfg(test)]
 mod fuzz;

@@ -12,11 +12,7 @@ pub fn toolchain_cache() -> PathBuf {
     if let Some(dir) = std::env::var_os("NASBOX_TOOLCHAINS") {
         return PathBuf::from(dir);
     }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    cache.join("nasbox/toolchains")
+    crate::user_cache::dir("toolchains").unwrap_or_else(|| std::env::temp_dir().join("nasbox/toolchains"))
 }
 
 fn on_path(tool: &str) -> bool {

@@ -62,11 +62,7 @@ fn user() -> u32 {
 }
 
 fn cache_root() -> PathBuf {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("nasbox/builtin")
+    crate::user_cache::dir("builtin").unwrap_or_else(|| std::env::temp_dir().join("nasbox/builtin"))
 }
 
 #[cfg(test)]

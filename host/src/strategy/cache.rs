@@ -63,8 +63,7 @@ impl Cache {
         if let Some(d) = std::env::var_os("NASBOX_CACHE_DIR") {
             return Some(PathBuf::from(d));
         }
-        let base = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-        Some(base.join("nasbox").join("strategies"))
+        crate::user_cache::dir("strategies")
     }
 
     /// Opens (creating if needed) the cache in `dir`.
