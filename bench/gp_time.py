@@ -11,7 +11,7 @@ For each problem of function-bench's suite that has a table (no conditions, at m
 - Optuna's GPSampler on the same problem and seeds (bench/function_peers.py), whose study time per trial is the
   sampler's, the function costing microseconds.
 It prints per problem both times per trial, their ratio, and each side's mean best (as regret to the grid optimum,
-from function_peers.py's and the journals' values: nasbox's are the table's scaled values mapped back).
+from function_peers.py's CSV and, for nasbox, the function value each table row keeps as metric `f`).
 
 Needs the release builds of `nasbox` and `function-bench` (cargo build --release -p nasbox -p nasbox-bench-native) and
 a Python with optuna, scipy and torch for GPSampler (`pip install optuna scipy torch`).
@@ -37,23 +37,15 @@ def run(cmd, **kw):
     return done
 
 
-def scale_of(table):
-    """(low, high) of the table's scaling, from its header's source line."""
-    with open(table) as f:
-        source = json.loads(f.readline())["source"]
-    # "... scaled into [0, 1]: (f - LOW) / (HIGH - LOW)"
-    low = float(source.split("(f - ")[1].split(")")[0])
-    high = float(source.split(") / (")[1].split(" - ")[0])
-    return low, high
-
-
 def nasbox_search(nasbox, strategy, toml, table, trials, seed, out):
     start = time.perf_counter()
     run([nasbox, "search", "--strategy", strategy, "--space", toml, "--estimator", f"table:{table}",
          "--budget", f"trials={trials}", "--seed", str(seed), "--out", out])
     seconds = time.perf_counter() - start
-    best = sqlite3.connect(os.path.join(out, "journal.sqlite")).execute("SELECT max(objective) FROM trials WHERE status = 'ok'").fetchone()[0]
-    return seconds, best
+    # The answer's function value: the table row's metric `f` (function-bench --export-tables), which the journal keeps.
+    metrics = sqlite3.connect(os.path.join(out, "journal.sqlite")).execute(
+        "SELECT metrics FROM trials WHERE status = 'ok' ORDER BY objective DESC, id LIMIT 1").fetchone()[0]
+    return seconds, dict(json.loads(metrics))["f"]
 
 
 def main():
@@ -77,7 +69,6 @@ def main():
         toml, table = os.path.join(tables, f"{problem}.toml"), os.path.join(tables, f"{problem}.jsonl")
         if not os.path.exists(table):
             sys.exit(f"gp_time: {problem} has no table (conditions, or too many genotypes)")
-        low, high = scale_of(table)
         times = {"gp": [], "random": []}
         regrets = []
         for seed in range(args.seeds):
@@ -87,7 +78,7 @@ def main():
                 seconds, best = nasbox_search(args.nasbox, strategy, toml, table, args.trials, seed, out)
                 times[strategy].append(seconds)
                 if strategy == "gp":
-                    regrets.append(grid_best[problem] - (low + best * (high - low)))
+                    regrets.append(grid_best[problem] - best)
         optuna_csv = os.path.join(args.out, f"optuna-{problem}.csv")
         run([sys.executable, os.path.join(ROOT, "bench", "function_peers.py"), "--suite", suite, "--out", optuna_csv, "--samplers", "gp",
              "--trials", str(args.trials), "--seeds", str(args.seeds), "--problems", problem])

@@ -310,7 +310,7 @@ impl Problem {
     /// every genotype (JSON Lines), so `nasbox search` and `nasbox bench`
     /// run it in the sandbox (`--space FILE.toml --estimator table:FILE`).
     /// Values are scaled into [0, 1] as tables hold accuracies: (f − min) /
-    /// (max − min) over the genotypes. `None` for a problem with conditions
+    /// (max − min) over the genotypes; each row keeps f itself as metric `f`. `None` for a problem with conditions
     /// or more than `limit` genotypes.
     pub fn table(&self, limit: usize) -> Option<(String, String)> {
         if self.decisions.iter().any(|d| d.when.is_some()) {
@@ -347,7 +347,9 @@ impl Problem {
         for (g, v) in genotypes.iter().zip(&values) {
             let arch: serde_json::Map<String, Value> = self.decisions.iter().zip(g).map(|(d, &c)| (d.name.clone(), value(d, c))).collect();
             let score = (v - low) / (high - low);
-            table.push_str(&(json!({"arch": Value::Object(arch).to_string(), "fidelity": 1.0, "valid_accuracy": score, "cost": 1.0}).to_string() + "\n"));
+            // The function's own value rides along as a metric, so a run's journal gives its regret.
+            let row = json!({"arch": Value::Object(arch).to_string(), "fidelity": 1.0, "valid_accuracy": score, "cost": 1.0, "metrics": {"f": v}});
+            table.push_str(&(row.to_string() + "\n"));
         }
         Some((toml, table))
     }

@@ -169,6 +169,10 @@ fn a_problem_exports_as_a_decision_space_and_a_table_of_every_genotype() {
     assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)));
     assert_eq!(scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max), 1.0);
     assert_eq!(scores.iter().cloned().fold(f64::INFINITY, f64::min), 0.0);
+    // Each row keeps the function's own value, of which the score is the scaled image.
+    let f: Vec<f64> = rows.iter().map(|r| r["metrics"]["f"].as_f64().unwrap()).collect();
+    let (low, high) = f.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+    assert!(f.iter().zip(&scores).all(|(v, s)| ((v - low) / (high - low) - s).abs() < 1e-12));
 }
 
 fn tempdir() -> PathBuf {
