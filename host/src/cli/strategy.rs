@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use nasbox::author::{self, Language};
-use nasbox::run::{find_strategy, strategy_dirs};
+use nasbox::run::{find_strategy, own_strategy_dirs, strategy_dirs};
 use nasbox::space;
 use nasbox::strategy::{builtin, check, served, Engine, Limits, Plugin, CONTRACT};
 
@@ -247,8 +247,7 @@ fn list() -> anyhow::Result<ExitCode> {
         let missing = if found(name) { "" } else { "  [not built: run scripts/build-strategies]" };
         writeln!(out, "  {name:<width$}  {line}{missing}")?;
     }
-    let own: Vec<PathBuf> = std::env::var_os("NASBOX_STRATEGIES").map(|v| std::env::split_paths(&v).collect()).unwrap_or_default();
-    for dir in own {
+    for dir in own_strategy_dirs() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
             .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "wasm")).collect())
             .unwrap_or_default();

@@ -233,12 +233,17 @@ pub fn auto_strategy(space: &crate::space::SearchSpace, objectives: &[String], t
     }
 }
 
+/// The user's own strategy folders: `NASBOX_STRATEGIES`, a path list.
+pub fn own_strategy_dirs() -> Vec<PathBuf> {
+    std::env::var_os("NASBOX_STRATEGIES").map(|v| std::env::split_paths(&v).collect()).unwrap_or_default()
+}
+
 /// The folders searched for a strategy given by name, in order:
 /// `NASBOX_STRATEGIES` (a path list), then beside the binary: the build
 /// folder (`target/wasm32-wasip2/release`, so a rebuilt strategy is used
 /// without rebuilding the host) and `strategies/`.
 pub fn strategy_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("NASBOX_STRATEGIES").map(|v| std::env::split_paths(&v).collect()).unwrap_or_default();
+    let mut dirs = own_strategy_dirs();
     if let Some(bin) = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)) {
         dirs.push(bin.join("../wasm32-wasip2/release"));
         dirs.push(bin.join("strategies"));
