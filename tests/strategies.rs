@@ -295,3 +295,38 @@ fn a_strategy_built_against_contract_0_1_1_loads_and_searches_as_before() {
         hp.validate(&c.genotype).unwrap();
     }
 }
+
+/// `gp` in the sandbox, where its linear algebra runs on WebAssembly SIMD
+/// (`strategies/gp/src/linalg.rs`), against random search on a smooth
+/// function of two 21-point grids peaked off the centre: within 25 trials it
+/// lands on the peak in most seeds, where random search lands on one given
+/// point of 441 with probability 5.5%. A GP whose factorisation or variances
+/// were wrong in the sandbox alone (the native unit tests cannot see it)
+/// would stop finding it. Measured: 10 of 10 seeds.
+#[test]
+fn gp_in_the_sandbox_finds_the_peak_of_a_smooth_function() {
+    let grid: Vec<String> = (0..21).map(|i| format!("{}", i as f64 / 20.0)).collect();
+    let toml = format!("[decisions]\nx = [{0}]\ny = [{0}]\n", grid.join(", "));
+    let spec = nasbox::space::decisions::DecisionSpec::from_text(&toml, "peak").unwrap();
+    let space = spec.space();
+    let value = |g: &[u32]| {
+        let (x, y) = (g[0] as f64 / 20.0, g[1] as f64 / 20.0);
+        -((x - 0.7).powi(2) + 2.0 * (y - 0.25).powi(2))
+    };
+    let peak = value(&[14, 5]);
+    let mut hits = 0;
+    for seed in 0..10 {
+        let mut p = Plugin::load(engine(), &guest("gp"), seed, Limits::default()).unwrap();
+        p.init(&space, &[], RunContext { max_trials: Some(25), parallelism: 1 }).unwrap();
+        let mut best = f64::NEG_INFINITY;
+        for trial in 0..25 {
+            let proposal = p.ask(1).unwrap().pop().unwrap();
+            let Proposal::Genotype(Candidate { genotype, .. }) = &proposal else { panic!("gp proposed relaxed weights") };
+            let objective = value(genotype);
+            best = best.max(objective);
+            p.tell(&[Observation { trial, proposal, status: Status::Ok, objective, cost: 1.0, metrics: vec![], gradient: None }]).unwrap();
+        }
+        hits += usize::from(best == peak);
+    }
+    assert!(hits >= 8, "gp reached the peak in {hits} of 10 seeds");
+}

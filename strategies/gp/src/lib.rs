@@ -45,8 +45,10 @@
 //! recent), and the fit and the acquisition each stop at a fixed amount of
 //! estimated fuel (4·10⁸ each), so an `ask` stays within the sandbox's
 //! default fuel (2·10⁹) whatever the number of results: measured, at most
-//! 8.3·10⁸ at 200 results. Natively an `ask` takes about 10 ms at 50
-//! results, 20 ms at 100 and 25 ms at 200 (ten decisions).
+//! 8.3·10⁸ at 200 results (with scalar dot products; the SIMD ones of
+//! [`linalg::dot`] use fewer instructions). In the sandbox a 100-trial search
+//! spends 2–3 ms per trial in `gp` on two to four decisions, about a tenth
+//! of Optuna's GPSampler (`bench/gp_time.py`, docs/src/results.md).
 //!
 //! On the 6-dimensional Hartmann function over 11-point grids (the
 //! `hartmann` example of commit 86f56958e4, since replaced by `function-bench`), the grid's maximum 3.2216 was reached within 100

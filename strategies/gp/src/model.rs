@@ -28,7 +28,7 @@
 //! that keep the factorisation sound.
 
 use crate::lbfgs;
-use crate::linalg::{dot, row, Cholesky};
+use crate::linalg::{dot, row, Cholesky, InverseFactor};
 use nasbox_sdk::Shape;
 
 /// Marks an inactive decision in a point.
@@ -220,6 +220,7 @@ impl Training {
 
     /// The covariance matrix at `h`, packed lower rows, and per pair σ²·m
     /// and σ²·dm/dr².
+    #[cfg_attr(target_arch = "wasm32", target_feature(enable = "simd128"))]
     fn covariance(&self, h: &Hyper) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
         let (n, dims) = (self.n, self.dims);
         let pairs = n * n.saturating_sub(1) / 2;
@@ -253,16 +254,43 @@ impl Training {
 
     /// What the fit minimises, −(log marginal likelihood + log prior), and
     /// its gradient with respect to θ; `None` when K does not factorise.
-    ///
-    /// ∂ log p(y)/∂θ = ½ tr((ααᵀ − K⁻¹) ∂K/∂θ), α = K⁻¹y (Rasmussen &
-    /// Williams 2006, eq. 5.9); ∂K_ij/∂log γ_d = σ² m′(r²) γ_d s_d,ij.
     pub fn objective(&self, theta: &[f64]) -> Option<(f64, Vec<f64>)> {
+        let (value, at) = self.value(theta)?;
+        Some((value, self.gradient(at)))
+    }
+
+    /// −(log marginal likelihood + log prior) at θ, with what
+    /// [`Training::gradient`] needs; `None` when K does not factorise.
+    #[cfg_attr(target_arch = "wasm32", target_feature(enable = "simd128"))]
+    pub fn value(&self, theta: &[f64]) -> Option<(f64, Factored)> {
         let (n, dims) = (self.n, self.dims);
         let h = Hyper::from_theta(theta);
         let (k, km, dk) = self.covariance(&h);
         let chol = Cholesky::new(k, n)?;
         let alpha = chol.solve(&self.y);
         let lml = -0.5 * dot(&self.y, &alpha) - chol.half_log_det() - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
+        // Log priors (up to constants).
+        let mut prior = 0.0;
+        for &gamma in &h.gamma {
+            prior -= 0.1 / gamma + 0.1 * gamma;
+        }
+        prior += theta[dims] - h.signal; // Gamma(2, 1)
+        prior += 0.1 * theta[dims + 1] - 30.0 * h.noise; // Gamma(1.1, 30)
+        let value = -(lml + prior);
+        if !value.is_finite() {
+            return None;
+        }
+        Some((value, Factored { h, chol, alpha, km, dk }))
+    }
+
+    /// The gradient of [`Training::value`] with respect to θ.
+    ///
+    /// ∂ log p(y)/∂θ = ½ tr((ααᵀ − K⁻¹) ∂K/∂θ), α = K⁻¹y (Rasmussen &
+    /// Williams 2006, eq. 5.9); ∂K_ij/∂log γ_d = σ² m′(r²) γ_d s_d,ij.
+    #[cfg_attr(target_arch = "wasm32", target_feature(enable = "simd128"))]
+    pub fn gradient(&self, at: Factored) -> Vec<f64> {
+        let (n, dims) = (self.n, self.dims);
+        let Factored { h, chol, alpha, km, dk } = at;
         let inv = chol.inverse();
         let mut grad = vec![0.0; dims + 2];
         let (mut g_signal, mut g_noise) = (0.0, 0.0);
@@ -287,21 +315,13 @@ impl Training {
         }
         grad[dims] = g_signal;
         grad[dims + 1] = g_noise;
-        // Log priors (up to constants) and their derivatives in log units.
-        let mut prior = 0.0;
+        // The log priors' derivatives in log units.
         for (gd, &gamma) in grad[..dims].iter_mut().zip(&h.gamma) {
-            prior -= 0.1 / gamma + 0.1 * gamma;
             *gd += 0.1 / gamma - 0.1 * gamma;
         }
-        prior += theta[dims] - h.signal; // Gamma(2, 1)
         grad[dims] += 1.0 - h.signal;
-        prior += 0.1 * theta[dims + 1] - 30.0 * h.noise; // Gamma(1.1, 30)
         grad[dims + 1] += 0.1 - 30.0 * h.noise;
-        let value = -(lml + prior);
-        if !value.is_finite() {
-            return None;
-        }
-        Some((value, grad.into_iter().map(|g| -g).collect()))
+        grad.into_iter().map(|g| -g).collect()
     }
 
     /// θ minimising [`Training::objective`] from each of `starts`, each
@@ -311,7 +331,7 @@ impl Training {
         let (lo, hi) = Hyper::bounds(self.dims);
         let mut best: Option<(Vec<f64>, f64)> = None;
         for start in starts {
-            let (theta, value) = lbfgs::minimize(|t| self.objective(t), start, &lo, &hi, max_evals, 1e-2);
+            let (theta, value) = lbfgs::minimize(|t| self.value(t), |at| self.gradient(at), start, &lo, &hi, max_evals, 1e-2);
             if value.is_finite() && best.as_ref().is_none_or(|(_, b)| value < *b) {
                 best = Some((theta, value));
             }
@@ -320,16 +340,26 @@ impl Training {
     }
 }
 
+/// A factorisation at some θ: what the gradient there needs.
+pub struct Factored {
+    h: Hyper,
+    chol: Cholesky,
+    alpha: Vec<f64>,
+    km: Vec<f64>,
+    dk: Vec<f64>,
+}
+
 /// The posterior at fixed hyperparameters, over the observed points and any
 /// fantasies (pending proposals added with their predicted mean).
 #[derive(Debug, Clone)]
 pub struct Posterior {
-    dims: usize,
-    ordered: Vec<bool>,
     hyper: Hyper,
-    points: Vec<f64>,
+    /// The points by decision.
+    columns: Vec<Column>,
     y: Vec<f64>,
     chol: Cholesky,
+    /// L⁻¹, for the variances.
+    inverse: InverseFactor,
     alpha: Vec<f64>,
 }
 
@@ -349,7 +379,12 @@ impl Posterior {
         }
         let chol = Cholesky::new(k, n)?;
         let alpha = chol.solve(&y);
-        Some(Posterior { dims, ordered: ordered.to_vec(), hyper, points, y, chol, alpha })
+        let inverse = InverseFactor::of(&chol);
+        let mut columns: Vec<Column> = ordered.iter().map(|&o| if o { Column::Ordered(vec![], vec![]) } else { Column::Categorical(vec![]) }).collect();
+        for p in points.chunks_exact(dims.max(1)).take(n) {
+            push_point(&mut columns, p);
+        }
+        Some(Posterior { hyper, columns, y, chol, inverse, alpha })
     }
 
     /// Takes the generalised least-squares estimate of a constant mean,
@@ -383,19 +418,40 @@ impl Posterior {
         &self.hyper
     }
 
+    /// σ²·m(r²(x, p)) against every point p, into `out`: [`r2`] summed
+    /// decision by decision over all points (the same sums in the same
+    /// order, so the same bits), which runs without a branch per pair.
+    #[cfg_attr(target_arch = "wasm32", target_feature(enable = "simd128"))]
+    fn cross_into(&self, x: &[f64], out: &mut Vec<f64>) {
+        out.clear();
+        out.resize(self.len(), 0.0);
+        for ((column, &g), &xk) in self.columns.iter().zip(&self.hyper.gamma).zip(x) {
+            match column {
+                Column::Ordered(position, off) => {
+                    let (xp, xo) = embed(xk);
+                    for ((r, &p), &o) in out.iter_mut().zip(position).zip(off) {
+                        let (d1, d2) = (xp - p, xo - o);
+                        *r += g * (d1 * d1 + d2 * d2);
+                    }
+                }
+                Column::Categorical(choice) => {
+                    for (r, &c) in out.iter_mut().zip(choice) {
+                        *r += if c == xk { 0.0 } else { g };
+                    }
+                }
+            }
+        }
+        let signal = self.hyper.signal;
+        out.iter_mut().for_each(|r| *r = signal * matern(*r).0);
+    }
+
     /// Posterior mean and variance of the latent function at `x`;
     /// `scratch` is reused between calls. O(n·D + n²/2).
     pub fn predict(&self, x: &[f64], scratch: &mut Vec<f64>) -> (f64, f64) {
-        let (dims, signal) = (self.dims, self.hyper.signal);
-        scratch.clear();
-        scratch.extend(self.points.chunks_exact(dims.max(1)).take(self.len()).map(|p| signal * matern(r2(&self.ordered, &self.hyper.gamma, x, p)).0));
-        if dims == 0 {
-            scratch.clear();
-            scratch.resize(self.len(), signal);
-        }
+        let signal = self.hyper.signal;
+        self.cross_into(x, scratch);
         let mean = dot(scratch, &self.alpha);
-        self.chol.forward(scratch);
-        let var = (signal - dot(scratch, scratch)).max(1e-12 * signal);
+        let var = (signal - self.inverse.norm2(scratch)).max(1e-12 * signal);
         (mean, var)
     }
 
@@ -404,19 +460,48 @@ impl Posterior {
     /// variance around `x` collapses, so the next proposal of the same
     /// batch goes elsewhere. O(n²).
     pub fn add_fantasy(&mut self, x: &[f64]) {
-        let mut scratch = Vec::new();
-        let (mean, _) = self.predict(x, &mut scratch);
-        let dims = self.dims;
+        let mut cross = Vec::new();
+        let (mean, _) = self.predict(x, &mut cross);
         let signal = self.hyper.signal;
-        let cross: Vec<f64> = if dims == 0 {
-            vec![signal; self.len()]
-        } else {
-            self.points.chunks_exact(dims).map(|p| signal * matern(r2(&self.ordered, &self.hyper.gamma, x, p)).0).collect()
-        };
-        self.chol.push(&cross, signal + self.hyper.noise, 1e-9 * signal);
-        self.points.extend_from_slice(x);
+        self.cross_into(x, &mut cross);
+        let new_row = self.chol.push(&cross, signal + self.hyper.noise, 1e-9 * signal);
+        self.inverse.push(new_row);
+        push_point(&mut self.columns, x);
         self.y.push(mean);
         self.alpha = self.chol.solve(&self.y);
+    }
+}
+
+/// One decision's coordinates of every point of a [`Posterior`]: an
+/// ordered decision as two, its position (0.5 when inactive) and 1 when
+/// inactive (else 0), so that the squared distance of the embeddings is
+/// [`sq`]; a categorical one as its choice ([`OFF`] when inactive).
+#[derive(Debug, Clone)]
+enum Column {
+    Ordered(Vec<f64>, Vec<f64>),
+    Categorical(Vec<f64>),
+}
+
+/// An ordered coordinate's embedding: (position, 0), or (0.5, 1) inactive.
+#[inline]
+fn embed(v: f64) -> (f64, f64) {
+    if v == OFF {
+        (0.5, 1.0)
+    } else {
+        (v, 0.0)
+    }
+}
+
+fn push_point(columns: &mut [Column], p: &[f64]) {
+    for (column, &v) in columns.iter_mut().zip(p) {
+        match column {
+            Column::Ordered(position, off) => {
+                let (a, b) = embed(v);
+                position.push(a);
+                off.push(b);
+            }
+            Column::Categorical(choice) => choice.push(v),
+        }
     }
 }
 
