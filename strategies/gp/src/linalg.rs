@@ -6,9 +6,9 @@
 
 /// Dot product of the common prefix of `a` and `b`, with four accumulators
 /// (about twice as fast as a single chain natively, and no more
-/// instructions in the sandbox). In WebAssembly the four are two 128-bit
-/// lanes pairs ([`dot_simd`]), which add in the same order, so the sandbox
-/// and a native build compute the same bits.
+/// instructions in the sandbox). In WebAssembly the four accumulators are
+/// two 128-bit vectors (`dot_simd`) that add in the same order, so the
+/// sandbox and a native build compute the same bits.
 #[inline]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     #[cfg(target_arch = "wasm32")]
@@ -42,7 +42,7 @@ fn dot_scalar(a: &[f64], b: &[f64]) -> f64 {
     (s[0] + s[1]) + (s[2] + s[3]) + tail
 }
 
-/// [`dot_scalar`] on WebAssembly's 128-bit SIMD: accumulators (s0, s1) and
+/// `dot_scalar` on WebAssembly's 128-bit SIMD: accumulators (s0, s1) and
 /// (s2, s3) as two f64x2, each lane adding the same products in the same
 /// order (no fused multiply-add), then the same final sums. Half the
 /// arithmetic instructions, and so half the fuel and about half the time of
