@@ -38,7 +38,8 @@
 //!   proposed before is the proposal.
 //! - Parallel workers: each pending proposal is added to the GP as an
 //!   observation of its own predicted mean ("kriging believer",
-//!   Ginsbourger et al. 2010), so a batch spreads out instead of piling up.
+//!   Ginsbourger et al. 2010), which counts towards the incumbent too, so a
+//!   batch spreads out instead of piling up.
 //! - Failed trials are never re-proposed and otherwise ignored.
 //!
 //! Cost: the GP uses at most `history` results (the best half and the most
@@ -199,7 +200,7 @@ impl Strategy for Gp {
             let Some(g) = g else { break };
             if let Some(m) = &mut model {
                 let x = self.encoder.encode(&self.shape, &g);
-                m.posterior.add_fantasy(&x);
+                m.fantasize(&x);
             }
             self.state.proposed.insert(g.clone());
             self.state.pending.insert(self.state.next_trial, g.clone());
@@ -253,6 +254,20 @@ struct Model {
     best: f64,
     /// The two best results' genotypes: local search starts there.
     elite: Vec<Genotype>,
+}
+
+impl Model {
+    /// Adds a pending proposal at `x` as an observation of its predicted
+    /// mean (the kriging believer), and counts that mean towards the
+    /// incumbent, as the believer's data set does (Ginsbourger et al. 2010):
+    /// otherwise, when a pending proposal is predicted above the best
+    /// result, expected improvement stays high right next to it (its
+    /// variance is gone but its mean still beats the incumbent), and the
+    /// next proposals crowd around it instead of spreading out.
+    fn fantasize(&mut self, x: &[f64]) {
+        let mean = self.posterior.add_fantasy(x);
+        self.best = self.best.max(mean);
+    }
 }
 
 impl Gp {
@@ -347,15 +362,16 @@ impl Gp {
         // optimum at this θ), not the plain average: results cluster around
         // the good region, and the average then overrates unexplored corners.
         let offset = posterior.center();
-        for g in self.state.pending.values() {
-            let x = self.encoder.encode(&self.shape, g);
-            posterior.add_fantasy(&x);
-        }
         let best = y.iter().cloned().fold(f64::NEG_INFINITY, f64::max) - offset;
         let mut order: Vec<usize> = (0..used.len()).collect();
         order.sort_by(|&a, &b| y[b].total_cmp(&y[a]).then(a.cmp(&b)));
         let elite = order.iter().take(2).map(|&k| self.state.results[used[k]].0.clone()).collect();
-        Some(Model { posterior, best, elite })
+        let mut model = Model { posterior, best, elite };
+        for g in self.state.pending.values() {
+            let x = self.encoder.encode(&self.shape, g);
+            model.fantasize(&x);
+        }
+        Some(model)
     }
 
     /// The proposal maximising log EI under `model`, spending about `fuel`.

@@ -458,8 +458,8 @@ impl Posterior {
     /// Adds `x` as an observation of its own predicted mean (a "kriging
     /// believer" fantasy, Ginsbourger et al. 2010): the mean stays, the
     /// variance around `x` collapses, so the next proposal of the same
-    /// batch goes elsewhere. O(n²).
-    pub fn add_fantasy(&mut self, x: &[f64]) {
+    /// batch goes elsewhere. Returns that mean. O(n²).
+    pub fn add_fantasy(&mut self, x: &[f64]) -> f64 {
         let mut cross = Vec::new();
         let (mean, _) = self.predict(x, &mut cross);
         let signal = self.hyper.signal;
@@ -469,6 +469,7 @@ impl Posterior {
         push_point(&mut self.columns, x);
         self.y.push(mean);
         self.alpha = self.chol.solve(&self.y);
+        mean
     }
 }
 

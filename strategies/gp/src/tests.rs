@@ -328,3 +328,23 @@ fn history_keeps_the_best_half_and_the_most_recent() {
     // Best five: trial 3 and 29, 28, 27, 26; then the most recent others: 25..21.
     assert_eq!(used, vec![3, 21, 22, 23, 24, 25, 26, 27, 28, 29]);
 }
+
+/// A pending proposal predicted above the best result raises the
+/// incumbent that expected improvement is measured against, as the kriging
+/// believer's data set does; one predicted below leaves it. Without the
+/// lift, expected improvement right next to such a pending proposal stays
+/// at its predicted gain, and a batch crowds around it.
+#[test]
+fn a_fantasy_above_the_best_result_raises_the_incumbent() {
+    // A smooth bump sampled on both sides of 0.5: the GP's mean peaks
+    // between the two best results, above both.
+    let h = Hyper { gamma: vec![4.0], signal: 1.0, noise: 1e-6 };
+    let posterior = Posterior::new(&[true], h, vec![0.2, 0.4, 0.6, 0.8], vec![0.8, 1.0, 1.0, 0.8]).unwrap();
+    let peak = posterior.predict(&[0.5], &mut Vec::new()).0;
+    assert!(peak > 1.0, "the mean between the two best results: {peak}");
+    let mut model = Model { posterior, best: 1.0, elite: vec![] };
+    model.fantasize(&[0.0]);
+    assert_eq!(model.best, 1.0, "a fantasy below the best leaves it");
+    model.fantasize(&[0.5]);
+    assert!((model.best - peak).abs() < 1e-9, "{} vs {peak}", model.best);
+}
