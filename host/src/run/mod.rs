@@ -192,10 +192,6 @@ impl RunConfig {
     }
 }
 
-/// Finds a strategy component: a path that exists, or a built-in name
-/// looked up in `$NASBOX_STRATEGIES` (colon-separated folders), then next
-/// to the binary (`target/wasm32-wasip2/release` for a cargo build, or a
-/// `strategies/` folder beside an installed binary).
 /// The strategy name that lets `search` choose by the space: see
 /// [`auto_strategy`].
 pub const AUTO: &str = "auto";
