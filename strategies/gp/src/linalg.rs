@@ -21,8 +21,8 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 #[inline]
-#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 fn dot_scalar(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);

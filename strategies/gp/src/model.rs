@@ -446,7 +446,8 @@ impl Posterior {
     }
 
     /// Posterior mean and variance of the latent function at `x`;
-    /// `scratch` is reused between calls. O(n·D + n²/2).
+    /// `scratch` is reused between calls and holds the kernel against every
+    /// point afterwards. O(n·D + n²/2).
     pub fn predict(&self, x: &[f64], scratch: &mut Vec<f64>) -> (f64, f64) {
         let signal = self.hyper.signal;
         self.cross_into(x, scratch);
@@ -460,10 +461,10 @@ impl Posterior {
     /// variance around `x` collapses, so the next proposal of the same
     /// batch goes elsewhere. Returns that mean. O(n²).
     pub fn add_fantasy(&mut self, x: &[f64]) -> f64 {
+        // `predict` leaves the kernel against every point in `cross`.
         let mut cross = Vec::new();
         let (mean, _) = self.predict(x, &mut cross);
         let signal = self.hyper.signal;
-        self.cross_into(x, &mut cross);
         let new_row = self.chol.push(&cross, signal + self.hyper.noise, 1e-9 * signal);
         self.inverse.push(new_row);
         push_point(&mut self.columns, x);

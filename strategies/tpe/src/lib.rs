@@ -49,11 +49,10 @@ struct State {
     pending: BTreeMap<u64, Genotype>,
     next_trial: u64,
     best: Best,
-    /// The Latin startup design not yet proposed (made on the first `ask`).
+    /// The Latin startup design not yet proposed (drawn at the first `ask`,
+    /// and kept so that a restored instance proposes the rest of it).
     #[serde(default)]
     design: Vec<Genotype>,
-    #[serde(default)]
-    designed: bool,
 }
 
 impl Strategy for TpeStrategy {
@@ -68,7 +67,7 @@ impl Strategy for TpeStrategy {
                           (Bergstra et al. 2011)."
                 .into(),
             config: vec![
-                key("startup", "10", "uniform proposals before the model is used (at least 2)"),
+                key("startup", "10", "proposals before the model is used, drawn as `design` says (at least 2)"),
                 key("gamma", "auto", "fraction of results counted as good, in (0, 1); optuna: min(ceil(0.1 n), 25) of n; auto: optuna where some decision is a number, else 0.25"),
                 key("candidates", "auto", "candidates drawn from l(x) per proposal; auto: 64 where some decision is a number, else 24 (Optuna's)"),
                 key("prior_weight", "1.0", "weight of the prior kernel (uniform prior of a categorical decision), in observations"),
@@ -107,19 +106,13 @@ impl Strategy for TpeStrategy {
     }
 
     fn ask(&mut self, n: u32) -> Result<Vec<Proposal>, StrategyError> {
-        if self.latin && !self.state.designed {
+        if self.latin && self.state.next_trial == 0 && self.state.design.is_empty() {
             self.state.design = nasbox_kit::design::latin_shaped(&self.shape, self.startup);
             self.state.design.reverse(); // popped from the back
-            self.state.designed = true;
         }
         let mut out = Vec::new();
         for _ in 0..n {
-            let designed = loop {
-                match self.state.design.pop() {
-                    Some(g) if self.state.proposed.contains(&g) => continue,
-                    other => break other,
-                }
-            };
+            let designed = self.next_design();
             let s = &self.state;
             let taken = |g: &Genotype| s.proposed.contains(g);
             let g = if let Some(g) = designed {
@@ -159,6 +152,19 @@ impl Strategy for TpeStrategy {
     fn restore(&mut self, state: Vec<u8>) -> Result<(), StrategyError> {
         self.state = state::load(&state)?;
         Ok(())
+    }
+}
+
+impl TpeStrategy {
+    /// The next startup design row not proposed before (a small space's
+    /// design can repeat rows).
+    fn next_design(&mut self) -> Option<Genotype> {
+        while let Some(g) = self.state.design.pop() {
+            if !self.state.proposed.contains(&g) {
+                return Some(g);
+            }
+        }
+        None
     }
 }
 
